@@ -1,0 +1,37 @@
+# livetrade — every target builds/updates .venv from pyproject.toml on its own.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: lab test bench lint typecheck venv clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	# the official Fyers SDK is a test-time reference only, installed without its unsafe pins
+	$(BIN)/python -m pip install -q --no-deps fyers-apiv3==3.2.0
+	$(BIN)/python -m pip install -q aiohttp aws-lambda-powertools requests websocket-client protobuf "setuptools<82"
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+lab: $(STAMP)  ## set up and open JupyterLab on the quickstart notebook
+	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
+
+test: $(STAMP)  ## set up and run every test (lint, types, unit, property, notebooks)
+	$(BIN)/ruff check livetrade tests benchmarks
+	$(BIN)/ruff format --check livetrade tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
+	$(BIN)/python benchmarks/run.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check livetrade tests benchmarks
+	$(BIN)/ruff format --check livetrade tests benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

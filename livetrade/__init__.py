@@ -1,0 +1,89 @@
+"""livetrade: a Jupyter workbench for trading Indian markets through Fyers (paper by default).
+
+    import livetrade as lt
+    session = await lt.open_session(feed="sim", broker="paper", seed=1, realtime=False)
+
+The original API (``LivePriceStream``, ``LiveTradingEngine``, ``PriceQuote``...) is here too.
+pandas and the UI libraries load only when a DataFrame or widget is asked for.
+"""
+
+from livetrade import util
+from livetrade.brokers import Broker, PaperBroker
+from livetrade.clock import VirtualClock, WallClock
+from livetrade.engine import EngineEvent, LiveTradingEngine
+from livetrade.errors import (
+    AuthError,
+    FeedDisconnected,
+    InvalidInput,
+    LiveTradeError,
+    OrderRejected,
+    ProtocolError,
+    SessionClosed,
+)
+from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
+from livetrade.model import (
+    ExecutedOrder,
+    Fill,
+    KillSwitch,
+    Order,
+    OrderKind,
+    OrderStatus,
+    OrderType,
+    Position,
+    PriceQuote,
+    Product,
+    Role,
+    Side,
+    StopLossConfig,
+    TakeProfitConfig,
+)
+from livetrade.money import Charges, FlatCommission, IndianEquityCharges, NoCharges
+from livetrade.prices import LivePriceStream
+from livetrade.risk import RiskLimits
+from livetrade.session import Event, Session, get_session, open_session
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DEFAULT_SYMBOLS",
+    "AuthError",
+    "Broker",
+    "Charges",
+    "EngineEvent",
+    "Event",
+    "ExecutedOrder",
+    "FeedDisconnected",
+    "Fill",
+    "FlatCommission",
+    "IndianEquityCharges",
+    "InvalidInput",
+    "KillSwitch",
+    "LivePriceStream",
+    "LiveTradeError",
+    "LiveTradingEngine",
+    "NoCharges",
+    "Order",
+    "OrderKind",
+    "OrderRejected",
+    "OrderStatus",
+    "OrderType",
+    "PaperBroker",
+    "Position",
+    "PriceQuote",
+    "Product",
+    "ProtocolError",
+    "ReplayFeed",
+    "RiskLimits",
+    "Role",
+    "Session",
+    "SessionClosed",
+    "Side",
+    "SimulatedMarket",
+    "StopLossConfig",
+    "TakeProfitConfig",
+    "VirtualClock",
+    "WallClock",
+    "get_session",
+    "open_session",
+    "util",
+]

@@ -1,0 +1,1086 @@
+"""LiveTradingEngine: orders, fills, positions, cash and P&L, with SL/TP brackets.
+
+A synchronous core (``submit``, ``cancel``, ``on_quote``) holds every fact; the original async
+API (``market_buy``...) is a thin shell over it. ``on_quote`` is the hot path: one dict lookup and
+four integer comparisons against the best resting trigger levels of the symbol, so its cost does
+not grow with the number of resting orders; a trigger that fires costs O(log n) to pop.
+
+Trigger semantics (as on the exchange): stops trigger on the last traded price crossing the
+trigger; a triggered stop-market fills at the touch (bid for sells, ask for buys) of that same
+tick, so a gap through the stop fills at the gapped price, never the better stop price. Limit
+orders (and take-profit legs) fill when the touch reaches the limit, at the touch.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from livetrade.brokers.base import Broker
+from livetrade.brokers.paper import PaperBroker
+from livetrade.clock import Clock, WallClock
+from livetrade.errors import InvalidInput, OrderRejected
+from livetrade.model import (
+    IST,
+    ExecutedOrder,
+    Fill,
+    KillSwitch,
+    Order,
+    OrderKind,
+    OrderStatus,
+    OrderType,
+    Position,
+    Product,
+    Role,
+    Side,
+    StopLossConfig,
+    TakeProfitConfig,
+    ns_to_datetime,
+)
+from livetrade.money import (
+    Charges,
+    ChargesModel,
+    IndianEquityCharges,
+    from_paise,
+    round_half_up,
+    to_paise,
+)
+from livetrade.prices import LivePriceStream
+from livetrade.risk import OrderRateWindow, RiskLimits, check_size
+
+log = logging.getLogger("livetrade.engine")
+
+TICK_PAISE = 5
+_NEVER_HIGH = 1 << 62
+_NEVER_LOW = -1
+
+
+def _unset(value: object) -> bool:
+    """``None`` and ``...`` both mean "not given" (``...`` so doc snippets paste and run)."""
+    return value is None or value is Ellipsis
+
+
+@dataclass(frozen=True, slots=True)
+class EngineEvent:
+    """Something that happened in the engine. ``kind`` is past tense:
+
+    ``order_accepted``, ``order_rejected``, ``order_triggered``, ``order_filled``,
+    ``order_cancelled`` (``order`` set), ``fill`` (``fill`` set), ``position_opened``,
+    ``position_changed``, ``position_closed`` (``position`` set), ``kill_switch`` (``message``).
+    """
+
+    kind: str
+    ts_ns: int
+    order: Order | None = None
+    fill: Fill | None = None
+    position: Position | None = None
+    message: str = ""
+    code: str = ""
+
+
+EventListener = Callable[[EngineEvent], None]
+
+
+class _Lots:
+    """One (symbol, product) position as FIFO lots ``[signed_qty, price_paise]``: exact P&L."""
+
+    __slots__ = ("charges", "cost", "lots", "product", "qty", "realized", "symbol")
+
+    def __init__(self, symbol: str, product: Product) -> None:
+        self.symbol = symbol
+        self.product = product
+        self.lots: deque[list[int]] = deque()
+        self.qty = 0
+        self.cost = 0  # signed: Σ qty × price of open lots
+        self.realized = 0  # gross realized P&L, paise
+        self.charges = 0
+
+    def apply(self, signed_qty: int, price: int) -> int:
+        """Book a fill; returns the gross P&L it realized (closing lots FIFO)."""
+        realized = 0
+        if self.qty == 0 or (self.qty > 0) == (signed_qty > 0):
+            self.lots.append([signed_qty, price])
+            self.qty += signed_qty
+            self.cost += signed_qty * price
+            return 0
+        remaining = abs(signed_qty)
+        while remaining and self.lots:
+            lot = self.lots[0]
+            lot_sign = 1 if lot[0] > 0 else -1
+            take = min(abs(lot[0]), remaining)
+            realized += (price - lot[1]) * take * lot_sign
+            lot[0] -= take * lot_sign
+            self.qty -= take * lot_sign
+            self.cost -= take * lot_sign * lot[1]
+            remaining -= take
+            if lot[0] == 0:
+                self.lots.popleft()
+        if remaining:  # the fill flipped the position
+            signed = remaining if signed_qty > 0 else -remaining
+            self.lots.append([signed, price])
+            self.qty += signed
+            self.cost += signed * price
+        self.realized += realized
+        return realized
+
+    def view(self, last: int | None) -> Position:
+        avg = (
+            (Decimal(self.cost) / self.qty / 100).quantize(Decimal("0.0001"))
+            if self.qty
+            else Decimal("0.0000")
+        )
+        unreal = 0 if last is None or not self.qty else last * self.qty - self.cost
+        return Position(
+            symbol=self.symbol,
+            quantity=self.qty,
+            avg_buy_price=avg,
+            product=self.product,
+            realized_pnl=from_paise(self.realized),
+            charges=from_paise(self.charges),
+            last_price=None if last is None else from_paise(last),
+            unrealized_pnl=from_paise(unreal),
+        )
+
+
+class _Book:
+    """Resting triggers of one symbol: four heaps and their best levels as plain ints.
+
+    ``ss`` sell stops fire when last <= level; ``bs`` buy stops when last >= level;
+    ``sl`` sell limits when bid >= level; ``bl`` buy limits when ask <= level.
+    """
+
+    __slots__ = ("bl", "bl_lvl", "bs", "bs_lvl", "sl", "sl_lvl", "ss", "ss_lvl")
+
+    def __init__(self) -> None:
+        self.ss: list[tuple[int, int, Order]] = []
+        self.bs: list[tuple[int, int, Order]] = []
+        self.sl: list[tuple[int, int, Order]] = []
+        self.bl: list[tuple[int, int, Order]] = []
+        self.ss_lvl = _NEVER_LOW
+        self.bs_lvl = _NEVER_HIGH
+        self.sl_lvl = _NEVER_HIGH
+        self.bl_lvl = _NEVER_LOW
+
+    def refresh(self) -> None:
+        """Drop dead heap tops (cancelled/filled, lazily deleted) and recompute the levels."""
+        for heap in (self.ss, self.bs, self.sl, self.bl):
+            while heap and heap[0][2].status is not OrderStatus.OPEN:
+                heapq.heappop(heap)
+        self.ss_lvl = -self.ss[0][0] if self.ss else _NEVER_LOW
+        self.bs_lvl = self.bs[0][0] if self.bs else _NEVER_HIGH
+        self.sl_lvl = self.sl[0][0] if self.sl else _NEVER_HIGH
+        self.bl_lvl = -self.bl[0][0] if self.bl else _NEVER_LOW
+
+    def __len__(self) -> int:
+        return len(self.ss) + len(self.bs) + len(self.sl) + len(self.bl)
+
+
+class LiveTradingEngine:
+    """Paper (or live) trading engine bound to a ``LivePriceStream``.
+
+    ``LiveTradingEngine(wallet_balance, price_stream)`` is the original signature; everything
+    else is keyword-only. The engine listens to ``price_stream``: a quote that crosses a resting
+    stop or limit fills it before ``update_price`` returns.
+    """
+
+    def __init__(
+        self,
+        wallet_balance: Decimal | int | str | float = Decimal("1000000"),
+        price_stream: LivePriceStream | None = None,
+        *,
+        broker: Broker | None = None,
+        charges: ChargesModel | None = None,
+        limits: RiskLimits | None = None,
+        clock: Clock | None = None,
+        default_product: Product = Product.INTRADAY,
+        id_prefix: str = "LT",
+    ) -> None:
+        initial = to_paise(wallet_balance, "wallet_balance")
+        if initial < 0:
+            raise InvalidInput("wallet_balance", "must not be negative")
+        self.price_stream = price_stream if price_stream is not None else LivePriceStream()
+        self.broker: Broker = broker if broker is not None else PaperBroker()
+        self.charges_model: ChargesModel = charges if charges is not None else IndianEquityCharges()
+        self.limits = limits if limits is not None else RiskLimits()
+        self.clock: Clock = clock if clock is not None else WallClock()
+        self.default_product = default_product
+        self._id_prefix = id_prefix
+        self.initial_paise = initial
+        self.cash_paise = initial
+        self.charges_paise = 0
+        self.kill_switch = KillSwitch.ACTIVE
+        self._seq = 0
+        self._fill_seq = 0
+        self._heap_seq = 0
+        self._orders: dict[str, Order] = {}
+        self._fills: list[Fill] = []
+        self._executed: list[ExecutedOrder] = []
+        self._positions: dict[tuple[str, Product], _Lots] = {}
+        self._books: dict[str, _Book] = {}
+        self._oco: dict[str, list[Order]] = {}
+        self._brackets: dict[tuple[str, Product], list[str]] = {}
+        self._rate = OrderRateWindow()
+        self._listeners: list[EventListener] = []
+        self.price_stream.add_listener(self.on_quote)
+
+    # ================================================================ events
+    def add_listener(self, listener: EventListener) -> None:
+        """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: EventListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def _emit(self, event: EngineEvent) -> None:
+        for listener in tuple(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a listener must never corrupt the engine's state
+                log.exception("engine event listener failed on %s", event.kind)
+
+    def detach(self) -> None:
+        """Stop listening to the price stream (the session calls this on close)."""
+        if self.on_quote in self.price_stream._listeners:
+            self.price_stream.remove_listener(self.on_quote)
+
+    # ================================================================ hot path
+    def on_quote(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        """Tick handler (paise): fire every resting order this tick crosses. Synchronous."""
+        b = self._books.get(symbol)
+        if b is not None and (
+            last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
+        ):
+            self._match(symbol, b, bid, ask, last, ts_ns)
+
+    def _match(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        unmarketable: list[Order] = []  # crossed, but the broker's price model says not yet
+        while True:
+            b.refresh()
+            if b.ss and last <= b.ss_lvl:
+                order = heapq.heappop(b.ss)[2]
+            elif b.bs and last >= b.bs_lvl:
+                order = heapq.heappop(b.bs)[2]
+            elif b.sl and bid >= b.sl_lvl:
+                order = heapq.heappop(b.sl)[2]
+            elif b.bl and ask <= b.bl_lvl:
+                order = heapq.heappop(b.bl)[2]
+            else:
+                break
+            if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
+                order.triggered = True
+                order.updated_ns = ts_ns
+                self._emit(EngineEvent("order_triggered", ts_ns, order=order))
+                if order.kind is OrderKind.SL:  # stop-limit: from now on a resting limit order
+                    self._rest(order, b)
+                    continue
+            if not self._execute(order, bid, ask, last, ts_ns):
+                unmarketable.append(order)
+        for order in unmarketable:
+            self._rest(order, b)
+
+    def _execute(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
+        """Fill the rest of ``order`` at the broker's price; ``False`` if not marketable now."""
+        limit = None if order.kind in (OrderKind.MARKET, OrderKind.SL_M) else order.limit_paise
+        price = self.broker.execution_price(order.side, bid, ask, last, limit)
+        if price is None:
+            return False
+        self._fill(order, order.quantity - order.filled_quantity, price, ts_ns)
+        return True
+
+    # ================================================================ book keeping
+    def _book(self, symbol: str) -> _Book:
+        b = self._books.get(symbol)
+        if b is None:
+            b = self._books[symbol] = _Book()
+        return b
+
+    def _rest(self, order: Order, b: _Book) -> None:
+        self._heap_seq += 1
+        seq = self._heap_seq
+        if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
+            trig = order.trigger_paise
+            assert trig is not None
+            if order.side is Side.SELL:
+                heapq.heappush(b.ss, (-trig, seq, order))
+            else:
+                heapq.heappush(b.bs, (trig, seq, order))
+        else:
+            lim = order.limit_paise
+            assert lim is not None
+            if order.side is Side.SELL:
+                heapq.heappush(b.sl, (lim, seq, order))
+            else:
+                heapq.heappush(b.bl, (-lim, seq, order))
+        b.refresh()
+
+    def _next_id(self) -> str:
+        self._seq += 1
+        return f"{self._id_prefix}{self._seq:07d}"
+
+    # ================================================================ submit
+    def submit(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: int,
+        kind: OrderKind | str = OrderKind.MARKET,
+        *,
+        product: Product | str | None = None,
+        limit_price: object = None,
+        trigger_price: object = None,
+        stop_loss: object = None,
+        take_profit: object = None,
+        tag: str | None = None,
+        source: str = "api",
+    ) -> Order:
+        """Validate, accept and (if marketable) execute an order. Raises ``OrderRejected``.
+
+        Rejection changes nothing. ``stop_loss``/``take_profit`` attach a one-cancels-other
+        bracket to the position this order opens or adds to, sized to the filled quantity.
+        """
+        now = self.clock.now_ns()
+        try:
+            order = self._validate(
+                symbol, side, quantity, kind, product, limit_price, trigger_price,
+                stop_loss, take_profit, tag, source, now,
+            )  # fmt: skip
+        except OrderRejected as rej:
+            self._emit(EngineEvent("order_rejected", now, message=rej.reason, code=rej.code))
+            raise
+        self._accept(order, now)
+        top = self.price_stream.top(symbol)
+        assert top is not None  # checked in _validate
+        bid, ask, last, _ = top
+        if order.kind is OrderKind.MARKET:
+            if not self._execute(order, bid, ask, last, now):
+                self._cancel(order, now, "no executable price for a market order")
+        else:
+            self._rest(order, self._book(symbol))
+            self.on_quote(symbol, bid, ask, last, now)
+        return order
+
+    def _validate(
+        self,
+        symbol: object,
+        side: object,
+        quantity: object,
+        kind: object,
+        product: object,
+        limit_price: object,
+        trigger_price: object,
+        stop_loss: object,
+        take_profit: object,
+        tag: object,
+        source: str,
+        now: int,
+    ) -> Order:
+        if not isinstance(symbol, str) or ":" not in symbol or not symbol.split(":", 1)[1]:
+            raise OrderRejected(
+                "INVALID_SYMBOL",
+                f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ'.",
+                "symbol",
+            )
+        if symbol.upper().endswith("-INDEX"):
+            raise OrderRejected(
+                "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"
+            )
+        try:
+            side_ = side if isinstance(side, Side) else Side[str(side).upper()]
+        except KeyError:
+            raise OrderRejected(
+                "INVALID_SIDE", f"Side {side!r} is not BUY or SELL.", "side"
+            ) from None
+        try:
+            kind_ = kind if isinstance(kind, OrderKind) else OrderKind(str(kind).upper())
+        except ValueError:
+            raise OrderRejected(
+                "INVALID_ORDER_TYPE",
+                f"Order type {kind!r} is not one of MARKET, LIMIT, SL, SL-M.",
+                "kind",
+            ) from None
+        if _unset(product):
+            product_ = self.default_product
+        else:
+            try:
+                product_ = (
+                    product if isinstance(product, Product) else Product(str(product).upper())
+                )
+            except ValueError:
+                raise OrderRejected(
+                    "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY or CNC.", "product"
+                ) from None
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            raise OrderRejected(
+                "INVALID_QUANTITY",
+                f"Quantity must be a positive whole number of shares, got {quantity!r}.",
+                "quantity",
+            )
+        if self.kill_switch is KillSwitch.HALTED:
+            raise OrderRejected(
+                "KILL_SWITCH", "Trading is halted by the kill switch; no new orders.", None
+            )
+        limit = self._price_arg(limit_price, "limit_price")
+        trigger = self._price_arg(trigger_price, "trigger_price")
+        if kind_ in (OrderKind.LIMIT, OrderKind.SL) and limit is None:
+            raise OrderRejected(
+                "MISSING_PRICE", f"A {kind_.value} order needs a limit_price.", "limit_price"
+            )
+        if kind_ in (OrderKind.SL, OrderKind.SL_M) and trigger is None:
+            raise OrderRejected(
+                "MISSING_PRICE", f"A {kind_.value} order needs a trigger_price.", "trigger_price"
+            )
+        if kind_ in (OrderKind.MARKET, OrderKind.SL_M) and limit is not None:
+            raise OrderRejected(
+                "UNEXPECTED_PRICE", f"A {kind_.value} order takes no limit_price.", "limit_price"
+            )
+        if kind_ in (OrderKind.MARKET, OrderKind.LIMIT) and trigger is not None:
+            raise OrderRejected(
+                "UNEXPECTED_PRICE",
+                f"A {kind_.value} order takes no trigger_price.",
+                "trigger_price",
+            )
+        if kind_ is OrderKind.SL and limit is not None and trigger is not None:
+            if side_ is Side.BUY and limit < trigger:
+                raise OrderRejected(
+                    "INVALID_PRICE",
+                    "A buy stop-limit needs limit_price at or above trigger_price.",
+                    "limit_price",
+                )
+            if side_ is Side.SELL and limit > trigger:
+                raise OrderRejected(
+                    "INVALID_PRICE",
+                    "A sell stop-limit needs limit_price at or below trigger_price.",
+                    "limit_price",
+                )
+        top = self.price_stream.top(symbol)
+        if top is None:
+            raise OrderRejected(
+                "NO_QUOTE", f"No quote for {symbol} yet; subscribe or wait for a tick.", "symbol"
+            )
+        bid, ask, last, ts = top
+        age = now - ts
+        if age > self.limits.max_quote_age_ns:
+            raise OrderRejected(
+                "STALE_QUOTE",
+                f"The last quote for {symbol} is {age / 1e9:.0f} s old "
+                f"(limit {self.limits.max_quote_age_s:g} s); the price is not fresh.",
+                "symbol",
+            )
+        touch = ask if side_ is Side.BUY else bid
+        touch = touch if touch > 0 else last
+        ref = limit if limit is not None else (trigger if trigger is not None else touch)
+        if kind_ is OrderKind.LIMIT and limit is not None:
+            ref = min(limit, touch) if side_ is Side.BUY else max(limit, touch)
+        sl = self._price_arg(stop_loss, "stop_loss_price")
+        tp = self._price_arg(take_profit, "take_profit_price")
+        if side_ is Side.BUY:
+            if sl is not None and sl >= ref:
+                raise OrderRejected(
+                    "INVALID_STOP_LOSS",
+                    f"Stop-loss ₹{from_paise(sl)} must be below the entry price "
+                    f"₹{from_paise(ref)} for a buy.",
+                    "stop_loss_price",
+                )
+            if tp is not None and tp <= ref:
+                raise OrderRejected(
+                    "INVALID_TAKE_PROFIT",
+                    f"Take-profit ₹{from_paise(tp)} must be above the entry price "
+                    f"₹{from_paise(ref)} for a buy.",
+                    "take_profit_price",
+                )
+        else:
+            if sl is not None and sl <= ref:
+                raise OrderRejected(
+                    "INVALID_STOP_LOSS",
+                    f"Stop-loss ₹{from_paise(sl)} must be above the entry price "
+                    f"₹{from_paise(ref)} for a sell (short).",
+                    "stop_loss_price",
+                )
+            if tp is not None and tp >= ref:
+                raise OrderRejected(
+                    "INVALID_TAKE_PROFIT",
+                    f"Take-profit ₹{from_paise(tp)} must be below the entry price "
+                    f"₹{from_paise(ref)} for a sell (short).",
+                    "take_profit_price",
+                )
+        notional = quantity * ref
+        check_size(self.limits, quantity, notional)
+        pos = self._positions.get((symbol, product_))
+        pos_qty = pos.qty if pos is not None else 0
+        reduces = pos_qty != 0 and (pos_qty > 0) != (side_ is Side.BUY) and quantity <= abs(pos_qty)
+        if (sl is not None or tp is not None) and reduces:
+            raise OrderRejected(
+                "BRACKET_ON_EXIT",
+                "Stop-loss/take-profit attach to orders that open or add to a position; this "
+                "order reduces one.",
+                "stop_loss_price" if sl is not None else "take_profit_price",
+            )
+        if self.kill_switch is KillSwitch.REDUCING and not reduces:
+            raise OrderRejected(
+                "KILL_SWITCH_REDUCING",
+                "The kill switch allows only orders that reduce an open position.",
+                None,
+            )
+        self._rate.check(self.limits.max_orders_per_minute, now)
+        day = ns_to_datetime(now).date()
+        if product_ is Product.CNC:
+            if side_ is Side.BUY:
+                est = self.charges_model.estimate(symbol, True, True, quantity, ref, day)
+                need = notional + est.total
+                free = self.cash_paise - self._reserved_cnc_buys()
+                if need > free:
+                    raise OrderRejected(
+                        "INSUFFICIENT_FUNDS",
+                        f"Needs ₹{from_paise(need)} (with charges) but only ₹{from_paise(free)} "
+                        "cash is free for delivery buys.",
+                        "quantity",
+                    )
+            else:
+                free_qty = max(pos_qty, 0) - self._reserved_cnc_sells(symbol)
+                if quantity > free_qty:
+                    raise OrderRejected(
+                        "INSUFFICIENT_HOLDINGS",
+                        f"CNC sell of {quantity} {symbol} exceeds the {free_qty} held "
+                        "(delivery sells need holdings; use INTRADAY to short).",
+                        "quantity",
+                    )
+        elif not reduces and self.limits.intraday_margin > 0:
+            need = round_half_up(Decimal(notional) * Decimal(self.limits.intraday_margin))
+            free = self.equity_paise() - self._used_margin()
+            if need > free:
+                raise OrderRejected(
+                    "INSUFFICIENT_MARGIN",
+                    f"Intraday margin ₹{from_paise(need)} exceeds the free margin "
+                    f"₹{from_paise(max(free, 0))}.",
+                    "quantity",
+                )
+        if tag is not None and not isinstance(tag, str):
+            raise OrderRejected("INVALID_TAG", "tag must be a string.", "tag")
+        order = Order(
+            order_id=self._next_id(),
+            symbol=symbol,
+            side=side_,
+            kind=kind_,
+            product=product_,
+            quantity=quantity,
+            limit_paise=limit,
+            trigger_paise=trigger,
+            stop_loss_paise=sl,
+            take_profit_paise=tp,
+            created_ns=now,
+            updated_ns=now,
+            tag=tag,
+            source=source,
+        )
+        return order
+
+    def _price_arg(self, value: object, field: str) -> int | None:
+        if _unset(value):
+            return None
+        try:
+            p = to_paise(value, field)
+        except InvalidInput as exc:
+            raise OrderRejected("INVALID_PRICE", f"{field} {exc.reason}.", field) from None
+        if p <= 0:
+            raise OrderRejected("INVALID_PRICE", f"{field} must be positive.", field)
+        if p % TICK_PAISE:
+            raise OrderRejected(
+                "INVALID_PRICE",
+                f"{field} ₹{from_paise(p)} is not a multiple of the ₹0.05 tick.",
+                field,
+            )
+        return p
+
+    def _reserved_cnc_buys(self) -> int:
+        total = 0
+        for o in self._orders.values():
+            if o.is_open and o.side is Side.BUY and o.product is Product.CNC:
+                price = o.limit_paise or o.trigger_paise or 0
+                total += price * (o.quantity - o.filled_quantity)
+        return total
+
+    def _reserved_cnc_sells(self, symbol: str) -> int:
+        return sum(
+            o.quantity - o.filled_quantity
+            for o in self._orders.values()
+            if o.is_open
+            and o.symbol == symbol
+            and o.side is Side.SELL
+            and o.product is Product.CNC
+            and o.role is Role.ENTRY
+        )
+
+    def _used_margin(self) -> int:
+        rate = Decimal(self.limits.intraday_margin)
+        used = 0
+        for (symbol, product), lots in self._positions.items():
+            if product is Product.INTRADAY and lots.qty:
+                last = self.price_stream.last_paise(symbol)
+                mark = last if last is not None else abs(lots.cost) // abs(lots.qty)
+                used += round_half_up(Decimal(abs(lots.qty) * mark) * rate)
+        return used
+
+    def _accept(self, order: Order, now: int) -> None:
+        order.status = OrderStatus.OPEN
+        self._orders[order.order_id] = order
+        order.broker_order_id = order.order_id
+        self._rate.record(now)
+        self._emit(EngineEvent("order_accepted", now, order=order))
+
+    # ================================================================ fills
+    def _fill(self, order: Order, qty: int, price: int, ts_ns: int) -> Fill:
+        key = (order.symbol, order.product)
+        lots = self._positions.get(key)
+        if lots is None:
+            lots = self._positions[key] = _Lots(order.symbol, order.product)
+        before = lots.qty
+        day = ns_to_datetime(ts_ns).date()
+        charges: Charges = self.charges_model.charge(
+            order.symbol,
+            order.side is Side.BUY,
+            order.product is Product.CNC,
+            qty,
+            price,
+            day,
+        )
+        signed = qty if order.side is Side.BUY else -qty
+        lots.apply(signed, price)
+        lots.charges += charges.total
+        self.cash_paise -= signed * price + charges.total
+        self.charges_paise += charges.total
+        prev_filled = order.filled_quantity
+        order.filled_quantity = prev_filled + qty
+        order.fill_paise = (
+            price
+            if order.fill_paise is None
+            else (order.fill_paise * prev_filled + price * qty) // order.filled_quantity
+        )
+        order.charges_paise += charges.total
+        order.updated_ns = ts_ns
+        if order.filled_quantity >= order.quantity:
+            order.status = OrderStatus.FILLED
+        self._fill_seq += 1
+        fill = Fill(
+            fill_id=f"F{self._fill_seq:07d}",
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=qty,
+            price_paise=price,
+            ts_ns=ts_ns,
+            product=order.product,
+            role=order.role,
+            charges=charges,
+        )
+        self._fills.append(fill)
+        market_like = order.role is not Role.ENTRY or order.kind in (
+            OrderKind.MARKET,
+            OrderKind.SL_M,
+        )
+        self._executed.append(
+            ExecutedOrder(
+                order_id=order.order_id,
+                symbol=order.symbol,
+                order_type=OrderType.of(
+                    OrderKind.MARKET if market_like else OrderKind.LIMIT, order.side
+                ),
+                quantity=qty,
+                executed_price=from_paise(price),
+                executed_timestamp=ns_to_datetime(ts_ns),
+                commission=charges.total_rupees,
+                status=order.status,
+                product=order.product,
+                role=order.role,
+                charges=charges,
+            )
+        )
+        self._emit(EngineEvent("fill", ts_ns, order=order, fill=fill))
+        if order.status is OrderStatus.FILLED:
+            self._emit(EngineEvent("order_filled", ts_ns, order=order))
+        # one-cancels-other: a filled leg cancels its partner
+        if order.oco_id is not None:
+            for other in self._oco.get(order.oco_id, ()):
+                if other is not order and other.is_open:
+                    self._cancel(other, ts_ns, "one-cancels-other: the partner leg filled")
+        # a new bracket protects what this entry added
+        if order.role is Role.ENTRY and (
+            order.stop_loss_paise is not None or order.take_profit_paise is not None
+        ):
+            self._attach_bracket(order, qty, ts_ns)
+        self._cap_brackets(key, ts_ns)
+        view = lots.view(self.price_stream.last_paise(order.symbol))
+        kind = (
+            "position_opened"
+            if before == 0
+            else ("position_closed" if lots.qty == 0 else "position_changed")
+        )
+        self._emit(EngineEvent(kind, ts_ns, position=view))
+        return fill
+
+    def _attach_bracket(self, entry: Order, qty: int, ts_ns: int) -> None:
+        oco_id = f"OCO-{entry.order_id}-{entry.filled_quantity}"
+        exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
+        legs: list[Order] = []
+        if entry.stop_loss_paise is not None:
+            legs.append(
+                Order(
+                    order_id=self._next_id(),
+                    symbol=entry.symbol,
+                    side=exit_side,
+                    kind=OrderKind.SL_M,
+                    product=entry.product,
+                    quantity=qty,
+                    trigger_paise=entry.stop_loss_paise,
+                    role=Role.STOP_LOSS,
+                    created_ns=ts_ns,
+                    updated_ns=ts_ns,
+                    parent_id=entry.order_id,
+                    oco_id=oco_id,
+                    tag=entry.tag,
+                    source="bracket",
+                )
+            )
+        if entry.take_profit_paise is not None:
+            legs.append(
+                Order(
+                    order_id=self._next_id(),
+                    symbol=entry.symbol,
+                    side=exit_side,
+                    kind=OrderKind.LIMIT,
+                    product=entry.product,
+                    quantity=qty,
+                    limit_paise=entry.take_profit_paise,
+                    role=Role.TAKE_PROFIT,
+                    created_ns=ts_ns,
+                    updated_ns=ts_ns,
+                    parent_id=entry.order_id,
+                    oco_id=oco_id,
+                    tag=entry.tag,
+                    source="bracket",
+                )
+            )
+        self._oco[oco_id] = legs
+        self._brackets.setdefault((entry.symbol, entry.product), []).append(oco_id)
+        b = self._book(entry.symbol)
+        for leg in legs:
+            leg.status = OrderStatus.OPEN
+            self._orders[leg.order_id] = leg
+            self._emit(EngineEvent("order_accepted", ts_ns, order=leg))
+            self._rest(leg, b)
+
+    def _cap_brackets(self, key: tuple[str, Product], ts_ns: int) -> None:
+        """Keep bracketed quantity within the position it protects: older brackets keep their
+        cover, newer ones shrink or are cancelled."""
+        groups = self._brackets.get(key)
+        if not groups:
+            return
+        qty = self._positions[key].qty
+        room = abs(qty)
+        keep: list[str] = []
+        for oco_id in groups:
+            legs = [leg for leg in self._oco[oco_id] if leg.is_open]
+            protects = qty != 0 and bool(legs) and (legs[0].side is Side.SELL) == (qty > 0)
+            size = legs[0].quantity - legs[0].filled_quantity if legs else 0
+            take = min(size, room) if protects else 0
+            if take == 0:
+                for leg in legs:
+                    self._cancel(leg, ts_ns, "the position it protected is closed")
+                del self._oco[oco_id]
+                continue
+            if take < size:
+                for leg in legs:
+                    leg.quantity = leg.filled_quantity + take
+                    leg.updated_ns = ts_ns
+            room -= take
+            keep.append(oco_id)
+        groups[:] = keep
+
+    # ================================================================ cancel / kill switch
+    def cancel(self, order_id: str) -> Order:
+        """Cancel a resting order (a bracket leg cancels alone; its partner stays)."""
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderRejected("UNKNOWN_ORDER", f"No order with id {order_id!r}.", "order_id")
+        if not order.is_open:
+            raise OrderRejected(
+                "NOT_OPEN",
+                f"Order {order_id} is {order.status.value.lower()}; only open orders cancel.",
+                "order_id",
+            )
+        self._cancel(order, self.clock.now_ns(), "cancelled by the trader")
+        return order
+
+    def _cancel(self, order: Order, ts_ns: int, why: str) -> None:
+        order.status = OrderStatus.CANCELLED
+        order.message = why
+        order.updated_ns = ts_ns
+        b = self._books.get(order.symbol)
+        if b is not None:
+            b.refresh()
+        self._emit(EngineEvent("order_cancelled", ts_ns, order=order, message=why))
+
+    def cancel_all(self, symbol: str | None = None) -> list[Order]:
+        """Cancel every open order (of ``symbol``), bracket legs included."""
+        out = []
+        for o in list(self._orders.values()):
+            if o.is_open and (symbol is None or o.symbol == symbol):
+                self._cancel(o, self.clock.now_ns(), "cancel all")
+                out.append(o)
+        return out
+
+    def set_kill_switch(self, state: KillSwitch | str) -> None:
+        """ACTIVE, REDUCING (only orders that shrink a position) or HALTED (nothing new)."""
+        try:
+            new = state if isinstance(state, KillSwitch) else KillSwitch(str(state).upper())
+        except ValueError:
+            raise InvalidInput("state", f"{state!r} is not ACTIVE, REDUCING or HALTED") from None
+        self.kill_switch = new
+        self._emit(EngineEvent("kill_switch", self.clock.now_ns(), message=new.value))
+
+    def close_position(self, symbol: str, product: Product | str | None = None) -> Order | None:
+        """Square off a position at market (``None`` if flat). Bracket legs are cancelled."""
+        prod = self.default_product if _unset(product) else Product(str(product).upper())
+        lots = self._positions.get((symbol, prod))
+        if lots is None or lots.qty == 0:
+            return None
+        side = Side.SELL if lots.qty > 0 else Side.BUY
+        return self.submit(symbol, side, abs(lots.qty), OrderKind.MARKET, product=prod)
+
+    # ================================================================ reading state
+    @property
+    def orders(self) -> list[Order]:
+        return list(self._orders.values())
+
+    @property
+    def fills(self) -> list[Fill]:
+        return list(self._fills)
+
+    def order(self, order_id: str) -> Order | None:
+        return self._orders.get(order_id)
+
+    def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [o for o in self._orders.values() if o.is_open and (symbol in (None, o.symbol))]
+
+    def positions(self, include_closed: bool = False) -> list[Position]:
+        """Every (symbol, product) position, with last price and unrealized P&L."""
+        return [
+            lots.view(self.price_stream.last_paise(sym))
+            for (sym, _), lots in self._positions.items()
+            if include_closed or lots.qty
+        ]
+
+    def resting_triggers(self, symbol: str) -> int:
+        b = self._books.get(symbol)
+        return 0 if b is None else len(b)
+
+    def equity_paise(self) -> int:
+        """Cash plus the market value of every position at its last price."""
+        mv = 0
+        for (sym, _), lots in self._positions.items():
+            if lots.qty:
+                last = self.price_stream.last_paise(sym)
+                mv += lots.cost if last is None else last * lots.qty
+        return self.cash_paise + mv
+
+    def pnl_paise(self) -> dict[str, int]:
+        """The P&L identities in paise: realized (gross), unrealized, charges, equity..."""
+        realized = unrealized = mv = 0
+        for (sym, _), lots in self._positions.items():
+            realized += lots.realized
+            if lots.qty:
+                last = self.price_stream.last_paise(sym)
+                mark = lots.cost if last is None else last * lots.qty
+                mv += mark
+                unrealized += mark - lots.cost
+        return {
+            "cash": self.cash_paise,
+            "market_value": mv,
+            "gross_realized": realized,
+            "unrealized": unrealized,
+            "charges": self.charges_paise,
+            "net_realized": realized - self.charges_paise,
+            "total": realized - self.charges_paise + unrealized,
+            "equity": self.cash_paise + mv,
+        }
+
+    def portfolio_pnl(self) -> dict[str, Any]:
+        """Synchronous ``get_portfolio_pnl`` (the original's keys, plus gross/charges/cash)."""
+        p = self.pnl_paise()
+        total = p["total"]
+        pct = (
+            (Decimal(total) * 100 / Decimal(self.initial_paise)).quantize(Decimal("0.01"))
+            if self.initial_paise
+            else Decimal("0.00")
+        )
+        positions: dict[str, dict[str, Any]] = {}
+        for pos in self.positions():
+            cur = pos.last_price if pos.last_price is not None else pos.avg_buy_price
+            entry = positions.get(pos.symbol)
+            if entry is None:
+                cost = pos.avg_buy_price * pos.quantity
+                positions[pos.symbol] = {
+                    "quantity": pos.quantity,
+                    "avg_buy_price": pos.avg_buy_price,
+                    "current_price": cur,
+                    "unrealized_pnl": pos.unrealized_pnl,
+                    "unrealized_pnl_percent": (
+                        (pos.unrealized_pnl * 100 / abs(cost)).quantize(Decimal("0.01"))
+                        if cost
+                        else Decimal("0.00")
+                    ),
+                    "product": pos.product.value,
+                }
+            else:  # same symbol in two products: show the net
+                qty = entry["quantity"] + pos.quantity
+                cost = entry["avg_buy_price"] * entry["quantity"] + pos.avg_buy_price * pos.quantity
+                unreal = entry["unrealized_pnl"] + pos.unrealized_pnl
+                entry.update(
+                    quantity=qty,
+                    avg_buy_price=(cost / qty).quantize(Decimal("0.0001")) if qty else cost,
+                    unrealized_pnl=unreal,
+                    unrealized_pnl_percent=(
+                        (unreal * 100 / abs(cost)).quantize(Decimal("0.01"))
+                        if cost
+                        else Decimal("0.00")
+                    ),
+                    product="MIXED",
+                )
+        return {
+            "wallet_balance": from_paise(p["cash"]),
+            "total_realized_pnl": from_paise(p["net_realized"]),
+            "total_unrealized_pnl": from_paise(p["unrealized"]),
+            "total_pnl": from_paise(total),
+            "total_pnl_percent": pct,
+            "portfolio_value": from_paise(p["equity"]),
+            "active_positions_count": len(positions),
+            "order_count": len(self._executed),
+            "positions": positions,
+            "initial_balance": from_paise(self.initial_paise),
+            "cash": from_paise(p["cash"]),
+            "market_value": from_paise(p["market_value"]),
+            "gross_realized_pnl": from_paise(p["gross_realized"]),
+            "total_charges": from_paise(p["charges"]),
+            "kill_switch": self.kill_switch.value,
+        }
+
+    # ================================================================ the original async API
+    async def market_buy(
+        self,
+        symbol: str,
+        quantity: int,
+        stop_loss_price: object = None,
+        take_profit_price: object = None,
+    ) -> tuple[bool, str, ExecutedOrder | None]:
+        """Buy at the ask. Returns ``(success, message, executed_order)``; never raises on bad
+        input (the message says what was wrong)."""
+        return self._seed_order(symbol, Side.BUY, quantity, stop_loss_price, take_profit_price)
+
+    async def market_sell(
+        self,
+        symbol: str,
+        quantity: int,
+        stop_loss_price: object = None,
+        take_profit_price: object = None,
+    ) -> tuple[bool, str, ExecutedOrder | None]:
+        """Sell at the bid (an intraday sell beyond the position opens a short)."""
+        return self._seed_order(symbol, Side.SELL, quantity, stop_loss_price, take_profit_price)
+
+    def _seed_order(
+        self, symbol: str, side: Side, quantity: int, sl: object, tp: object
+    ) -> tuple[bool, str, ExecutedOrder | None]:
+        n_exec = len(self._executed)
+        try:
+            order = self.submit(
+                symbol, side, quantity, OrderKind.MARKET, stop_loss=sl, take_profit=tp,
+                source="seed-api",
+            )  # fmt: skip
+        except OrderRejected as rej:
+            return False, rej.reason, None
+        if order.status is not OrderStatus.FILLED or len(self._executed) == n_exec:
+            return False, order.message or "Order did not fill.", None
+        executed = next(e for e in self._executed[n_exec:] if e.order_id == order.order_id)
+        verb = "Bought" if side is Side.BUY else "Sold"
+        return (
+            True,
+            f"{verb} {quantity} {symbol} at ₹{executed.executed_price} "
+            f"(charges ₹{executed.commission}).",
+            executed,
+        )
+
+    async def check_risk_orders(self, symbol: str, current_price: object) -> None:
+        """Fire any SL/TP (and other resting orders) ``current_price`` crosses. The engine also
+        does this itself on every stream update; calling it by hand is harmless."""
+        last = to_paise(current_price, "current_price")
+        top = self.price_stream.top(symbol)
+        bid, ask = (top[0], top[1]) if top is not None else (last, last)
+        b = self._books.get(symbol)
+        if b is not None:
+            now = self.clock.now_ns()
+            if last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl:
+                self._match(symbol, b, bid, ask, last, now)
+
+    async def get_portfolio_pnl(self) -> dict[str, Any]:
+        return self.portfolio_pnl()
+
+    def get_order_history(self, symbol: str | None = None) -> list[ExecutedOrder]:
+        """Executed orders, oldest first (of ``symbol`` if given)."""
+        return [e for e in self._executed if symbol is None or e.symbol == symbol]
+
+    def get_active_positions(self) -> dict[str, Position]:
+        """Open positions by symbol (a symbol held in two products appears as its net)."""
+        out: dict[str, Position] = {}
+        for pos in self.positions():
+            prev = out.get(pos.symbol)
+            if prev is None:
+                out[pos.symbol] = pos
+            else:
+                qty = prev.quantity + pos.quantity
+                cost = prev.avg_buy_price * prev.quantity + pos.avg_buy_price * pos.quantity
+                out[pos.symbol] = Position(
+                    symbol=pos.symbol,
+                    quantity=qty,
+                    avg_buy_price=(cost / qty).quantize(Decimal("0.0001")) if qty else cost,
+                    product=pos.product,
+                    realized_pnl=prev.realized_pnl + pos.realized_pnl,
+                    charges=prev.charges + pos.charges,
+                    last_price=pos.last_price,
+                    unrealized_pnl=prev.unrealized_pnl + pos.unrealized_pnl,
+                )
+        return {s: p for s, p in out.items() if p.quantity}
+
+    def get_risk_orders(self) -> dict[str, dict[str, list[Any]]]:
+        """Open bracket legs: ``{"stop_losses": {symbol: [...]}, "take_profits": {...}}``."""
+        sls: dict[str, list[Any]] = {}
+        tps: dict[str, list[Any]] = {}
+        for o in self._orders.values():
+            if not o.is_open or o.role is Role.ENTRY:
+                continue
+            left = o.quantity - o.filled_quantity
+            if o.role is Role.STOP_LOSS:
+                assert o.trigger_paise is not None
+                sls.setdefault(o.symbol, []).append(
+                    StopLossConfig(from_paise(o.trigger_paise), left, o.symbol, o.order_id, o.side)
+                )
+            else:
+                assert o.limit_paise is not None
+                tps.setdefault(o.symbol, []).append(
+                    TakeProfitConfig(from_paise(o.limit_paise), left, o.symbol, o.order_id, o.side)
+                )
+        return {"stop_losses": sls, "take_profits": tps}
+
+    def __repr__(self) -> str:
+        p = self.pnl_paise()
+        return (
+            f"LiveTradingEngine(broker={self.broker.name}, equity=₹{from_paise(p['equity'])}, "
+            f"positions={sum(1 for lots in self._positions.values() if lots.qty)}, "
+            f"open_orders={len(self.open_orders())}, kill_switch={self.kill_switch.value})"
+        )
+
+
+__all__ = ["IST", "EngineEvent", "LiveTradingEngine"]

@@ -1,0 +1,110 @@
+"""A seeded random-walk market: every symbol moves in 5-paise ticks with a bid/ask spread.
+
+Each symbol has its own ``random.Random`` seeded from ``(seed, symbol)``, so adding a symbol
+never changes the path of another and the same seed always gives the same ticks.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from dataclasses import dataclass
+from decimal import Decimal
+
+from livetrade.errors import InvalidInput
+from livetrade.money import to_paise
+from livetrade.prices import LivePriceStream
+
+TICK = 5  # paise
+
+DEFAULT_SYMBOLS: dict[str, Decimal] = {
+    "NSE:SBIN-EQ": Decimal("800.00"),
+    "NSE:RELIANCE-EQ": Decimal("1300.00"),
+    "NSE:INFY-EQ": Decimal("1500.00"),
+    "NSE:TCS-EQ": Decimal("3500.00"),
+    "NSE:HDFCBANK-EQ": Decimal("1700.00"),
+    "NSE:NIFTY50-INDEX": Decimal("24000.00"),
+}
+
+STEPS_PER_DAY = 22_500  # 09:15–15:30 in seconds
+
+
+@dataclass(slots=True)
+class _Walk:
+    symbol: str
+    rng: random.Random
+    last: int
+    volume: int
+    sigma_ticks: float
+    is_index: bool
+
+
+class SimulatedMarket:
+    """Pushes one quote per symbol per ``step(ts_ns)`` into ``stream``.
+
+    ``daily_volatility`` is the standard deviation of a day's return (1.5% by default); each step
+    is one second of a 6h15m session, so a step's move is about ``price × vol / 150``.
+    """
+
+    def __init__(
+        self,
+        stream: LivePriceStream,
+        symbols: dict[str, Decimal] | list[str] | None = None,
+        seed: int | None = None,
+        daily_volatility: float = 0.015,
+        max_spread_ticks: int = 3,
+    ) -> None:
+        self.stream = stream
+        self.seed = seed if seed is not None else random.SystemRandom().randrange(2**32)
+        if not 0 < daily_volatility < 1:
+            raise InvalidInput("daily_volatility", "must be between 0 and 1")
+        self.daily_volatility = daily_volatility
+        self.max_spread_ticks = max(1, max_spread_ticks)
+        self._walks: dict[str, _Walk] = {}
+        self.steps = 0
+        if symbols is None:
+            symbols = DEFAULT_SYMBOLS
+        if isinstance(symbols, list):
+            symbols = {s: DEFAULT_SYMBOLS.get(s, Decimal("1000.00")) for s in symbols}
+        for sym, price in symbols.items():
+            self.add_symbol(sym, price)
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._walks)
+
+    def add_symbol(self, symbol: str, price: Decimal | str | float | int = "1000.00") -> None:
+        """Start simulating ``symbol`` from ``price`` (rupees, a multiple of ₹0.05)."""
+        if not isinstance(symbol, str) or ":" not in symbol:
+            raise InvalidInput("symbol", f"{symbol!r} is not a Fyers symbol like 'NSE:SBIN-EQ'")
+        if symbol in self._walks:
+            return
+        p = to_paise(price, "price")
+        if p <= 0 or p % TICK:
+            raise InvalidInput("price", "must be positive and a multiple of the ₹0.05 tick")
+        rng = random.Random(f"{self.seed}:{symbol}")
+        sigma = p * self.daily_volatility / math.sqrt(STEPS_PER_DAY) / TICK
+        self._walks[symbol] = _Walk(
+            symbol, rng, p, 0, max(sigma, 0.3), symbol.upper().endswith("-INDEX")
+        )
+
+    def step(self, ts_ns: int) -> None:
+        """One quote per symbol at ``ts_ns``."""
+        push = self.stream.push
+        max_spread = self.max_spread_ticks
+        for w in self._walks.values():
+            rng = w.rng
+            move = round(rng.gauss(0.0, w.sigma_ticks))
+            last = max(TICK, w.last + move * TICK)
+            w.last = last
+            if w.is_index:
+                push(w.symbol, last, last, last, 0, ts_ns)
+                continue
+            spread = rng.randint(1, max_spread)
+            bid = max(TICK, last - rng.randint(0, spread) * TICK)
+            w.volume += rng.randint(1, 40) * 5
+            push(w.symbol, bid, bid + spread * TICK, last, w.volume, ts_ns)
+        self.steps += 1
+
+    def __repr__(self) -> str:
+        return f"SimulatedMarket(seed={self.seed}, symbols={len(self._walks)})"

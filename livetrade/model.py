@@ -1,0 +1,302 @@
+"""Domain vocabulary: enums and dataclasses for quotes, orders, fills, positions and risk orders.
+
+Prices inside the engine are integer paise (exact and fast); the dataclasses a user sees carry
+``Decimal`` rupees, as the original API promised. ``PriceQuote``, ``ExecutedOrder``, ``Position``,
+``StopLossConfig`` and ``TakeProfitConfig`` keep the original's field names and order.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from livetrade.money import Charges, from_paise
+
+IST = ZoneInfo("Asia/Kolkata")
+
+
+class OrderStatus(enum.Enum):
+    """Where an order is in its life. Terminal: FILLED, CANCELLED, REJECTED."""
+
+    PENDING = "PENDING"  # created, not yet accepted
+    OPEN = "OPEN"  # accepted and resting (limit, stop, bracket leg)
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class Side(enum.IntEnum):
+    """Buy or sell; the integer is the sign of the quantity change (Fyers uses the same)."""
+
+    BUY = 1
+    SELL = -1
+
+
+class OrderKind(enum.Enum):
+    """How an order executes: Fyers order types 2 (market), 1 (limit), 4 (SL), 3 (SL-M)."""
+
+    MARKET = "MARKET"
+    LIMIT = "LIMIT"
+    SL = "SL"  # stop-limit: becomes a limit order at limit_price once the trigger trades
+    SL_M = "SL-M"  # stop-market: becomes a market order once the trigger trades
+
+
+class Product(enum.Enum):
+    """Fyers products: INTRADAY (squared off the same day, shorts allowed) or CNC (delivery)."""
+
+    INTRADAY = "INTRADAY"
+    CNC = "CNC"
+
+
+class OrderType(enum.Enum):
+    """The original API's order type: kind and side in one name (``MARKET_BUY``...)."""
+
+    MARKET_BUY = "MARKET_BUY"
+    MARKET_SELL = "MARKET_SELL"
+    LIMIT_BUY = "LIMIT_BUY"
+    LIMIT_SELL = "LIMIT_SELL"
+    SL_BUY = "SL_BUY"
+    SL_SELL = "SL_SELL"
+    SLM_BUY = "SLM_BUY"
+    SLM_SELL = "SLM_SELL"
+
+    @staticmethod
+    def of(kind: OrderKind, side: Side) -> OrderType:
+        return _ORDER_TYPES[(kind, side)]
+
+
+_ORDER_TYPES = {
+    (OrderKind.MARKET, Side.BUY): OrderType.MARKET_BUY,
+    (OrderKind.MARKET, Side.SELL): OrderType.MARKET_SELL,
+    (OrderKind.LIMIT, Side.BUY): OrderType.LIMIT_BUY,
+    (OrderKind.LIMIT, Side.SELL): OrderType.LIMIT_SELL,
+    (OrderKind.SL, Side.BUY): OrderType.SL_BUY,
+    (OrderKind.SL, Side.SELL): OrderType.SL_SELL,
+    (OrderKind.SL_M, Side.BUY): OrderType.SLM_BUY,
+    (OrderKind.SL_M, Side.SELL): OrderType.SLM_SELL,
+}
+
+
+class Role(enum.Enum):
+    """Why an order exists: the trader's own entry/exit, or a bracket leg protecting a position."""
+
+    ENTRY = "ENTRY"
+    STOP_LOSS = "STOP_LOSS"
+    TAKE_PROFIT = "TAKE_PROFIT"
+
+
+class KillSwitch(enum.Enum):
+    """ACTIVE: trade normally. REDUCING: only orders that shrink a position. HALTED: nothing new."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+def ns_to_datetime(ts_ns: int) -> datetime:
+    """Epoch nanoseconds to an Asia/Kolkata aware datetime (microsecond precision)."""
+    return datetime.fromtimestamp(ts_ns / 1_000_000_000, tz=IST)
+
+
+def datetime_to_ns(ts: datetime) -> int:
+    """Datetime to exact epoch ns; a naive one is read as the machine's local time."""
+    if ts.tzinfo is None:
+        ts = ts.astimezone()
+    d = ts - _EPOCH
+    return (d.days * 86_400 + d.seconds) * 1_000_000_000 + d.microseconds * 1_000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class PriceQuote:
+    """One top-of-book quote (the original's names). Prices in rupees as ``Decimal``."""
+
+    symbol: str
+    bid_price: Decimal
+    ask_price: Decimal
+    last_price: Decimal
+    volume: int
+    timestamp: datetime
+
+    @property
+    def spread(self) -> Decimal:
+        return self.ask_price - self.bid_price
+
+    @property
+    def mid_price(self) -> Decimal:
+        return (self.bid_price + self.ask_price) / 2
+
+
+@dataclass(slots=True)
+class Order:
+    """An order as the engine tracks it. Prices are paise internally; properties give rupees.
+
+    ``order_id`` is our client order id; ``broker_order_id`` is the broker's (Fyers) id, equal to
+    ours for paper fills. ``parent_id`` links bracket legs to the entry that created them and
+    ``oco_id`` links the two legs that cancel each other.
+    """
+
+    order_id: str
+    symbol: str
+    side: Side
+    kind: OrderKind
+    product: Product
+    quantity: int
+    limit_paise: int | None = None
+    trigger_paise: int | None = None
+    status: OrderStatus = OrderStatus.PENDING
+    role: Role = Role.ENTRY
+    filled_quantity: int = 0
+    fill_paise: int | None = None
+    created_ns: int = 0
+    updated_ns: int = 0
+    triggered: bool = False
+    stop_loss_paise: int | None = None
+    take_profit_paise: int | None = None
+    parent_id: str | None = None
+    oco_id: str | None = None
+    tag: str | None = None
+    source: str = "api"
+    broker_order_id: str | None = None
+    charges_paise: int = 0
+    message: str = ""
+
+    @property
+    def order_type(self) -> OrderType:
+        return OrderType.of(self.kind, self.side)
+
+    @property
+    def limit_price(self) -> Decimal | None:
+        return None if self.limit_paise is None else from_paise(self.limit_paise)
+
+    @property
+    def trigger_price(self) -> Decimal | None:
+        return None if self.trigger_paise is None else from_paise(self.trigger_paise)
+
+    @property
+    def executed_price(self) -> Decimal | None:
+        return None if self.fill_paise is None else from_paise(self.fill_paise)
+
+    @property
+    def stop_loss_price(self) -> Decimal | None:
+        return None if self.stop_loss_paise is None else from_paise(self.stop_loss_paise)
+
+    @property
+    def take_profit_price(self) -> Decimal | None:
+        return None if self.take_profit_paise is None else from_paise(self.take_profit_paise)
+
+    @property
+    def created(self) -> datetime:
+        return ns_to_datetime(self.created_ns)
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is OrderStatus.OPEN
+
+    def _repr_html_(self) -> str:
+        from livetrade.frames import orders_html
+
+        return orders_html([self])
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """One execution. ``charges`` is the full Indian charges breakdown billed on it."""
+
+    fill_id: str
+    order_id: str
+    symbol: str
+    side: Side
+    quantity: int
+    price_paise: int
+    ts_ns: int
+    product: Product
+    role: Role
+    charges: Charges
+
+    @property
+    def price(self) -> Decimal:
+        return from_paise(self.price_paise)
+
+    @property
+    def timestamp(self) -> datetime:
+        return ns_to_datetime(self.ts_ns)
+
+    @property
+    def value(self) -> Decimal:
+        return from_paise(self.price_paise * self.quantity)
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutedOrder:
+    """The original API's record of an executed order (returned by ``market_buy``/``sell``)."""
+
+    order_id: str
+    symbol: str
+    order_type: OrderType
+    quantity: int
+    executed_price: Decimal
+    executed_timestamp: datetime
+    commission: Decimal
+    status: OrderStatus
+    product: Product = Product.INTRADAY
+    role: Role = Role.ENTRY
+    charges: Charges | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """A net position (the original's three fields first). ``quantity`` < 0 is an intraday short.
+
+    ``avg_buy_price`` is the average open price of the remaining lots (FIFO), for shorts the
+    average sell price; it is exact to 4 decimals.
+    """
+
+    symbol: str
+    quantity: int
+    avg_buy_price: Decimal
+    product: Product = Product.INTRADAY
+    realized_pnl: Decimal = field(default=Decimal("0.00"))
+    charges: Decimal = field(default=Decimal("0.00"))
+    last_price: Decimal | None = None
+    unrealized_pnl: Decimal = field(default=Decimal("0.00"))
+
+    @property
+    def is_long(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def market_value(self) -> Decimal:
+        price = self.last_price if self.last_price is not None else self.avg_buy_price
+        return (price * self.quantity).quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True, slots=True)
+class StopLossConfig:
+    """A resting stop-loss protecting a position (the original's two fields first)."""
+
+    trigger_price: Decimal
+    quantity: int
+    symbol: str = ""
+    order_id: str = ""
+    side: Side = Side.SELL
+
+
+@dataclass(frozen=True, slots=True)
+class TakeProfitConfig:
+    """A resting take-profit protecting a position (the original's two fields first)."""
+
+    trigger_price: Decimal
+    quantity: int
+    symbol: str = ""
+    order_id: str = ""
+    side: Side = Side.SELL

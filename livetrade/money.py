@@ -1,0 +1,282 @@
+"""Exact money: integer paise inside, ``Decimal`` rupees at the edges, and the Indian charges model.
+
+Why paise: every price on NSE/BSE cash equity is a multiple of 5 paise, so integer arithmetic is
+exact and fast on the hot path; ``Decimal`` is only built when a user looks. Charges are computed
+with ``Decimal`` rates from one date-effective table (each row cites its source) and rounded the way
+brokers print contract notes: each component to the paisa, STT to the rupee per scrip and day.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Protocol
+
+from livetrade.errors import InvalidInput
+
+PAISE = Decimal("0.01")
+_HUNDRED = Decimal(100)
+
+
+def to_paise(value: object, field: str = "price") -> int:
+    """Rupees (``Decimal``, ``int``, ``str`` or ``float`` via ``str``) to exact integer paise.
+
+    Raises ``InvalidInput`` naming ``field`` when the value is not a finite amount with at most
+    two decimals (a float such as ``800.05`` is read through ``str``, so it converts exactly).
+    """
+    if isinstance(value, bool) or value is None:
+        raise InvalidInput(field, f"expected an amount in rupees, got {value!r}")
+    if isinstance(value, int):
+        return value * 100
+    try:
+        d = Decimal(str(value)) if isinstance(value, float | str) else value
+        if not isinstance(d, Decimal):
+            raise InvalidInput(field, f"expected an amount in rupees, got {type(value).__name__}")
+        if not d.is_finite():
+            raise InvalidInput(field, f"must be a finite amount, got {value!r}")
+        p = d * _HUNDRED
+        ip = int(p)
+    except (InvalidOperation, ValueError) as exc:
+        raise InvalidInput(field, f"is not a number: {value!r}") from exc
+    if p != ip:
+        raise InvalidInput(field, f"has more than two decimals (paise): {value!r}")
+    return ip
+
+
+def from_paise(paise: int) -> Decimal:
+    """Integer paise to ``Decimal`` rupees with two decimals (``80005`` → ``Decimal('800.05')``)."""
+    return Decimal(paise).scaleb(-2)
+
+
+def round_half_up(value: Decimal) -> int:
+    """Round a paise amount to a whole paisa, half up (contract-note convention)."""
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def round_to_rupee(paise: Decimal) -> int:
+    """Round a paise amount to a whole rupee, 50 paise up (STT Rules 2004, rule 4); in paise."""
+    return int((paise / _HUNDRED).quantize(Decimal(1), rounding=ROUND_HALF_UP)) * 100
+
+
+@dataclass(frozen=True, slots=True)
+class Charges:
+    """Charges billed on one fill, each in integer paise (all non-negative)."""
+
+    brokerage: int = 0
+    stt: int = 0
+    exchange: int = 0
+    ipft: int = 0
+    sebi: int = 0
+    stamp: int = 0
+    gst: int = 0
+    dp: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.brokerage
+            + self.stt
+            + self.exchange
+            + self.ipft
+            + self.sebi
+            + self.stamp
+            + self.gst
+            + self.dp
+        )
+
+    @property
+    def total_rupees(self) -> Decimal:
+        return from_paise(self.total)
+
+    def as_rupees(self) -> dict[str, Decimal]:
+        out = {f.name: from_paise(getattr(self, f.name)) for f in fields(self)}
+        out["total"] = self.total_rupees
+        return out
+
+    def __add__(self, other: Charges) -> Charges:
+        return Charges(*(getattr(self, f.name) + getattr(other, f.name) for f in fields(self)))
+
+
+ZERO_CHARGES = Charges()
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    """One rate, effective from ``effective`` until a later row for the same key replaces it."""
+
+    component: str
+    scope: str
+    rate: Decimal
+    effective: date
+    source: str
+
+
+_EARLIEST = date(2000, 1, 1)
+_FYERS = "Fyers: brokerage, statutory and other applicable charges (support.fyers.in)"
+
+# The one table of rates. Rates are fractions of turnover unless the component says otherwise.
+RATES: tuple[RateRow, ...] = (
+    RateRow(
+        "brokerage", "intraday", Decimal("0.0003"), _EARLIEST,
+        "Fyers support: brokerage for equity intraday (lower of Rs 20 and 0.03%)",
+    ),
+    RateRow("brokerage_cap", "intraday", Decimal(2000), _EARLIEST, _FYERS + " (Rs 20 cap, paise)"),
+    RateRow("brokerage", "delivery", Decimal(0), _EARLIEST, _FYERS + " (free before 1 Oct 2024)"),
+    RateRow(
+        "brokerage", "delivery", Decimal("0.003"), date(2024, 10, 1),
+        _FYERS + " (revised from 1 October 2024: lower of Rs 20 and 0.3%)",
+    ),
+    RateRow("brokerage_cap", "delivery", Decimal(2000), _EARLIEST, _FYERS + " (Rs 20 cap, paise)"),
+    RateRow("stt", "delivery_buy", Decimal("0.001"), _EARLIEST, "STT Rules 2004; Fyers statutory"),
+    RateRow("stt", "delivery_sell", Decimal("0.001"), _EARLIEST, "STT Rules 2004; Fyers statutory"),
+    RateRow("stt", "intraday_buy", Decimal(0), _EARLIEST, "STT Rules 2004 (intraday: sell only)"),
+    RateRow(
+        "stt", "intraday_sell", Decimal("0.00025"), _EARLIEST, "STT Rules 2004; Fyers statutory"
+    ),
+    RateRow(
+        "exchange", "NSE", Decimal("0.0000325"), _EARLIEST,
+        "NSE transaction charge before the circular of 27 Sep 2024",
+    ),
+    RateRow(
+        "exchange", "NSE", Decimal("0.0000297"), date(2024, 10, 1),
+        "NSE circular of 27 Sep 2024 (0.00297% from 1 Oct 2024)",
+    ),
+    RateRow(
+        "exchange", "BSE", Decimal("0.0000375"), date(2022, 12, 1),
+        "BSE schedule as published by brokers (groups A/B)",
+    ),
+    RateRow(
+        "ipft", "NSE", Decimal("0.000001"), date(2023, 4, 1),
+        "NSE press release 24 Mar 2023; Fyers IPFT article (Rs 10 per crore)",
+    ),
+    RateRow("sebi", "all", Decimal("0.000001"), _EARLIEST, "Fyers SEBI fee article (Rs 10/crore)"),
+    RateRow("stamp", "delivery", Decimal("0.00015"), date(2020, 7, 1), "NSE stamp-duty page"),
+    RateRow("stamp", "intraday", Decimal("0.00003"), date(2020, 7, 1), "NSE stamp-duty page"),
+    RateRow("gst", "all", Decimal("0.18"), _EARLIEST, "Fyers statutory charges (not on SEBI fee)"),
+    RateRow(
+        "dp_per_scrip_day", "delivery_sell", Decimal(1250), date(2025, 6, 1),
+        'Fyers "How are DP charges levied" (Rs 12.5 + GST per ISIN per day, paise)',
+    ),
+)  # fmt: skip
+
+
+def rate(component: str, scope: str, on: date, table: Iterable[RateRow] = RATES) -> Decimal:
+    """The rate in force on ``on`` (latest row effective on or before it), or 0 if none yet."""
+    best: RateRow | None = None
+    for row in table:
+        if (
+            row.component == component
+            and row.scope == scope
+            and row.effective <= on
+            and (best is None or row.effective > best.effective)
+        ):
+            best = row
+    return Decimal(0) if best is None else best.rate
+
+
+def exchange_of(symbol: str) -> str:
+    """``NSE:SBIN-EQ`` → ``NSE``."""
+    return symbol.split(":", 1)[0].upper()
+
+
+class ChargesModel(Protocol):
+    """Bills a fill. ``charge`` may keep state (STT is rounded per scrip per day); ``estimate``
+    never does, so a what-if never changes what the real fill will pay."""
+
+    def charge(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges: ...
+
+    def estimate(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges: ...
+
+
+class IndianEquityCharges:
+    """NSE/BSE cash-equity charges as Fyers bills them (see ``RATES`` for each source).
+
+    STT is computed per scrip, side and day on the day's cumulative turnover and rounded to the
+    rupee; each fill pays the increase, so the day's STT total is exactly the rounded day figure.
+    """
+
+    def __init__(self, table: Iterable[RateRow] = RATES) -> None:
+        self._table = tuple(table)
+        self._stt_turnover: dict[tuple[str, date, bool, bool], int] = {}
+        self._stt_charged: dict[tuple[str, date, bool, bool], int] = {}
+        self._dp_days: set[tuple[str, date]] = set()
+        self._rates: dict[tuple[str, str, date], Decimal] = {}
+
+    def _rate(self, component: str, scope: str, day: date) -> Decimal:
+        key = (component, scope, day)
+        r = self._rates.get(key)
+        if r is None:
+            r = self._rates[key] = rate(component, scope, day, self._table)
+        return r
+
+    def _compute(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> tuple[Charges, tuple[str, date, bool, bool], int, bool]:
+        turnover = Decimal(quantity * price)  # paise
+        kind = "delivery" if delivery else "intraday"
+        exch = exchange_of(symbol)
+        brokerage = min(
+            round_half_up(turnover * self._rate("brokerage", kind, day)),
+            int(self._rate("brokerage_cap", kind, day)),
+        )
+        exchange = round_half_up(turnover * self._rate("exchange", exch, day))
+        ipft = round_half_up(turnover * self._rate("ipft", exch, day))
+        sebi = round_half_up(turnover * self._rate("sebi", "all", day))
+        stamp = round_half_up(turnover * self._rate("stamp", kind, day)) if is_buy else 0
+        key = (symbol, day, is_buy, delivery)
+        cum = self._stt_turnover.get(key, 0) + quantity * price
+        stt_rate = self._rate("stt", f"{kind}_{'buy' if is_buy else 'sell'}", day)
+        stt = round_to_rupee(Decimal(cum) * stt_rate) - self._stt_charged.get(key, 0)
+        dp_due = delivery and not is_buy and (symbol, day) not in self._dp_days
+        dp = int(self._rate("dp_per_scrip_day", "delivery_sell", day)) if dp_due else 0
+        gst = round_half_up(
+            Decimal(brokerage + exchange + ipft + dp) * self._rate("gst", "all", day)
+        )
+        charges = Charges(brokerage, stt, exchange, ipft, sebi, stamp, gst, dp)
+        return charges, key, cum, dp_due
+
+    def estimate(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        return self._compute(symbol, is_buy, delivery, quantity, price, day)[0]
+
+    def charge(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        charges, key, cum, dp_due = self._compute(symbol, is_buy, delivery, quantity, price, day)
+        self._stt_turnover[key] = cum
+        self._stt_charged[key] = self._stt_charged.get(key, 0) + charges.stt
+        if dp_due:
+            self._dp_days.add((symbol, day))
+        return charges
+
+
+class FlatCommission:
+    """The original design's charges model: a flat fraction of turnover (0.05%), no taxes."""
+
+    def __init__(self, rate: Decimal = Decimal("0.0005")) -> None:
+        self.rate = rate
+
+    def estimate(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        return Charges(brokerage=round_half_up(Decimal(quantity * price) * self.rate))
+
+    charge = estimate
+
+
+class NoCharges:
+    """Zero charges: for exercises where only gross P&L matters."""
+
+    def estimate(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        return ZERO_CHARGES
+
+    charge = estimate

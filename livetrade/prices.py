@@ -1,0 +1,363 @@
+"""LivePriceStream: the last-quote cache, per-symbol tick history and quote subscriptions.
+
+Every feed (simulated, replay, Fyers) ends in ``push``: a synchronous, allocation-light call that
+updates the cache, writes one row of the columnar tick history and hands the tick to the engine
+before anything else runs. ``PriceQuote`` objects are only built when someone asks for one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from array import array
+from collections import deque
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from livetrade.errors import InvalidInput
+from livetrade.model import PriceQuote, datetime_to_ns, ns_to_datetime
+from livetrade.money import from_paise, to_paise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("livetrade.prices")
+
+TickListener = Callable[[str, int, int, int, int], None]
+"""``(symbol, bid, ask, last, ts_ns)`` with prices in paise: the engine's hot-path signature."""
+
+QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
+
+
+class _Slot:
+    """One symbol's cache and ring buffer. Columns are typed arrays, not a list of objects."""
+
+    __slots__ = (
+        "ask",
+        "bid",
+        "cap",
+        "h_ask",
+        "h_bid",
+        "h_last",
+        "h_ts",
+        "h_vol",
+        "last",
+        "n",
+        "quote",
+        "subs",
+        "symbol",
+        "ts",
+        "volume",
+    )
+
+    def __init__(self, symbol: str, cap: int) -> None:
+        self.symbol = symbol
+        self.bid = self.ask = self.last = self.volume = self.ts = 0
+        self.n = 0
+        self.cap = cap
+        self.h_ts = array("q")
+        self.h_bid = array("i")
+        self.h_ask = array("i")
+        self.h_last = array("i")
+        self.h_vol = array("q")
+        self.quote: PriceQuote | None = None
+        self.subs: list[QuoteCallback] = []
+
+    def make_quote(self) -> PriceQuote:
+        q = self.quote
+        if q is None:
+            q = self.quote = PriceQuote(
+                symbol=self.symbol,
+                bid_price=from_paise(self.bid),
+                ask_price=from_paise(self.ask),
+                last_price=from_paise(self.last),
+                volume=self.volume,
+                timestamp=ns_to_datetime(self.ts),
+            )
+        return q
+
+    def ordered(self, column: array[int]) -> list[int]:
+        """The column oldest → newest (unrolls the ring)."""
+        if self.n <= self.cap:
+            return column.tolist()
+        j = self.n % self.cap
+        return column[j:].tolist() + column[:j].tolist()
+
+
+class QuoteSubscription:
+    """``async for quote in stream.quotes("NSE:SBIN-EQ")``: a bounded queue of quotes.
+
+    A slow reader never slows the feed: when the queue is full the oldest quote is dropped and
+    ``dropped`` counts how many were lost.
+    """
+
+    def __init__(self, stream: LivePriceStream, symbols: tuple[str, ...], maxsize: int) -> None:
+        self._stream = stream
+        self._symbols = symbols
+        self._queue: deque[PriceQuote] = deque(maxlen=maxsize)
+        self._waiter: asyncio.Future[None] | None = None
+        self._closed = False
+        self.dropped = 0
+        for s in symbols:
+            stream.subscribe(s, self._put)
+
+    def _put(self, quote: PriceQuote) -> None:
+        if len(self._queue) == self._queue.maxlen:
+            self.dropped += 1
+        self._queue.append(quote)
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            for s in self._symbols:
+                self._stream.unsubscribe(s, self._put)
+            w = self._waiter
+            if w is not None and not w.done():
+                w.set_result(None)
+
+    def __aiter__(self) -> QuoteSubscription:
+        return self
+
+    async def __anext__(self) -> PriceQuote:
+        while not self._queue:
+            if self._closed:
+                raise StopAsyncIteration
+            self._waiter = asyncio.get_running_loop().create_future()
+            await self._waiter
+            self._waiter = None
+        return self._queue.popleft()
+
+    async def __aenter__(self) -> QuoteSubscription:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+
+class LivePriceStream:
+    """In-memory quote cache and subscriptions (the original API plus a fast synchronous core).
+
+    ``history`` is the ring-buffer capacity per symbol (ticks kept); memory is about 28 bytes a
+    tick, allocated as ticks arrive.
+    """
+
+    def __init__(self, history: int = 100_000) -> None:
+        if history < 1:
+            raise InvalidInput("history", "must keep at least one tick")
+        self._history = history
+        self._slots: dict[str, _Slot] = {}
+        self._listeners: list[TickListener] = []
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.errors: list[BaseException] = []
+        self.on_error: Callable[[BaseException], None] | None = None
+
+    # ---- the original API -------------------------------------------------------------
+    async def update_price(self, symbol: str, quote: PriceQuote) -> None:
+        """Store ``quote`` as the latest for ``symbol`` and notify the engine and subscribers."""
+        self.update_price_nowait(symbol, quote)
+
+    async def get_current_price(self, symbol: str) -> PriceQuote | None:
+        """The latest quote for ``symbol``, or ``None`` if none has arrived."""
+        return self.quote(symbol)
+
+    # ---- synchronous core ---------------------------------------------------------------
+    def update_price_nowait(self, symbol: str, quote: PriceQuote) -> None:
+        """Validate a ``PriceQuote`` (Decimal rupees) and push it."""
+        if quote.symbol != symbol:
+            raise InvalidInput("symbol", f"quote is for {quote.symbol!r}, not {symbol!r}")
+        last = to_paise(quote.last_price, "last_price")
+        bid = to_paise(quote.bid_price, "bid_price") if quote.bid_price else last
+        ask = to_paise(quote.ask_price, "ask_price") if quote.ask_price else last
+        if last <= 0:
+            raise InvalidInput("last_price", "must be positive")
+        if bid > ask:
+            raise InvalidInput("bid_price", f"bid {quote.bid_price} is above ask {quote.ask_price}")
+        if isinstance(quote.volume, bool) or not isinstance(quote.volume, int) or quote.volume < 0:
+            raise InvalidInput("volume", f"must be a non-negative integer, got {quote.volume!r}")
+        self.push(symbol, bid, ask, last, quote.volume, datetime_to_ns(quote.timestamp), quote)
+
+    def push(
+        self,
+        symbol: str,
+        bid: int,
+        ask: int,
+        last: int,
+        volume: int,
+        ts_ns: int,
+        quote: PriceQuote | None = None,
+    ) -> None:
+        """The hot path: prices in paise. Cache, history row, engine triggers, then subscribers."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            slot = self._slots[symbol] = _Slot(symbol, self._history)
+        slot.bid = bid
+        slot.ask = ask
+        slot.last = last
+        slot.volume = volume
+        slot.ts = ts_ns
+        slot.quote = quote
+        n = slot.n
+        if n < slot.cap:
+            slot.h_ts.append(ts_ns)
+            slot.h_bid.append(bid)
+            slot.h_ask.append(ask)
+            slot.h_last.append(last)
+            slot.h_vol.append(volume)
+        else:
+            j = n % slot.cap
+            slot.h_ts[j] = ts_ns
+            slot.h_bid[j] = bid
+            slot.h_ask[j] = ask
+            slot.h_last[j] = last
+            slot.h_vol[j] = volume
+        slot.n = n + 1
+        for listener in self._listeners:
+            listener(symbol, bid, ask, last, ts_ns)
+        if slot.subs:
+            self._notify(slot)
+
+    def _notify(self, slot: _Slot) -> None:
+        q = slot.make_quote()
+        for cb in tuple(slot.subs):
+            try:
+                res = cb(q)
+                if inspect.isawaitable(res):
+                    task = asyncio.ensure_future(res)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._task_done)
+            except Exception as exc:  # a user callback must never break the feed
+                self._report(exc)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            self._report(exc)
+
+    def _report(self, exc: BaseException) -> None:
+        log.warning("quote callback failed: %r", exc)
+        self.errors.append(exc)
+        del self.errors[:-100]
+        if self.on_error is not None:
+            self.on_error(exc)
+
+    # ---- listeners and subscriptions ----------------------------------------------------
+    def add_listener(self, listener: TickListener) -> None:
+        """Register a synchronous tick handler for every symbol (the engine uses this)."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: TickListener) -> None:
+        self._listeners.remove(listener)
+
+    def subscribe(self, symbol: str, callback: QuoteCallback) -> None:
+        """Call ``callback(quote)`` on every quote for ``symbol`` (sync or async callables)."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            slot = self._slots[symbol] = _Slot(symbol, self._history)
+        slot.subs.append(callback)
+
+    def unsubscribe(self, symbol: str, callback: QuoteCallback | None = None) -> None:
+        """Remove ``callback`` (or every callback) for ``symbol``."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            return
+        if callback is None:
+            slot.subs.clear()
+        elif callback in slot.subs:
+            slot.subs.remove(callback)
+
+    def quotes(self, *symbols: str, maxsize: int = 1_000) -> QuoteSubscription:
+        """An async iterator of quotes for ``symbols``; close it (or leave its ``async with``)."""
+        if not symbols:
+            raise InvalidInput("symbols", "name at least one symbol")
+        return QuoteSubscription(self, symbols, maxsize)
+
+    # ---- reading ------------------------------------------------------------------------
+    def quote(self, symbol: str) -> PriceQuote | None:
+        slot = self._slots.get(symbol)
+        if slot is None or slot.n == 0:
+            return None
+        return slot.make_quote()
+
+    def top(self, symbol: str) -> tuple[int, int, int, int] | None:
+        """``(bid, ask, last, ts_ns)`` in paise, or ``None``: what the engine reads."""
+        slot = self._slots.get(symbol)
+        if slot is None or slot.n == 0:
+            return None
+        return slot.bid, slot.ask, slot.last, slot.ts
+
+    def last_paise(self, symbol: str) -> int | None:
+        slot = self._slots.get(symbol)
+        return None if slot is None or slot.n == 0 else slot.last
+
+    @property
+    def symbols(self) -> list[str]:
+        return [s for s, slot in self._slots.items() if slot.n]
+
+    def tick_count(self, symbol: str) -> int:
+        slot = self._slots.get(symbol)
+        return 0 if slot is None else slot.n
+
+    def history(self, symbol: str) -> dict[str, list[Any]]:
+        """The kept ticks of ``symbol``, oldest first, as columns (prices in ``Decimal``)."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            return {"ts_ns": [], "bid": [], "ask": [], "last": [], "volume": []}
+        return {
+            "ts_ns": slot.ordered(slot.h_ts),
+            "bid": [from_paise(p) for p in slot.ordered(slot.h_bid)],
+            "ask": [from_paise(p) for p in slot.ordered(slot.h_ask)],
+            "last": [from_paise(p) for p in slot.ordered(slot.h_last)],
+            "volume": slot.ordered(slot.h_vol),
+        }
+
+    def history_df(self, symbol: str | None = None) -> pd.DataFrame:
+        """Tick history as a DataFrame (``timestamp`` in Asia/Kolkata, prices as floats)."""
+        import pandas as pd
+
+        frames = []
+        for sym in [symbol] if symbol else self.symbols:
+            slot = self._slots.get(sym)
+            if slot is None:
+                continue
+            cols = {
+                "timestamp": pd.to_datetime(slot.ordered(slot.h_ts), unit="ns", utc=True),
+                "symbol": sym,
+                "bid": [p / 100 for p in slot.ordered(slot.h_bid)],
+                "ask": [p / 100 for p in slot.ordered(slot.h_ask)],
+                "last": [p / 100 for p in slot.ordered(slot.h_last)],
+                "volume": slot.ordered(slot.h_vol),
+            }
+            frames.append(pd.DataFrame(cols))
+        if not frames:
+            return pd.DataFrame(
+                {
+                    "timestamp": pd.Series([], dtype="datetime64[ns, Asia/Kolkata]"),
+                    "symbol": pd.Series([], dtype=object),
+                    "bid": pd.Series([], dtype=float),
+                    "ask": pd.Series([], dtype=float),
+                    "last": pd.Series([], dtype=float),
+                    "volume": pd.Series([], dtype="int64"),
+                }
+            )
+        df = pd.concat(frames, ignore_index=True).sort_values("timestamp", kind="stable")
+        df["timestamp"] = df["timestamp"].dt.tz_convert("Asia/Kolkata")
+        return df.reset_index(drop=True)
+
+    def age_ns(self, symbol: str, now_ns: int) -> int | None:
+        """How old the latest quote is at ``now_ns`` (``None`` if there is none)."""
+        slot = self._slots.get(symbol)
+        return None if slot is None or slot.n == 0 else now_ns - slot.ts
+
+    def __repr__(self) -> str:
+        return f"LivePriceStream({len(self.symbols)} symbols)"
+
+
+def decimal_or_none(paise: int | None) -> Decimal | None:
+    return None if paise is None else from_paise(paise)

@@ -1,0 +1,569 @@
+"""Session: wires feed → stream → engine → broker inside the running event loop.
+
+In a notebook (the kernel's own loop, top-level ``await``, no nest_asyncio)::
+
+    session = await lt.open_session(feed="sim", broker="paper", seed=1, realtime=False)
+    await session.run_for(ticks=1_000)
+    order = await session.buy("NSE:SBIN-EQ", 5, stop_loss=790, take_profit=820)
+    session.positions_df()
+    await session.close()
+
+The one rule: handlers run in the event loop; they must not block (no ``time.sleep``, no
+synchronous HTTP). Async handlers are scheduled as tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections import deque
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from livetrade.brokers.paper import PaperBroker
+from livetrade.clock import Clock, VirtualClock, WallClock
+from livetrade.engine import EngineEvent, LiveTradingEngine
+from livetrade.errors import InvalidInput, LiveTradeError, SessionClosed
+from livetrade.feeds.replay import ReplayFeed
+from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
+from livetrade.frames import orders_html, positions_html
+from livetrade.model import IST, Fill, KillSwitch, Order, OrderKind, Product, Side
+from livetrade.money import ChargesModel, FlatCommission, IndianEquityCharges, NoCharges
+from livetrade.prices import LivePriceStream
+from livetrade.risk import RiskLimits
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("livetrade.session")
+
+DEFAULT_START = datetime(2025, 6, 2, 9, 15, tzinfo=IST)  # a Monday; charges use 2025 rates
+
+
+class Event:
+    """A subscribable event (ib_async style): ``session.fill_event += handler``.
+
+    Handlers get the payload; a handler that raises is logged and reported on the session's
+    ``error_event``, never propagated into the engine.
+    """
+
+    def __init__(self, name: str, on_error: Callable[[BaseException], None] | None = None) -> None:
+        self.name = name
+        self._handlers: list[Callable[..., Any]] = []
+        self._on_error = on_error
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def connect(self, handler: Callable[..., Any]) -> Callable[..., Any]:
+        self._handlers.append(handler)
+        return handler
+
+    def disconnect(self, handler: Callable[..., Any]) -> None:
+        if handler in self._handlers:
+            self._handlers.remove(handler)
+
+    def __iadd__(self, handler: Callable[..., Any]) -> Event:
+        self.connect(handler)
+        return self
+
+    def __isub__(self, handler: Callable[..., Any]) -> Event:
+        self.disconnect(handler)
+        return self
+
+    def __bool__(self) -> bool:
+        return bool(self._handlers)
+
+    def __len__(self) -> int:
+        return len(self._handlers)
+
+    def emit(self, *args: Any) -> None:
+        for handler in tuple(self._handlers):
+            try:
+                res = handler(*args)
+                if inspect.isawaitable(res):
+                    task = asyncio.ensure_future(res)
+                    self._tasks.add(task)
+                    task.add_done_callback(self._done)
+            except Exception as exc:
+                self._fail(exc)
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            self._fail(exc)
+
+    def _fail(self, exc: BaseException) -> None:
+        log.warning("%s handler failed: %r", self.name, exc)
+        if self._on_error is not None and self.name != "error":
+            self._on_error(exc)
+
+    def __repr__(self) -> str:
+        return f"Event({self.name!r}, handlers={len(self._handlers)})"
+
+
+_SESSIONS: dict[str, Session] = {}
+
+
+def _charges_model(charges: str | ChargesModel) -> ChargesModel:
+    if not isinstance(charges, str):
+        return charges
+    models: dict[str, Callable[[], ChargesModel]] = {
+        "india": IndianEquityCharges,
+        "flat": FlatCommission,
+        "none": NoCharges,
+    }
+    if charges not in models:
+        raise InvalidInput("charges", f"{charges!r} is not one of {', '.join(models)}")
+    return models[charges]()
+
+
+async def open_session(
+    feed: str = "sim",
+    broker: str = "paper",
+    *,
+    name: str = "default",
+    seed: int | None = None,
+    realtime: bool = True,
+    symbols: dict[str, Decimal] | list[str] | None = None,
+    wallet_balance: Decimal | int | str = Decimal("1000000"),
+    start: datetime | None = None,
+    tick_interval: float = 1.0,
+    speed: float = 1.0,
+    charges: str | ChargesModel = "india",
+    limits: RiskLimits | None = None,
+    slippage_bps: int = 0,
+    replay: pd.DataFrame | str | None = None,
+    history: int = 100_000,
+    default_product: Product | str = Product.INTRADAY,
+) -> Session:
+    """Open (or reopen) the session ``name`` in the running event loop.
+
+    ``feed``: ``"sim"`` (seeded random walk over ``symbols``) or ``"replay"`` (``replay=`` a
+    DataFrame or CSV). ``realtime=False`` runs on a virtual clock that only moves in
+    ``run_for``, so the same ``seed`` gives the same ticks and fills. ``realtime=True`` paces
+    one market step every ``tick_interval / speed`` wall seconds in a background task.
+    Re-running the cell closes the previous session of the same name first.
+    """
+    if feed not in ("sim", "replay"):
+        raise LiveTradeError(
+            f"feed={feed!r} is not available in this version; use 'sim' or 'replay' "
+            "(the Fyers stream is tracked separately)."
+        )
+    if broker != "paper":
+        raise LiveTradeError(
+            f"broker={broker!r} is not available in this version; only 'paper' executes orders."
+        )
+    if not tick_interval > 0 or not speed > 0:
+        raise InvalidInput("tick_interval", "tick_interval and speed must be positive")
+    old = _SESSIONS.get(name)
+    if old is not None and not old.closed:
+        await old.close()
+    session = Session(
+        name=name,
+        feed=feed,
+        seed=seed,
+        realtime=realtime,
+        symbols=symbols,
+        wallet_balance=wallet_balance,
+        start=start,
+        tick_interval=tick_interval,
+        speed=speed,
+        charges=_charges_model(charges),
+        limits=limits,
+        slippage_bps=slippage_bps,
+        replay=replay,
+        history=history,
+        default_product=Product(default_product)
+        if isinstance(default_product, str)
+        else default_product,
+    )
+    _SESSIONS[name] = session
+    session._start()
+    return session
+
+
+class Session:
+    """A trading session: one stream, one engine, one feed, its tasks and its events.
+
+    Events (subscribe with ``+=``): ``quote_event(PriceQuote)``, ``order_event(EngineEvent)``
+    for accepted/rejected/triggered/filled/cancelled, ``fill_event(Fill)``,
+    ``position_event(EngineEvent)`` for opened/changed/closed, ``error_event(exception)``.
+    """
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        feed: str,
+        seed: int | None,
+        realtime: bool,
+        symbols: dict[str, Decimal] | list[str] | None,
+        wallet_balance: Decimal | int | str,
+        start: datetime | None,
+        tick_interval: float,
+        speed: float,
+        charges: ChargesModel,
+        limits: RiskLimits | None,
+        slippage_bps: int,
+        replay: pd.DataFrame | str | None,
+        history: int,
+        default_product: Product,
+    ) -> None:
+        self.name = name
+        self.realtime = realtime
+        self.tick_interval = tick_interval
+        self.speed = speed
+        self.closed = False
+        self.clock: Clock = (
+            WallClock() if realtime else VirtualClock(start if start is not None else DEFAULT_START)
+        )
+        self.stream = LivePriceStream(history=history)
+        self.engine = LiveTradingEngine(
+            wallet_balance,
+            self.stream,
+            broker=PaperBroker(slippage_bps),
+            charges=charges,
+            limits=limits,
+            clock=self.clock,
+            default_product=default_product,
+        )
+        self.error_event = Event("error")
+        self.quote_event = Event("quote", self._report)
+        self.order_event = Event("order", self._report)
+        self.fill_event = Event("fill", self._report)
+        self.position_event = Event("position", self._report)
+        self.stream.on_error = self._report
+        self.market: SimulatedMarket | None = None
+        self.replay: ReplayFeed | None = None
+        if feed == "sim":
+            self.market = SimulatedMarket(
+                self.stream, symbols if symbols is not None else dict(DEFAULT_SYMBOLS), seed
+            )
+        else:
+            if replay is None:
+                raise InvalidInput("replay", "feed='replay' needs replay=<DataFrame or CSV path>")
+            self.replay = ReplayFeed(self.stream, replay)
+        self._pnl: deque[tuple[int, int, int, int, int, int]] = deque(maxlen=200_000)
+        self._last_sample_ns = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._steps = 0
+        self._step_signal: asyncio.Event | None = None
+        self.engine.add_listener(self._on_engine_event)
+        self.stream.add_listener(self._on_tick)
+
+    # ------------------------------------------------------------------ lifecycle
+    def _start(self) -> None:
+        self._step_signal = asyncio.Event()
+        self._sample()
+        if self.realtime:
+            self._spawn(self._pace(), "market")
+
+    def _spawn(self, coro: Any, label: str) -> None:
+        task = asyncio.get_running_loop().create_task(coro, name=f"livetrade:{self.name}:{label}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            exc = task.exception()
+            assert exc is not None
+            self._report(exc)
+
+    async def _pace(self) -> None:
+        """Real-time mode: one market step per ``tick_interval / speed`` seconds."""
+        delay = self.tick_interval / self.speed
+        while not self.closed:
+            await asyncio.sleep(delay)
+            if not self.step():
+                return
+
+    async def close(self) -> None:
+        """Stop every task of this session and detach it from its stream (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
+        self.engine.remove_listener(self._on_engine_event)
+        self.engine.detach()
+        self.stream.remove_listener(self._on_tick)
+        if _SESSIONS.get(self.name) is self:
+            del _SESSIONS[self.name]
+
+    async def __aenter__(self) -> Session:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _check_open(self) -> None:
+        if self.closed:
+            raise SessionClosed(f"session {self.name!r} is closed; open a new one")
+
+    # ------------------------------------------------------------------ market time
+    def step(self) -> bool:
+        """Advance the market by one step (every simulated symbol ticks once, or one replay
+        row). Returns ``False`` when a replay has run out."""
+        self._check_open()
+        if self.market is not None:
+            if isinstance(self.clock, VirtualClock):
+                self.clock.advance(int(self.tick_interval * 1_000_000_000))
+            self.market.step(self.clock.now_ns())
+        else:
+            assert self.replay is not None
+            nxt = self.replay.peek_ns()
+            if nxt is None:
+                return False
+            if isinstance(self.clock, VirtualClock) and nxt > self.clock.now_ns():
+                self.clock.set(nxt)
+            self.replay.step()
+        self._steps += 1
+        self._sample()
+        if self._step_signal is not None:
+            self._step_signal.set()
+        return True
+
+    async def run_for(self, ticks: int | None = None, seconds: float | None = None) -> int:
+        """Run the market for ``ticks`` steps (or ``seconds`` of market time); returns the
+        number of steps taken. On the virtual clock this is as fast as the CPU allows and yields
+        to the event loop every 100 steps so handlers and widgets keep up."""
+        self._check_open()
+        if ticks is None and seconds is None:
+            raise InvalidInput("ticks", "give ticks=N or seconds=S")
+        if ticks is not None and (
+            isinstance(ticks, bool) or not isinstance(ticks, int) or ticks < 0
+        ):
+            raise InvalidInput("ticks", "must be a non-negative integer")
+        if ticks is None:
+            assert seconds is not None
+            ticks = max(0, round(seconds / self.tick_interval))
+        if self.realtime:
+            target = self._steps + ticks
+            assert self._step_signal is not None
+            while self._steps < target and not self.closed:
+                self._step_signal.clear()
+                await self._step_signal.wait()
+            return ticks
+        done = 0
+        for i in range(ticks):
+            if not self.step():
+                break
+            done += 1
+            if i % 100 == 99:
+                await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        return done
+
+    @property
+    def now(self) -> datetime:
+        from livetrade.model import ns_to_datetime
+
+        return ns_to_datetime(self.clock.now_ns())
+
+    @property
+    def symbols(self) -> list[str]:
+        if self.market is not None:
+            return self.market.symbols
+        assert self.replay is not None
+        return self.replay.symbols
+
+    def watch(self, symbol: str, price: Decimal | str | int = "1000.00") -> None:
+        """Add ``symbol`` to the simulated market (starting at ``price``)."""
+        self._check_open()
+        if self.market is None:
+            raise LiveTradeError("watch() adds symbols to a simulated market; this is a replay")
+        self.market.add_symbol(symbol, price)
+
+    # ------------------------------------------------------------------ events plumbing
+    def _report(self, exc: BaseException) -> None:
+        self.error_event.emit(exc)
+
+    def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        if self.quote_event:
+            q = self.stream.quote(symbol)
+            if q is not None:
+                self.quote_event.emit(q)
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        kind = event.kind
+        if kind == "fill":
+            assert event.fill is not None
+            self.fill_event.emit(event.fill)
+            self._sample(force=True)
+        elif kind.startswith("order_"):
+            self.order_event.emit(event)
+        elif kind.startswith("position_"):
+            self.position_event.emit(event)
+
+    def _sample(self, force: bool = False) -> None:
+        now = self.clock.now_ns()
+        if not force and now - self._last_sample_ns < 1_000_000_000 and self._pnl:
+            return
+        p = self.engine.pnl_paise()
+        self._pnl.append(
+            (now, p["cash"], p["market_value"], p["gross_realized"], p["unrealized"], p["charges"])
+        )
+        self._last_sample_ns = now
+
+    # ------------------------------------------------------------------ trading
+    async def buy(
+        self,
+        symbol: str,
+        quantity: int,
+        *,
+        order_type: OrderKind | str = OrderKind.MARKET,
+        limit_price: object = None,
+        trigger_price: object = None,
+        product: Product | str | None = None,
+        stop_loss: object = None,
+        take_profit: object = None,
+        tag: str | None = None,
+    ) -> Order:
+        """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``."""
+        return self._submit(
+            symbol, Side.BUY, quantity, order_type, limit_price, trigger_price, product,
+            stop_loss, take_profit, tag,
+        )  # fmt: skip
+
+    async def sell(
+        self,
+        symbol: str,
+        quantity: int,
+        *,
+        order_type: OrderKind | str = OrderKind.MARKET,
+        limit_price: object = None,
+        trigger_price: object = None,
+        product: Product | str | None = None,
+        stop_loss: object = None,
+        take_profit: object = None,
+        tag: str | None = None,
+    ) -> Order:
+        """Place a sell (an INTRADAY sell beyond the position opens a short)."""
+        return self._submit(
+            symbol, Side.SELL, quantity, order_type, limit_price, trigger_price, product,
+            stop_loss, take_profit, tag,
+        )  # fmt: skip
+
+    def _submit(
+        self,
+        symbol: str,
+        side: Side,
+        quantity: int,
+        order_type: OrderKind | str,
+        limit_price: object,
+        trigger_price: object,
+        product: Product | str | None,
+        stop_loss: object,
+        take_profit: object,
+        tag: str | None,
+    ) -> Order:
+        self._check_open()
+        return self.engine.submit(
+            symbol,
+            side,
+            quantity,
+            order_type,
+            product=product,
+            limit_price=limit_price,
+            trigger_price=trigger_price,
+            stop_loss=stop_loss,
+            take_profit=take_profit,
+            tag=tag,
+            source="notebook",
+        )
+
+    async def cancel(self, order_id: str | Order) -> Order:
+        """Cancel an open order (by id or ``Order``). Raises ``OrderRejected`` if not open."""
+        self._check_open()
+        return self.engine.cancel(order_id if isinstance(order_id, str) else order_id.order_id)
+
+    async def close_position(
+        self, symbol: str, product: Product | str | None = None
+    ) -> Order | None:
+        """Square off ``symbol`` at market; its bracket legs are cancelled."""
+        self._check_open()
+        return self.engine.close_position(symbol, product)
+
+    def kill_switch(self, state: KillSwitch | str = KillSwitch.HALTED) -> None:
+        """``HALTED`` (default): nothing new; ``REDUCING``: exits only; ``ACTIVE``: normal."""
+        self.engine.set_kill_switch(state)
+
+    # ------------------------------------------------------------------ views
+    @property
+    def orders(self) -> list[Order]:
+        return self.engine.orders
+
+    @property
+    def fills(self) -> list[Fill]:
+        return self.engine.fills
+
+    def pnl(self) -> dict[str, Any]:
+        return self.engine.portfolio_pnl()
+
+    def orders_df(self) -> pd.DataFrame:
+        from livetrade.frames import orders_frame
+
+        return orders_frame(self.engine.orders)
+
+    def fills_df(self) -> pd.DataFrame:
+        from livetrade.frames import fills_frame
+
+        return fills_frame(self.engine.fills)
+
+    def positions_df(self, include_closed: bool = False) -> pd.DataFrame:
+        from livetrade.frames import positions_frame
+
+        return positions_frame(self.engine.positions(include_closed))
+
+    def pnl_df(self) -> pd.DataFrame:
+        """Equity curve: cash, market value, realized (gross), unrealized, charges, net P&L and
+        equity, sampled once per market second and on every fill."""
+        from livetrade.frames import pnl_frame
+
+        return pnl_frame(list(self._pnl))
+
+    def quotes_df(self, symbol: str | None = None) -> pd.DataFrame:
+        """Kept tick history (all symbols, or one) with Asia/Kolkata timestamps."""
+        return self.stream.history_df(symbol)
+
+    def _repr_html_(self) -> str:
+        p = self.engine.portfolio_pnl()
+        mode = "PAPER" if not self.engine.broker.live else "LIVE"
+        clock = "real time" if self.realtime else "virtual clock"
+        state = "closed" if self.closed else "open"
+        head = (
+            f"<b>livetrade session {self.name!r}</b> — {mode}, {state}, {clock} "
+            f"{self.now:%Y-%m-%d %H:%M:%S %Z}; {len(self.symbols)} symbols<br>"
+            f"equity ₹{p['portfolio_value']:,} · cash ₹{p['cash']:,} · "
+            f"P&amp;L ₹{p['total_pnl']:,} (realized ₹{p['total_realized_pnl']:,}, "
+            f"unrealized ₹{p['total_unrealized_pnl']:,}, charges ₹{p['total_charges']:,}) · "
+            f"kill switch {p['kill_switch']}"
+        )
+        positions = self.engine.positions()
+        opens = self.engine.open_orders()
+        parts = [head]
+        if positions:
+            parts.append(positions_html(positions))
+        if opens:
+            parts.append(orders_html(opens))
+        return "".join(parts)
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else "open"
+        return (
+            f"Session({self.name!r}, {state}, broker={self.engine.broker.name}, "
+            f"realtime={self.realtime}, symbols={len(self.symbols)})"
+        )
+
+
+def get_session(name: str = "default") -> Session | None:
+    """The open session called ``name``, if any."""
+    return _SESSIONS.get(name)
