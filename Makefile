@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test bench lint typecheck venv clean
+.PHONY: lab test bench lint typecheck venv clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -20,7 +20,11 @@ venv: $(STAMP)
 lab: $(STAMP)  ## set up and open JupyterLab on the quickstart notebook
 	$(BIN)/jupyter lab notebooks/01-quickstart.ipynb $(if $(filter 0,$(shell id -u)),--allow-root,)
 
-test: $(STAMP)  ## set up and run every test (lint, types, unit, property, notebooks)
+# Debian's Chromium for the real-browser test (never `playwright install`: downloads are blocked)
+chromium:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+test: $(STAMP) chromium  ## set up and run every test (lint, types, unit, property, notebooks, browser)
 	$(BIN)/ruff check livetrade tests benchmarks
 	$(BIN)/ruff format --check livetrade tests benchmarks
 	$(BIN)/mypy

@@ -1,0 +1,43 @@
+"""Shared fixtures: a stream + engine on a virtual clock with one fresh quote."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+import pytest
+
+from livetrade import LivePriceStream, LiveTradingEngine, PriceQuote, RiskLimits
+from livetrade.clock import VirtualClock
+from livetrade.model import IST
+
+SYM = "NSE:SBIN-EQ"
+T0 = datetime(2025, 6, 2, 10, 0, tzinfo=IST)
+
+
+def quote(bid: str, ask: str, last: str, volume: int = 1000, ts: datetime = T0) -> PriceQuote:
+    return PriceQuote(SYM, Decimal(bid), Decimal(ask), Decimal(last), volume, ts)
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock(T0)
+
+
+@pytest.fixture
+def stream() -> LivePriceStream:
+    return LivePriceStream()
+
+
+@pytest.fixture
+def engine(stream: LivePriceStream, clock: VirtualClock) -> LiveTradingEngine:
+    eng = LiveTradingEngine(Decimal("1000000"), stream, clock=clock, limits=RiskLimits())
+    stream.update_price_nowait(SYM, quote("799.95", "800.05", "800.00"))
+    return eng
+
+
+def tick(stream: LivePriceStream, bid: str, ask: str, last: str, symbol: str = SYM) -> None:
+    """Push a quote stamped at T0 (the virtual clock decides freshness)."""
+    stream.update_price_nowait(
+        symbol, PriceQuote(symbol, Decimal(bid), Decimal(ask), Decimal(last), 1000, T0)
+    )
