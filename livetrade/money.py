@@ -8,6 +8,7 @@ brokers print contract notes: each component to the paisa, STT to the rupee per 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -21,17 +22,26 @@ _HUNDRED = Decimal(100)
 
 
 def to_paise(value: object, field: str = "price") -> int:
-    """Rupees (``Decimal``, ``int``, ``str`` or ``float`` via ``str``) to exact integer paise.
+    """Rupees (``Decimal``, ``int``, ``str`` or ``float``) to exact integer paise.
 
     Raises ``InvalidInput`` naming ``field`` when the value is not a finite amount with at most
-    two decimals (a float such as ``800.05`` is read through ``str``, so it converts exactly).
+    two decimals. A float is taken as the nearest paisa when it is within float noise of one
+    (``800.05`` or ``800.0999999999999``), since binary floats cannot hold most decimals.
     """
     if isinstance(value, bool) or value is None:
         raise InvalidInput(field, f"expected an amount in rupees, got {value!r}")
     if isinstance(value, int):
         return value * 100
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(field, f"must be a finite amount, got {value!r}")
+        scaled = value * 100
+        nearest = round(scaled)
+        if abs(scaled - nearest) > 1e-9 * max(1.0, abs(scaled)):  # float noise, not a decimal
+            raise InvalidInput(field, f"has more than two decimals (paise): {value!r}")
+        return int(nearest)
     try:
-        d = Decimal(str(value)) if isinstance(value, float | str) else value
+        d = Decimal(value) if isinstance(value, str) else value
         if not isinstance(d, Decimal):
             raise InvalidInput(field, f"expected an amount in rupees, got {type(value).__name__}")
         if not d.is_finite():

@@ -48,9 +48,9 @@ class ReplayFeed:
             self._rows.append(
                 (
                     str(sym),
-                    to_paise(str(bid), f"bid ({where})"),
-                    to_paise(str(ask), f"ask ({where})"),
-                    to_paise(str(last), f"last ({where})"),
+                    to_paise(bid, f"bid ({where})"),
+                    to_paise(ask, f"ask ({where})"),
+                    to_paise(last, f"last ({where})"),
                     int(vol),
                     int(ts_ns),
                 )

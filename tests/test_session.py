@@ -1,0 +1,171 @@
+"""Session: wiring, lifecycle, determinism, events and DataFrame views."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+
+import pandas as pd
+import pytest
+
+import livetrade as lt
+from livetrade import (
+    EngineEvent,
+    Fill,
+    LiveTradeError,
+    OrderRejected,
+    OrderStatus,
+    PriceQuote,
+    SessionClosed,
+)
+
+SYM = "NSE:SBIN-EQ"
+
+
+async def test_deterministic_session_trades_and_reports() -> None:
+    s = await lt.open_session(seed=11, realtime=False, name="t1")
+    assert await s.run_for(ticks=100) == 100
+    assert str(s.now) == "2025-06-02 09:16:40+05:30"
+    q = s.stream.quote(SYM)
+    assert q is not None
+    order = await s.buy(SYM, 10, stop_loss=q.last_price - 3, take_profit=q.last_price + 3)
+    assert order.status is OrderStatus.FILLED and order.source == "notebook"
+    await s.run_for(seconds=1_800)
+    fills = s.fills_df()
+    assert list(fills.columns[:4]) == ["fill_id", "timestamp", "order_id", "symbol"]
+    assert str(fills["timestamp"].dt.tz) == "Asia/Kolkata"
+    assert fills["charges"].ge(0).all()
+    assert fills["charges"].sum() == pytest.approx(float(s.pnl()["total_charges"]))
+    orders = s.orders_df()
+    assert set(orders["role"]) == {"ENTRY", "STOP_LOSS", "TAKE_PROFIT"}
+    pnl = s.pnl_df()
+    assert isinstance(pnl.index, pd.DatetimeIndex) and str(pnl.index.tz) == "Asia/Kolkata"
+    last = pnl.iloc[-1]
+    assert last["equity"] == pytest.approx(last["cash"] + last["market_value"])
+    assert last["net_pnl"] == pytest.approx(float(s.pnl()["total_pnl"]))
+    assert len(s.quotes_df(SYM)) == 1_900
+    assert "PAPER" in s._repr_html_() and "virtual clock" in s._repr_html_()
+    await s.close()
+
+
+async def test_session_rejections_raise_with_code() -> None:
+    s = await lt.open_session(seed=1, realtime=False, name="t2")
+    with pytest.raises(OrderRejected) as info:
+        await s.buy(SYM, 5)  # no tick has happened yet
+    assert info.value.code == "NO_QUOTE"
+    await s.run_for(ticks=1)
+    with pytest.raises(OrderRejected) as info:
+        await s.sell(SYM, 5, product="CNC")
+    assert info.value.code == "INSUFFICIENT_HOLDINGS"
+    limit = await s.buy(SYM, 5, order_type="LIMIT", limit_price=700)
+    assert limit.is_open
+    await s.cancel(limit)
+    assert limit.status is OrderStatus.CANCELLED
+    await s.close()
+    with pytest.raises(SessionClosed):
+        await s.buy(SYM, 1)
+
+
+async def test_reopening_a_name_closes_the_old_session() -> None:
+    a = await lt.open_session(seed=1, realtime=True, tick_interval=0.01, name="same")
+    b = await lt.open_session(seed=1, realtime=False, name="same")
+    assert a.closed and not a._tasks and not b.closed
+    assert lt.get_session("same") is b
+    await b.close()
+    await b.close()  # idempotent
+    assert lt.get_session("same") is None
+
+
+async def test_realtime_mode_runs_in_the_loop_and_stops_on_close() -> None:
+    s = await lt.open_session(seed=2, realtime=True, tick_interval=0.001, name="rt")
+    await asyncio.wait_for(s.run_for(ticks=5), timeout=30)
+    assert s.stream.tick_count(SYM) >= 5
+    task = next(iter(s._tasks))
+    await s.close()
+    assert task.done() and not s._tasks
+
+
+async def test_events_reach_sync_and_async_handlers() -> None:
+    s = await lt.open_session(seed=3, realtime=False, name="ev")
+    quotes: list[PriceQuote] = []
+    fills: list[Fill] = []
+    orders: list[str] = []
+    positions: list[str] = []
+    errors: list[BaseException] = []
+
+    async def on_fill(f: Fill) -> None:
+        fills.append(f)
+
+    def broken(_: EngineEvent) -> None:
+        raise RuntimeError("handler bug")
+
+    s.quote_event += quotes.append
+    s.fill_event += on_fill
+    s.order_event += lambda e: orders.append(e.kind)
+    s.position_event += lambda e: positions.append(e.kind)
+    s.position_event += broken
+    s.error_event += errors.append
+    await s.run_for(ticks=2)
+    assert len(quotes) == 12 and {q.symbol for q in quotes} == set(s.symbols)
+    s.quote_event -= quotes.append
+    await s.buy(SYM, 1)
+    await s.sell(SYM, 1)
+    await asyncio.sleep(0)
+    assert len(fills) == 2
+    assert orders == ["order_accepted", "order_filled", "order_accepted", "order_filled"]
+    assert positions == ["position_opened", "position_closed"]
+    assert len(errors) == 2 and all(isinstance(e, RuntimeError) for e in errors)
+    await s.run_for(ticks=1)
+    assert len(quotes) == 12
+    await s.close()
+
+
+async def test_replay_session_and_watch() -> None:
+    data = pd.DataFrame(
+        {
+            "timestamp": pd.date_range("2025-06-02 09:15", periods=30, freq="s"),
+            "symbol": SYM,
+            "bid": [800 + i * 0.05 for i in range(30)],
+            "ask": [800.1 + i * 0.05 for i in range(30)],
+            "last": [800.05 + i * 0.05 for i in range(30)],
+            "volume": range(30),
+        }
+    )
+    s = await lt.open_session(feed="replay", replay=data, realtime=False, name="rp")
+    assert await s.run_for(ticks=10) == 10
+    order = await s.buy(SYM, 1)
+    assert order.executed_price == Decimal("800.55")
+    assert await s.run_for(ticks=100) == 20  # the recording ran out
+    with pytest.raises(LiveTradeError):
+        s.watch("NSE:ITC-EQ")
+    await s.close()
+    sim = await lt.open_session(seed=1, realtime=False, name="w")
+    sim.watch("NSE:ITC-EQ", "410.00")
+    await sim.run_for(ticks=1)
+    assert "NSE:ITC-EQ" in sim.stream.symbols
+    await sim.close()
+
+
+async def test_unavailable_feeds_and_brokers_say_so() -> None:
+    with pytest.raises(LiveTradeError, match="fyers"):
+        await lt.open_session(feed="fyers")
+    with pytest.raises(LiveTradeError, match="paper"):
+        await lt.open_session(broker="fyers")
+    with pytest.raises(lt.InvalidInput):
+        await lt.open_session(feed="replay", realtime=False, name="x")
+    with pytest.raises(lt.InvalidInput):
+        await lt.open_session(charges="free", name="y")
+
+
+async def test_kill_switch_and_close_position() -> None:
+    s = await lt.open_session(seed=4, realtime=False, name="ks", charges="flat")
+    await s.run_for(ticks=5)
+    await s.buy(SYM, 10, stop_loss=700)
+    s.kill_switch("REDUCING")
+    with pytest.raises(OrderRejected):
+        await s.buy(SYM, 1)
+    closing = await s.close_position(SYM)
+    assert closing is not None and closing.status is OrderStatus.FILLED
+    assert s.positions_df().empty and not s.positions_df(include_closed=True).empty
+    assert s.pnl()["kill_switch"] == "REDUCING"
+    await s.close()
