@@ -154,9 +154,11 @@ class _Book:
     ``sl`` sell limits when bid >= level; ``bl`` buy limits when ask <= level.
     """
 
-    __slots__ = ("bl", "bl_lvl", "bs", "bs_lvl", "sl", "sl_lvl", "ss", "ss_lvl")
+    __slots__ = ("bl", "bl_lvl", "bs", "bs_lvl", "engine", "sl", "sl_lvl", "ss", "ss_lvl", "symbol")
 
-    def __init__(self) -> None:
+    def __init__(self, engine: LiveTradingEngine, symbol: str) -> None:
+        self.engine = engine
+        self.symbol = symbol
         self.ss: list[tuple[int, int, Order]] = []
         self.bs: list[tuple[int, int, Order]] = []
         self.sl: list[tuple[int, int, Order]] = []
@@ -165,6 +167,10 @@ class _Book:
         self.bs_lvl = _NEVER_HIGH
         self.sl_lvl = _NEVER_HIGH
         self.bl_lvl = _NEVER_LOW
+
+    def fire(self, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        """The stream calls this when a tick crosses one of the levels."""
+        self.engine._match(self.symbol, self, bid, ask, last, ts_ns)
 
     def refresh(self) -> None:
         """Drop dead heap tops (cancelled/filled, lazily deleted) and recompute the levels."""
@@ -226,7 +232,6 @@ class LiveTradingEngine:
         self._brackets: dict[tuple[str, Product], list[str]] = {}
         self._rate = OrderRateWindow()
         self._listeners: list[EventListener] = []
-        self.price_stream.add_listener(self.on_quote)
 
     # ================================================================ events
     def add_listener(self, listener: EventListener) -> None:
@@ -245,13 +250,14 @@ class LiveTradingEngine:
                 log.exception("engine event listener failed on %s", event.kind)
 
     def detach(self) -> None:
-        """Stop listening to the price stream (the session calls this on close)."""
-        if self.on_quote in self.price_stream._listeners:
-            self.price_stream.remove_listener(self.on_quote)
+        """Stop watching the price stream (the session calls this on close)."""
+        for symbol, book in self._books.items():
+            self.price_stream.detach_book(symbol, book)
 
     # ================================================================ hot path
     def on_quote(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
-        """Tick handler (paise): fire every resting order this tick crosses. Synchronous."""
+        """Fire every resting order this tick (paise) crosses. The stream does this check inline
+        on every push (see ``LivePriceStream.attach_book``); call it for ticks from elsewhere."""
         b = self._books.get(symbol)
         if b is not None and (
             last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
@@ -297,7 +303,8 @@ class LiveTradingEngine:
     def _book(self, symbol: str) -> _Book:
         b = self._books.get(symbol)
         if b is None:
-            b = self._books[symbol] = _Book()
+            b = self._books[symbol] = _Book(self, symbol)
+            self.price_stream.attach_book(symbol, b)
         return b
 
     def _rest(self, order: Order, b: _Book) -> None:
@@ -713,7 +720,10 @@ class LiveTradingEngine:
             order.stop_loss_paise is not None or order.take_profit_paise is not None
         ):
             self._attach_bracket(order, qty, ts_ns)
-        self._cap_brackets(key, ts_ns)
+        if before and (
+            lots.qty == 0 or (before > 0) != (lots.qty > 0) or abs(lots.qty) < abs(before)
+        ):
+            self._cap_brackets(key, ts_ns)  # only a shrinking or flipped position can over-cover
         view = lots.view(self.price_stream.last_paise(order.symbol))
         kind = (
             "position_opened"

@@ -13,8 +13,7 @@ import logging
 from array import array
 from collections import deque
 from collections.abc import Awaitable, Callable
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from livetrade.errors import InvalidInput
 from livetrade.model import PriceQuote, datetime_to_ns, ns_to_datetime
@@ -31,12 +30,29 @@ TickListener = Callable[[str, int, int, int, int], None]
 QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
 
 
+class TriggerBook(Protocol):
+    """Best resting trigger levels of one symbol, checked inline on every tick (paise).
+
+    ``fire`` runs only when a tick crosses one: last <= ``ss_lvl`` (sell stops), last >=
+    ``bs_lvl`` (buy stops), bid >= ``sl_lvl`` (sell limits), ask <= ``bl_lvl`` (buy limits).
+    """
+
+    ss_lvl: int
+    bs_lvl: int
+    sl_lvl: int
+    bl_lvl: int
+
+    def fire(self, bid: int, ask: int, last: int, ts_ns: int) -> None: ...
+
+
 class _Slot:
     """One symbol's cache and ring buffer. Columns are typed arrays, not a list of objects."""
 
     __slots__ = (
+        "alloc",
         "ask",
         "bid",
+        "book",
         "cap",
         "h_ask",
         "h_bid",
@@ -50,12 +66,15 @@ class _Slot:
         "symbol",
         "ts",
         "volume",
+        "w",
     )
 
     def __init__(self, symbol: str, cap: int) -> None:
         self.symbol = symbol
         self.bid = self.ask = self.last = self.volume = self.ts = 0
-        self.n = 0
+        self.n = 0  # ticks ever written
+        self.w = 0  # next write position in the columns
+        self.alloc = 0  # rows the columns have room for
         self.cap = cap
         self.h_ts = array("q")
         self.h_bid = array("i")
@@ -64,6 +83,7 @@ class _Slot:
         self.h_vol = array("q")
         self.quote: PriceQuote | None = None
         self.subs: list[QuoteCallback] = []
+        self.book: TriggerBook | None = None
 
     def make_quote(self) -> PriceQuote:
         q = self.quote
@@ -81,9 +101,21 @@ class _Slot:
     def ordered(self, column: array[int]) -> list[int]:
         """The column oldest → newest (unrolls the ring)."""
         if self.n <= self.cap:
-            return column.tolist()
+            return column[: self.n].tolist()
         j = self.n % self.cap
         return column[j:].tolist() + column[:j].tolist()
+
+    def room(self) -> int:
+        """Where the next row goes once the columns are full: grow them (doubling, up to
+        ``cap``) or wrap to the oldest row. Runs once per doubling or wrap, not per tick."""
+        size = self.alloc
+        if size < self.cap:
+            extra = min(max(size, 64), self.cap - size)
+            for col in (self.h_ts, self.h_bid, self.h_ask, self.h_last, self.h_vol):
+                col.extend(array(col.typecode, [0]) * extra)
+            self.alloc = size + extra
+            return self.w
+        return 0
 
 
 class QuoteSubscription:
@@ -194,30 +226,31 @@ class LivePriceStream:
         """The hot path: prices in paise. Cache, history row, engine triggers, then subscribers."""
         slot = self._slots.get(symbol)
         if slot is None:
-            slot = self._slots[symbol] = _Slot(symbol, self._history)
+            slot = self._slot(symbol)
         slot.bid = bid
         slot.ask = ask
         slot.last = last
         slot.volume = volume
         slot.ts = ts_ns
         slot.quote = quote
-        n = slot.n
-        if n < slot.cap:
-            slot.h_ts.append(ts_ns)
-            slot.h_bid.append(bid)
-            slot.h_ask.append(ask)
-            slot.h_last.append(last)
-            slot.h_vol.append(volume)
-        else:
-            j = n % slot.cap
-            slot.h_ts[j] = ts_ns
-            slot.h_bid[j] = bid
-            slot.h_ask[j] = ask
-            slot.h_last[j] = last
-            slot.h_vol[j] = volume
-        slot.n = n + 1
-        for listener in self._listeners:
-            listener(symbol, bid, ask, last, ts_ns)
+        w = slot.w
+        if w == slot.alloc:
+            w = slot.room()
+        slot.h_ts[w] = ts_ns
+        slot.h_bid[w] = bid
+        slot.h_ask[w] = ask
+        slot.h_last[w] = last
+        slot.h_vol[w] = volume
+        slot.w = w + 1
+        slot.n += 1
+        b = slot.book
+        if b is not None and (
+            last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
+        ):
+            b.fire(bid, ask, last, ts_ns)
+        if self._listeners:
+            for listener in self._listeners:
+                listener(symbol, bid, ask, last, ts_ns)
         if slot.subs:
             self._notify(slot)
 
@@ -247,7 +280,25 @@ class LivePriceStream:
         if self.on_error is not None:
             self.on_error(exc)
 
+    def _slot(self, symbol: str) -> _Slot:
+        slot = self._slots.get(symbol)
+        if slot is None:
+            slot = self._slots[symbol] = _Slot(symbol, self._history)
+        return slot
+
     # ---- listeners and subscriptions ----------------------------------------------------
+    def attach_book(self, symbol: str, book: TriggerBook) -> None:
+        """Check ``book``'s levels inline on every tick of ``symbol`` (one engine per stream)."""
+        slot = self._slot(symbol)
+        if slot.book is not None and slot.book is not book:
+            raise InvalidInput("price_stream", f"another engine already trades {symbol} here")
+        slot.book = book
+
+    def detach_book(self, symbol: str, book: TriggerBook) -> None:
+        slot = self._slots.get(symbol)
+        if slot is not None and slot.book is book:
+            slot.book = None
+
     def add_listener(self, listener: TickListener) -> None:
         """Register a synchronous tick handler for every symbol (the engine uses this)."""
         self._listeners.append(listener)
@@ -257,10 +308,7 @@ class LivePriceStream:
 
     def subscribe(self, symbol: str, callback: QuoteCallback) -> None:
         """Call ``callback(quote)`` on every quote for ``symbol`` (sync or async callables)."""
-        slot = self._slots.get(symbol)
-        if slot is None:
-            slot = self._slots[symbol] = _Slot(symbol, self._history)
-        slot.subs.append(callback)
+        self._slot(symbol).subs.append(callback)
 
     def unsubscribe(self, symbol: str, callback: QuoteCallback | None = None) -> None:
         """Remove ``callback`` (or every callback) for ``symbol``."""
@@ -357,7 +405,3 @@ class LivePriceStream:
 
     def __repr__(self) -> str:
         return f"LivePriceStream({len(self.symbols)} symbols)"
-
-
-def decimal_or_none(paise: int | None) -> Decimal | None:
-    return None if paise is None else from_paise(paise)

@@ -387,7 +387,7 @@ class Session:
         self.error_event.emit(exc)
 
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
-        if self.quote_event:
+        if self.quote_event._handlers:
             q = self.stream.quote(symbol)
             if q is not None:
                 self.quote_event.emit(q)
