@@ -29,6 +29,7 @@ test: $(STAMP) chromium  ## set up and run every test (lint, types, unit, proper
 	$(BIN)/ruff format --check livetrade tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
+	$(BIN)/pytest --nbval notebooks
 
 bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python benchmarks/run.py
