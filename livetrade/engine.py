@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from livetrade.brokers.base import Broker
 from livetrade.brokers.paper import PaperBroker
@@ -60,6 +60,12 @@ _NEVER_HIGH = 1 << 62
 _NEVER_LOW = -1
 
 
+def _id_number(ident: str) -> int:
+    """``LT0000042`` → 42 (ids are a prefix and a counter)."""
+    digits = "".join(ch for ch in ident if ch.isdigit())
+    return int(digits) if digits else 0
+
+
 def _unset(value: object) -> bool:
     """``None`` and ``...`` both mean "not given" (``...`` so doc snippets paste and run)."""
     return value is None or value is Ellipsis
@@ -84,6 +90,19 @@ class EngineEvent:
 
 
 EventListener = Callable[[EngineEvent], None]
+
+
+class JournalSink(Protocol):
+    """Where the engine writes every event before it acknowledges anything (see ``journal``).
+
+    ``record`` is called for each event as it happens; ``flush`` once at the end of every
+    operation (an order, a cancel, a tick that fired something) and must make the recorded
+    events durable or raise.
+    """
+
+    def record(self, event: EngineEvent) -> None: ...
+
+    def flush(self) -> None: ...
 
 
 class _Lots:
@@ -171,6 +190,7 @@ class _Book:
     def fire(self, bid: int, ask: int, last: int, ts_ns: int) -> None:
         """The stream calls this when a tick crosses one of the levels."""
         self.engine._match(self.symbol, self, bid, ask, last, ts_ns)
+        self.engine._flush()
 
     def refresh(self) -> None:
         """Drop dead heap tops (cancelled/filled, lazily deleted) and recompute the levels."""
@@ -232,6 +252,7 @@ class LiveTradingEngine:
         self._brackets: dict[tuple[str, Product], list[str]] = {}
         self._rate = OrderRateWindow()
         self._listeners: list[EventListener] = []
+        self.journal: JournalSink | None = None
 
     # ================================================================ events
     def add_listener(self, listener: EventListener) -> None:
@@ -243,11 +264,25 @@ class LiveTradingEngine:
             self._listeners.remove(listener)
 
     def _emit(self, event: EngineEvent) -> None:
+        if self.journal is not None:
+            self.journal.record(event)
         for listener in tuple(self._listeners):
             try:
                 listener(event)
             except Exception:  # a listener must never corrupt the engine's state
                 log.exception("engine event listener failed on %s", event.kind)
+
+    def _flush(self) -> None:
+        """Make what just happened durable before the caller hears of it. A journal that cannot
+        write halts trading: nothing more is accepted that could not be recovered."""
+        if self.journal is None:
+            return
+        try:
+            self.journal.flush()
+        except Exception:
+            self.kill_switch = KillSwitch.HALTED
+            log.exception("journal write failed: trading halted")
+            raise
 
     def detach(self) -> None:
         """Stop watching the price stream (the session calls this on close)."""
@@ -263,6 +298,7 @@ class LiveTradingEngine:
             last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
         ):
             self._match(symbol, b, bid, ask, last, ts_ns)
+            self._flush()
 
     def _match(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
         unmarketable: list[Order] = []  # crossed, but the broker's price model says not yet
@@ -345,6 +381,7 @@ class LiveTradingEngine:
         take_profit: object = None,
         tag: str | None = None,
         source: str = "api",
+        origin: str = "",
     ) -> Order:
         """Validate, accept and (if marketable) execute an order. Raises ``OrderRejected``.
 
@@ -357,8 +394,10 @@ class LiveTradingEngine:
                 symbol, side, quantity, kind, product, limit_price, trigger_price,
                 stop_loss, take_profit, tag, source, now,
             )  # fmt: skip
+            order.origin = origin
         except OrderRejected as rej:
             self._emit(EngineEvent("order_rejected", now, message=rej.reason, code=rej.code))
+            self._flush()
             raise
         self._accept(order, now)
         top = self.price_stream.top(symbol)
@@ -370,6 +409,7 @@ class LiveTradingEngine:
         else:
             self._rest(order, self._book(symbol))
             self.on_quote(symbol, bid, ask, last, now)
+        self._flush()
         return order
 
     def _validate(
@@ -642,36 +682,10 @@ class LiveTradingEngine:
 
     # ================================================================ fills
     def _fill(self, order: Order, qty: int, price: int, ts_ns: int) -> Fill:
-        key = (order.symbol, order.product)
-        lots = self._positions.get(key)
-        if lots is None:
-            lots = self._positions[key] = _Lots(order.symbol, order.product)
-        before = lots.qty
         day = ns_to_datetime(ts_ns).date()
         charges: Charges = self.charges_model.charge(
-            order.symbol,
-            order.side is Side.BUY,
-            order.product is Product.CNC,
-            qty,
-            price,
-            day,
+            order.symbol, order.side is Side.BUY, order.product is Product.CNC, qty, price, day
         )
-        signed = qty if order.side is Side.BUY else -qty
-        lots.apply(signed, price)
-        lots.charges += charges.total
-        self.cash_paise -= signed * price + charges.total
-        self.charges_paise += charges.total
-        prev_filled = order.filled_quantity
-        order.filled_quantity = prev_filled + qty
-        order.fill_paise = (
-            price
-            if order.fill_paise is None
-            else (order.fill_paise * prev_filled + price * qty) // order.filled_quantity
-        )
-        order.charges_paise += charges.total
-        order.updated_ns = ts_ns
-        if order.filled_quantity >= order.quantity:
-            order.status = OrderStatus.FILLED
         self._fill_seq += 1
         fill = Fill(
             fill_id=f"F{self._fill_seq:07d}",
@@ -685,28 +699,9 @@ class LiveTradingEngine:
             role=order.role,
             charges=charges,
         )
-        self._fills.append(fill)
-        market_like = order.role is not Role.ENTRY or order.kind in (
-            OrderKind.MARKET,
-            OrderKind.SL_M,
-        )
-        self._executed.append(
-            ExecutedOrder(
-                order_id=order.order_id,
-                symbol=order.symbol,
-                order_type=OrderType.of(
-                    OrderKind.MARKET if market_like else OrderKind.LIMIT, order.side
-                ),
-                quantity=qty,
-                executed_price=from_paise(price),
-                executed_timestamp=ns_to_datetime(ts_ns),
-                commission=charges.total_rupees,
-                status=order.status,
-                product=order.product,
-                role=order.role,
-                charges=charges,
-            )
-        )
+        key = (order.symbol, order.product)
+        before = self._book_fill(order, fill)
+        lots = self._positions[key]
         self._emit(EngineEvent("fill", ts_ns, order=order, fill=fill))
         if order.status is OrderStatus.FILLED:
             self._emit(EngineEvent("order_filled", ts_ns, order=order))
@@ -732,6 +727,55 @@ class LiveTradingEngine:
         )
         self._emit(EngineEvent(kind, ts_ns, position=view))
         return fill
+
+    def _book_fill(self, order: Order, fill: Fill) -> int:
+        """Apply a fill to positions, cash and the order; returns the position before it. The
+        same bookkeeping serves live fills and fills read back from the journal."""
+        key = (order.symbol, order.product)
+        lots = self._positions.get(key)
+        if lots is None:
+            lots = self._positions[key] = _Lots(order.symbol, order.product)
+        before = lots.qty
+        qty, price, total = fill.quantity, fill.price_paise, fill.charges.total
+        signed = qty if order.side is Side.BUY else -qty
+        lots.apply(signed, price)
+        lots.charges += total
+        self.cash_paise -= signed * price + total
+        self.charges_paise += total
+        prev_filled = order.filled_quantity
+        order.filled_quantity = prev_filled + qty
+        order.fill_paise = (
+            price
+            if order.fill_paise is None
+            else (order.fill_paise * prev_filled + price * qty) // order.filled_quantity
+        )
+        order.charges_paise += total
+        order.updated_ns = fill.ts_ns
+        if order.filled_quantity >= order.quantity:
+            order.status = OrderStatus.FILLED
+        self._fills.append(fill)
+        market_like = order.role is not Role.ENTRY or order.kind in (
+            OrderKind.MARKET,
+            OrderKind.SL_M,
+        )
+        self._executed.append(
+            ExecutedOrder(
+                order_id=order.order_id,
+                symbol=order.symbol,
+                order_type=OrderType.of(
+                    OrderKind.MARKET if market_like else OrderKind.LIMIT, order.side
+                ),
+                quantity=qty,
+                executed_price=from_paise(price),
+                executed_timestamp=ns_to_datetime(fill.ts_ns),
+                commission=fill.charges.total_rupees,
+                status=order.status,
+                product=order.product,
+                role=order.role,
+                charges=fill.charges,
+            )
+        )
+        return before
 
     def _attach_bracket(self, entry: Order, qty: int, ts_ns: int) -> None:
         oco_id = f"OCO-{entry.order_id}-{entry.filled_quantity}"
@@ -807,6 +851,9 @@ class LiveTradingEngine:
                 for leg in legs:
                     leg.quantity = leg.filled_quantity + take
                     leg.updated_ns = ts_ns
+                    self._emit(
+                        EngineEvent("order_modified", ts_ns, order=leg, message="bracket resized")
+                    )
             room -= take
             keep.append(oco_id)
         groups[:] = keep
@@ -824,6 +871,7 @@ class LiveTradingEngine:
                 "order_id",
             )
         self._cancel(order, self.clock.now_ns(), "cancelled by the trader")
+        self._flush()
         return order
 
     def _cancel(self, order: Order, ts_ns: int, why: str) -> None:
@@ -842,6 +890,7 @@ class LiveTradingEngine:
             if o.is_open and (symbol is None or o.symbol == symbol):
                 self._cancel(o, self.clock.now_ns(), "cancel all")
                 out.append(o)
+        self._flush()
         return out
 
     def set_kill_switch(self, state: KillSwitch | str) -> None:
@@ -852,6 +901,7 @@ class LiveTradingEngine:
             raise InvalidInput("state", f"{state!r} is not ACTIVE, REDUCING or HALTED") from None
         self.kill_switch = new
         self._emit(EngineEvent("kill_switch", self.clock.now_ns(), message=new.value))
+        self._flush()
 
     def close_position(self, symbol: str, product: Product | str | None = None) -> Order | None:
         """Square off a position at market (``None`` if flat). Bracket legs are cancelled."""
@@ -861,6 +911,56 @@ class LiveTradingEngine:
             return None
         side = Side.SELL if lots.qty > 0 else Side.BUY
         return self.submit(symbol, side, abs(lots.qty), OrderKind.MARKET, product=prod)
+
+    # ================================================================ recovery
+    def restore_order(self, order: Order) -> None:
+        """Recovery: an order read back from the journal, as it was when accepted."""
+        self._orders[order.order_id] = order
+        if order.oco_id is not None:
+            self._oco.setdefault(order.oco_id, []).append(order)
+            key = (order.symbol, order.product)
+            groups = self._brackets.setdefault(key, [])
+            if order.oco_id not in groups:
+                groups.append(order.oco_id)
+        self._seq = max(self._seq, _id_number(order.order_id))
+
+    def restore_fill(self, fill: Fill) -> None:
+        """Recovery: a fill read back from the journal (with the charges it was billed)."""
+        order = self._orders[fill.order_id]
+        self._book_fill(order, fill)
+        self.charges_model.record(
+            fill.symbol,
+            fill.side is Side.BUY,
+            fill.product is Product.CNC,
+            fill.quantity,
+            fill.price_paise,
+            ns_to_datetime(fill.ts_ns).date(),
+            fill.charges,
+        )
+        self._fill_seq = max(self._fill_seq, _id_number(fill.fill_id))
+
+    def restore_change(
+        self, order_id: str, kind: str, ts_ns: int, quantity: int | None = None, message: str = ""
+    ) -> None:
+        """Recovery: ``order_triggered``, ``order_cancelled`` or ``order_modified``."""
+        order = self._orders[order_id]
+        order.updated_ns = ts_ns
+        if kind == "order_triggered":
+            order.triggered = True
+        elif kind == "order_cancelled":
+            order.status = OrderStatus.CANCELLED
+            order.message = message
+        elif kind == "order_modified" and quantity is not None:
+            order.quantity = quantity
+
+    def finish_restore(self) -> None:
+        """Recovery done: put every open order back in its symbol's trigger book."""
+        for order in self._orders.values():
+            if order.is_open and order.kind is not OrderKind.MARKET:
+                self._rest(order, self._book(order.symbol))
+            elif order.is_open:  # a market order never outlives its call: it was not acked
+                order.status = OrderStatus.CANCELLED
+                order.message = "interrupted before it filled"
 
     # ================================================================ reading state
     @property
@@ -1034,6 +1134,7 @@ class LiveTradingEngine:
             now = self.clock.now_ns()
             if last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl:
                 self._match(symbol, b, bid, ask, last, now)
+                self._flush()
 
     async def get_portfolio_pnl(self) -> dict[str, Any]:
         return self.portfolio_pnl()

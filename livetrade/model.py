@@ -166,6 +166,7 @@ class Order:
     oco_id: str | None = None
     tag: str | None = None
     source: str = "api"
+    origin: str = ""  # audit: e.g. "cell [12] #3fa1c2d0" for a notebook order
     broker_order_id: str | None = None
     charges_paise: int = 0
     message: str = ""

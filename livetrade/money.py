@@ -203,6 +203,18 @@ class ChargesModel(Protocol):
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges: ...
 
+    def record(
+        self,
+        symbol: str,
+        is_buy: bool,
+        delivery: bool,
+        quantity: int,
+        price: int,
+        day: date,
+        charges: Charges,
+    ) -> None:
+        """Account for a fill billed earlier (journal recovery) without billing it again."""
+
 
 class IndianEquityCharges:
     """NSE/BSE cash-equity charges as Fyers bills them (see ``RATES`` for each source).
@@ -259,12 +271,25 @@ class IndianEquityCharges:
     def charge(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
-        charges, key, cum, dp_due = self._compute(symbol, is_buy, delivery, quantity, price, day)
-        self._stt_turnover[key] = cum
-        self._stt_charged[key] = self._stt_charged.get(key, 0) + charges.stt
-        if dp_due:
-            self._dp_days.add((symbol, day))
+        charges = self._compute(symbol, is_buy, delivery, quantity, price, day)[0]
+        self.record(symbol, is_buy, delivery, quantity, price, day, charges)
         return charges
+
+    def record(
+        self,
+        symbol: str,
+        is_buy: bool,
+        delivery: bool,
+        quantity: int,
+        price: int,
+        day: date,
+        charges: Charges,
+    ) -> None:
+        key = (symbol, day, is_buy, delivery)
+        self._stt_turnover[key] = self._stt_turnover.get(key, 0) + quantity * price
+        self._stt_charged[key] = self._stt_charged.get(key, 0) + charges.stt
+        if charges.dp:
+            self._dp_days.add((symbol, day))
 
 
 class FlatCommission:
@@ -280,6 +305,18 @@ class FlatCommission:
 
     charge = estimate
 
+    def record(
+        self,
+        symbol: str,
+        is_buy: bool,
+        delivery: bool,
+        quantity: int,
+        price: int,
+        day: date,
+        charges: Charges,
+    ) -> None:
+        """Stateless: nothing to account for."""
+
 
 class NoCharges:
     """Zero charges: for exercises where only gross P&L matters."""
@@ -290,3 +327,15 @@ class NoCharges:
         return ZERO_CHARGES
 
     charge = estimate
+
+    def record(
+        self,
+        symbol: str,
+        is_buy: bool,
+        delivery: bool,
+        quantity: int,
+        price: int,
+        day: date,
+        charges: Charges,
+    ) -> None:
+        """Stateless: nothing to account for."""

@@ -15,12 +15,15 @@ synchronous HTTP). Async handlers are scheduled as tasks.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import inspect
 import logging
+import sys
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from livetrade.brokers.paper import PaperBroker
@@ -30,8 +33,16 @@ from livetrade.errors import InvalidInput, LiveTradeError, SessionClosed
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
+from livetrade.journal import Journal, ReplayReport, default_dir, replay, restore
 from livetrade.model import IST, Fill, KillSwitch, Order, OrderKind, Product, Side
-from livetrade.money import ChargesModel, FlatCommission, IndianEquityCharges, NoCharges
+from livetrade.money import (
+    ChargesModel,
+    FlatCommission,
+    IndianEquityCharges,
+    NoCharges,
+    from_paise,
+    to_paise,
+)
 from livetrade.prices import LivePriceStream
 from livetrade.risk import RiskLimits
 
@@ -139,6 +150,8 @@ async def open_session(
     replay: pd.DataFrame | str | None = None,
     history: int = 100_000,
     default_product: Product | str = Product.INTRADAY,
+    journal: bool = True,
+    journal_dir: str | Path | None = None,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -147,6 +160,11 @@ async def open_session(
     ``run_for``, so the same ``seed`` gives the same ticks and fills. ``realtime=True`` paces
     one market step every ``tick_interval / speed`` wall seconds in a background task.
     Re-running the cell closes the previous session of the same name first.
+
+    ``journal=True`` (default) keeps every order and fill in ``journal_dir/<name>.sqlite``
+    (default dir: ``$LIVETRADE_DATA_DIR`` or ``~/.local/share/livetrade``), written before any
+    order is acknowledged; opening the same name again restores cash, positions, open orders and
+    brackets exactly. ``journal=False`` is the opt-out for throwaway sessions.
     """
     if feed not in ("sim", "replay"):
         raise LiveTradeError(
@@ -162,25 +180,34 @@ async def open_session(
     old = _SESSIONS.get(name)
     if old is not None and not old.closed:
         await old.close()
-    session = Session(
-        name=name,
-        feed=feed,
-        seed=seed,
-        realtime=realtime,
-        symbols=symbols,
-        wallet_balance=wallet_balance,
-        start=start,
-        tick_interval=tick_interval,
-        speed=speed,
-        charges=_charges_model(charges),
-        limits=limits,
-        slippage_bps=slippage_bps,
-        replay=replay,
-        history=history,
-        default_product=Product(default_product)
-        if isinstance(default_product, str)
-        else default_product,
-    )
+    jrnl: Journal | None = None
+    if journal:
+        jrnl = Journal(Path(journal_dir or default_dir()) / f"{name}.sqlite")
+    try:
+        session = Session(
+            name=name,
+            feed=feed,
+            seed=seed,
+            realtime=realtime,
+            symbols=symbols,
+            wallet_balance=wallet_balance,
+            start=start,
+            tick_interval=tick_interval,
+            speed=speed,
+            charges=_charges_model(charges),
+            limits=limits,
+            slippage_bps=slippage_bps,
+            replay=replay,
+            history=history,
+            default_product=Product(default_product)
+            if isinstance(default_product, str)
+            else default_product,
+            journal=jrnl,
+        )
+    except BaseException:
+        if jrnl is not None:
+            jrnl.close()
+        raise
     _SESSIONS[name] = session
     session._start()
     return session
@@ -212,8 +239,24 @@ class Session:
         replay: pd.DataFrame | str | None,
         history: int,
         default_product: Product,
+        journal: Journal | None = None,
     ) -> None:
         self.name = name
+        self.journal = journal
+        if journal is not None:
+            config = journal.get_meta("config")
+            if config is None:
+                journal.set_meta(
+                    "config",
+                    {"wallet_paise": to_paise(wallet_balance, "wallet_balance"), "feed": feed},
+                )
+            elif config["wallet_paise"] != to_paise(wallet_balance, "wallet_balance"):
+                log.warning(
+                    "session %r continues its journal: wallet starts at ₹%s as first opened",
+                    name,
+                    from_paise(config["wallet_paise"]),
+                )
+                wallet_balance = from_paise(config["wallet_paise"])
         self.realtime = realtime
         self.tick_interval = tick_interval
         self.speed = speed
@@ -252,8 +295,24 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._steps = 0
         self._step_signal: asyncio.Event | None = None
+        self.restored = False
+        if journal is not None:
+            self._restore(journal)
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
+
+    def _restore(self, journal: Journal) -> None:
+        records = list(journal.records())
+        if records:
+            last_ts = restore(self.engine, records)
+            self.restored = True
+            if isinstance(self.clock, VirtualClock) and last_ts > self.clock.now_ns():
+                self.clock.set(last_ts)
+            if self.market is not None:  # the simulated market resumes from the last fills
+                for fill in self.engine.fills:
+                    self.market.add_symbol(fill.symbol, from_paise(fill.price_paise))
+                    self.market.set_price(fill.symbol, fill.price_paise)
+        journal.attach(self.engine)
 
     # ------------------------------------------------------------------ lifecycle
     def _start(self) -> None:
@@ -295,6 +354,8 @@ class Session:
         self.engine.remove_listener(self._on_engine_event)
         self.engine.detach()
         self.stream.remove_listener(self._on_tick)
+        if self.journal is not None:
+            self.journal.close()
         if _SESSIONS.get(self.name) is self:
             del _SESSIONS[self.name]
 
@@ -478,6 +539,7 @@ class Session:
             take_profit=take_profit,
             tag=tag,
             source="notebook",
+            origin=cell_origin(),
         )
 
     async def cancel(self, order_id: str | Order) -> Order:
@@ -530,6 +592,30 @@ class Session:
 
         return pnl_frame(list(self._pnl))
 
+    def journal_df(self) -> pd.DataFrame:
+        """Every journaled event (orders, fills, cancels, kill switch) with its audit origin."""
+        if self.journal is None:
+            raise LiveTradeError("this session has no journal (opened with journal=False)")
+        return self.journal.to_frame()
+
+    def replay_journal(self) -> ReplayReport:
+        """Re-run this session's journal against a fresh engine and report any difference in
+        fills or P&L (``report.ok``, ``report.mismatches``)."""
+        if self.journal is None:
+            raise LiveTradeError("this session has no journal (opened with journal=False)")
+        records = list(self.journal.records())
+        start = records[0].ts_ns if records else self.clock.now_ns()
+        fresh = LiveTradingEngine(
+            from_paise(self.engine.initial_paise),
+            LivePriceStream(),
+            charges=type(self.engine.charges_model)(),
+            limits=self.engine.limits,
+            clock=VirtualClock(start),
+            default_product=self.engine.default_product,
+            broker=self.engine.broker,
+        )
+        return replay(records, fresh)
+
     def quotes_df(self, symbol: str | None = None) -> pd.DataFrame:
         """Kept tick history (all symbols, or one) with Asia/Kolkata timestamps."""
         return self.stream.history_df(symbol)
@@ -562,6 +648,21 @@ class Session:
             f"Session({self.name!r}, {state}, broker={self.engine.broker.name}, "
             f"realtime={self.realtime}, symbols={len(self.symbols)})"
         )
+
+
+def cell_origin() -> str:
+    """Audit origin of an order placed from a notebook: the cell number and a short hash of the
+    cell's code (empty outside IPython). IPython is only consulted if already imported."""
+    ipython = sys.modules.get("IPython")
+    if ipython is None:
+        return ""
+    shell = ipython.get_ipython()
+    if shell is None:
+        return ""
+    inputs = shell.user_ns.get("In") or [""]
+    code = inputs[-1] if isinstance(inputs[-1], str) else ""
+    digest = hashlib.sha256(code.encode()).hexdigest()[:8]
+    return f"cell [{len(inputs) - 1}] #{digest}"
 
 
 def get_session(name: str = "default") -> Session | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,12 @@ T0 = datetime(2025, 6, 2, 10, 0, tzinfo=IST)
 
 def quote(bid: str, ask: str, last: str, volume: int = 1000, ts: datetime = T0) -> PriceQuote:
     return PriceQuote(SYM, Decimal(bid), Decimal(ask), Decimal(last), volume, ts)
+
+
+@pytest.fixture(autouse=True)
+def _journal_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sessions journal by default: keep every test's journals in its own temp folder."""
+    monkeypatch.setenv("LIVETRADE_DATA_DIR", str(tmp_path / "journals"))
 
 
 @pytest.fixture

@@ -155,7 +155,7 @@ def test_same_inputs_same_fills(acts: list[tuple[object, ...]]) -> None:
 
 
 async def _trade_session(seed: int) -> list[tuple[object, ...]]:
-    s = await lt.open_session(seed=seed, realtime=False, name=f"replay-{seed}")
+    s = await lt.open_session(seed=seed, realtime=False, name=f"replay-{seed}", journal=False)
     await s.run_for(ticks=200)
     q = s.stream.quote("NSE:SBIN-EQ")
     assert q is not None

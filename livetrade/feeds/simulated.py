@@ -88,6 +88,12 @@ class SimulatedMarket:
             symbol, rng, p, 0, max(sigma, 0.3), symbol.upper().endswith("-INDEX")
         )
 
+    def set_price(self, symbol: str, paise: int) -> None:
+        """Move ``symbol``'s walk to ``paise`` (a restored session resumes where it traded)."""
+        if paise <= 0 or paise % TICK:
+            raise InvalidInput("price", "must be positive and a multiple of the ₹0.05 tick")
+        self._walks[symbol].last = paise
+
     def step(self, ts_ns: int) -> None:
         """One quote per symbol at ``ts_ns``."""
         push = self.stream.push
