@@ -238,8 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         )
     print("\n## Tick handler (ticks/s; ratios measured in this run)\n")
     print(
-        "| scenario | resting triggers | ours | (a) original | (b) bare | ours/(b) | ours/(a) | setup s |"
+        "| scenario | resting triggers | ours | (a) original | (b) bare | ours/(b) | ours/(a) |",
+        end="",
     )
+    print(" setup s |")
     print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(

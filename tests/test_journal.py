@@ -138,6 +138,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
 
 def test_every_operation_is_flushed_before_it_returns(tmp_path: Path) -> None:
     from conftest import tick
+
     from livetrade.clock import VirtualClock
     from livetrade.model import IST
 
@@ -193,9 +194,8 @@ async def test_replay_reproduces_fills_and_reports_tampering(tmp_path: Path) -> 
     )
     con.commit()
     con.close()
-    with Journal(tmp_path / "desk5.sqlite") as j:
-        with pytest.raises(ValueError):  # JSON no longer parses: a damaged row is not hidden
-            list(j.records())
+    with Journal(tmp_path / "desk5.sqlite") as j, pytest.raises(ValueError):
+        list(j.records())  # the JSON no longer parses: a damaged row is not hidden
     con = sqlite3.connect(tmp_path / "desk5.sqlite")
     con.execute("UPDATE events SET data=? WHERE seq=?", (data, seq))
     row = con.execute("SELECT data FROM events WHERE seq=?", (seq,)).fetchone()[0]
@@ -267,14 +267,12 @@ def test_sigkill_at_random_points_loses_no_acknowledged_order(tmp_path: Path) ->
         assert proc.stdout is not None
         wait_for = rnd.randint(0, 60)
         acked: list[tuple[str, str, int]] = []
-        seen = 0
         done = False
-        for line in proc.stdout:
+        for seen, line in enumerate(proc.stdout, start=1):
             parts = line.split()
             if parts and parts[0] == "ACK":
                 acked.append((parts[1], parts[2], int(parts[3])))
             done = done or line.startswith("DONE")
-            seen += 1
             if seen >= wait_for:
                 break
         proc.send_signal(signal.SIGKILL)
