@@ -8,8 +8,10 @@ nb.cells = [
     md("# livetrade quickstart\n\nA paper-trading session on the simulated market: no broker account needed.\n\n"
        "This notebook runs on a **virtual clock** (`realtime=False`) with a fixed `seed`, so every output below is "
        "reproducible exactly (CI re-runs it with nbval). Drop `realtime=False` to let the market tick in real time "
-       "while you work in other cells."),
-    code("import livetrade as lt\n\nsession = await lt.open_session(feed=\"sim\", broker=\"paper\", seed=42, realtime=False)\nsession"),
+       "while you work in other cells.\n\n"
+       "Sessions keep a journal by default (every order and fill, written before it is acknowledged) so that reopening "
+       "a session after a kernel restart brings everything back; this tutorial is a throwaway, hence `journal=False`."),
+    code("import livetrade as lt\n\nsession = await lt.open_session(feed=\"sim\", broker=\"paper\", seed=42, realtime=False, journal=False)\nsession"),
     md("Let ten minutes of market time pass (one step per second for each of the six simulated symbols) and look at a quote."),
     code("await session.run_for(ticks=600)\nsession.stream.quote(\"NSE:SBIN-EQ\")"),
     md("## Trade\n\nBuy 20 SBIN at market (paper fills buy at the ask) with a stop-loss and a take-profit. The two exits form a "
