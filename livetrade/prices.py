@@ -46,12 +46,11 @@ class TriggerBook(Protocol):
 
 
 class _Slot:
-    """One symbol's cache and ring buffer. Columns are typed arrays, not a list of objects."""
+    """One symbol's tick history: typed-array columns used as a ring. The newest row *is* the
+    quote cache, so a tick is written once."""
 
     __slots__ = (
         "alloc",
-        "ask",
-        "bid",
         "book",
         "cap",
         "h_ask",
@@ -59,21 +58,17 @@ class _Slot:
         "h_last",
         "h_ts",
         "h_vol",
-        "last",
-        "n",
         "quote",
         "subs",
         "symbol",
-        "ts",
-        "volume",
         "w",
+        "wraps",
     )
 
     def __init__(self, symbol: str, cap: int) -> None:
         self.symbol = symbol
-        self.bid = self.ask = self.last = self.volume = self.ts = 0
-        self.n = 0  # ticks ever written
         self.w = 0  # next write position in the columns
+        self.wraps = 0  # times the ring wrapped around
         self.alloc = 0  # rows the columns have room for
         self.cap = cap
         self.h_ts = array("q")
@@ -85,25 +80,38 @@ class _Slot:
         self.subs: list[QuoteCallback] = []
         self.book: TriggerBook | None = None
 
+    @property
+    def n(self) -> int:
+        """Ticks ever written."""
+        return self.wraps * self.cap + self.w
+
+    def newest(self) -> int:
+        """Row index of the latest tick (call only when ``n`` > 0)."""
+        return self.w - 1 if self.w else self.alloc - 1
+
+    def top(self) -> tuple[int, int, int, int]:
+        i = self.newest()
+        return self.h_bid[i], self.h_ask[i], self.h_last[i], self.h_ts[i]
+
     def make_quote(self) -> PriceQuote:
         q = self.quote
         if q is None:
+            i = self.newest()
             q = self.quote = PriceQuote(
                 symbol=self.symbol,
-                bid_price=from_paise(self.bid),
-                ask_price=from_paise(self.ask),
-                last_price=from_paise(self.last),
-                volume=self.volume,
-                timestamp=ns_to_datetime(self.ts),
+                bid_price=from_paise(self.h_bid[i]),
+                ask_price=from_paise(self.h_ask[i]),
+                last_price=from_paise(self.h_last[i]),
+                volume=self.h_vol[i],
+                timestamp=ns_to_datetime(self.h_ts[i]),
             )
         return q
 
     def ordered(self, column: array[int]) -> list[int]:
         """The column oldest → newest (unrolls the ring)."""
-        if self.n <= self.cap:
-            return column[: self.n].tolist()
-        j = self.n % self.cap
-        return column[j:].tolist() + column[:j].tolist()
+        if not self.wraps:
+            return column[: self.w].tolist()
+        return column[self.w :].tolist() + column[: self.w].tolist()
 
     def room(self) -> int:
         """Where the next row goes once the columns are full: grow them (doubling, up to
@@ -115,6 +123,7 @@ class _Slot:
                 col.extend(array(col.typecode, [0]) * extra)
             self.alloc = size + extra
             return self.w
+        self.wraps += 1
         return 0
 
 
@@ -224,14 +233,10 @@ class LivePriceStream:
         quote: PriceQuote | None = None,
     ) -> None:
         """The hot path: prices in paise. Cache, history row, engine triggers, then subscribers."""
-        slot = self._slots.get(symbol)
-        if slot is None:
+        try:
+            slot = self._slots[symbol]
+        except KeyError:
             slot = self._slot(symbol)
-        slot.bid = bid
-        slot.ask = ask
-        slot.last = last
-        slot.volume = volume
-        slot.ts = ts_ns
         slot.quote = quote
         w = slot.w
         if w == slot.alloc:
@@ -242,7 +247,6 @@ class LivePriceStream:
         slot.h_last[w] = last
         slot.h_vol[w] = volume
         slot.w = w + 1
-        slot.n += 1
         b = slot.book
         if b is not None and (
             last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
@@ -338,11 +342,11 @@ class LivePriceStream:
         slot = self._slots.get(symbol)
         if slot is None or slot.n == 0:
             return None
-        return slot.bid, slot.ask, slot.last, slot.ts
+        return slot.top()
 
     def last_paise(self, symbol: str) -> int | None:
         slot = self._slots.get(symbol)
-        return None if slot is None or slot.n == 0 else slot.last
+        return None if slot is None or slot.n == 0 else slot.h_last[slot.newest()]
 
     @property
     def symbols(self) -> list[str]:
@@ -401,7 +405,7 @@ class LivePriceStream:
     def age_ns(self, symbol: str, now_ns: int) -> int | None:
         """How old the latest quote is at ``now_ns`` (``None`` if there is none)."""
         slot = self._slots.get(symbol)
-        return None if slot is None or slot.n == 0 else now_ns - slot.ts
+        return None if slot is None or slot.n == 0 else now_ns - slot.h_ts[slot.newest()]
 
     def __repr__(self) -> str:
         return f"LivePriceStream({len(self.symbols)} symbols)"
