@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Context, Decimal
 from types import MappingProxyType
-from typing import ClassVar, Final, Literal, TypeAlias
+from typing import ClassVar, Final, Literal, NamedTuple, TypeAlias
 
 from livetrade.errors import InvalidInput, ProtocolError
 
@@ -71,6 +71,7 @@ __all__ = [
     "PauseRequest",
     "PingRequest",
     "RawClientMessage",
+    "RecordKind",
     "RequestType",
     "ResponseType",
     "ResumeRequest",
@@ -138,6 +139,14 @@ class ResponseType(enum.IntEnum):
     MODE = 12
     MASTER_DATA = 13
     CUSTOM = 51
+
+
+class RecordKind(enum.IntEnum):
+    """First byte of a datafeed record; :attr:`Tick.record` holds one of these values."""
+
+    SNAPSHOT = 83  # 'S'
+    UPDATE = 85  # 'U'
+    LITE = 76  # 'L'
 
 
 # Field layouts (spec 1.6): the position of each i32 in a record of that topic kind.
@@ -223,6 +232,22 @@ _LITE_BODY: Final = struct.Struct(">Hi")  # topic id, value (after the kind byte
 _SNAP_TAIL: Final = struct.Struct(">HHB")  # reserved, multiplier, precision
 _INTS: Final[tuple[struct.Struct, ...]] = tuple(struct.Struct(f">{n}i") for n in range(256))
 
+
+def _lane_constants(width: int) -> tuple[int, int, Callable[..., tuple[int, ...]], int, int]:
+    """For ``width`` 32-bit lanes: (sentinel in every lane, 0x7fffffff in every lane, unpack,
+    byte count, mask of all lanes but the first)."""
+    return (
+        int.from_bytes(b"\x80\x00\x00\x00" * width, "big"),
+        int.from_bytes(b"\x7f\xff\xff\xff" * width, "big"),
+        _INTS[width].unpack,
+        4 * width,
+        (1 << 32 * (width - 1)) - 1 if width else 0,
+    )
+
+
+_LANES: Final = tuple(_lane_constants(w) for w in range(256))
+
+_DATAFEED: Final = 6  # plain int: comparing with the IntEnum member is slower
 _REC_SNAPSHOT: Final = 83  # 'S'
 _REC_UPDATE: Final = 85  # 'U'
 _REC_LITE: Final = 76  # 'L'
@@ -887,10 +912,8 @@ class LiteRecord:
 
 FeedRecord: TypeAlias = SnapshotRecord | UpdateRecord | LiteRecord
 
-# A record as the scanner returns it: (kind byte, offset, topic id, values, snapshot meta).
 # Snapshot meta: (topic, reserved, multiplier, precision, exchange, token, trading symbol).
 _SnapMeta: TypeAlias = tuple[str, int, int, int, str, str, str]
-_RawRecord: TypeAlias = tuple[int, int, int, tuple[int, ...], _SnapMeta | None]
 
 
 def _short_text(buf: bytes | bytearray, pos: int, what: str, strict_utf8: bool) -> tuple[str, int]:
@@ -909,19 +932,47 @@ def _short_text(buf: bytes | bytearray, pos: int, what: str, strict_utf8: bool) 
     return raw.decode("utf-8", errors="replace"), end
 
 
-def _scan_datafeed(frame: bytes | bytearray, strict: bool) -> tuple[int, list[_RawRecord]]:
-    """Parse a whole type-6 frame into raw records; touches no state.
-
-    One ``unpack_from`` per record for its values (precompiled ``>{n}i`` structs).
-    """
+def _parse_snapshot(
+    frame: bytes | bytearray, pos: int
+) -> tuple[int, int, tuple[int, ...], _SnapMeta]:
+    """The 'S' record at ``pos`` → (end, topic id, raw values, meta). Shared by both decoders."""
     n = len(frame)
-    if n < 9:
-        raise ProtocolError(f"datafeed frame of {n} bytes is shorter than its 9-byte header", n)
+    if pos + 3 > n:
+        raise ProtocolError("truncated snapshot header", pos)
+    tid: int = _U16.unpack_from(frame, pos + 1)[0]
+    topic, pos = _short_text(frame, pos + 3, "topic", True)
+    if pos >= n:
+        raise ProtocolError("truncated snapshot: value count missing", pos)
+    fc = frame[pos]
+    pos += 1
+    if pos + 4 * fc + 5 > n:
+        raise ProtocolError(f"snapshot with {fc} values runs past the frame", pos)
+    values: tuple[int, ...] = _INTS[fc].unpack_from(frame, pos)
+    pos += 4 * fc
+    reserved, multiplier, precision = _SNAP_TAIL.unpack_from(frame, pos)
+    if multiplier == 0:
+        raise ProtocolError(f"snapshot of {topic!r} has multiplier 0", pos + 2)
+    exchange, pos = _short_text(frame, pos + 5, "exchange", False)
+    token, pos = _short_text(frame, pos, "exchange token", False)
+    symbol, pos = _short_text(frame, pos, "trading symbol", False)
+    return pos, tid, values, (topic, reserved, multiplier, precision, exchange, token, symbol)
+
+
+def _feed_header(frame: bytes | bytearray) -> tuple[int, int]:
+    if len(frame) < 9:
+        raise ProtocolError(
+            f"datafeed frame of {len(frame)} bytes is shorter than its 9-byte header", len(frame)
+        )
     _, _, msg_no, count = _FEED_HEAD.unpack_from(frame, 0)
+    return msg_no, count
+
+
+def _scan_datafeed(frame: bytes | bytearray, strict: bool) -> tuple[int, list[FeedRecord]]:
+    """Parse a whole type-6 frame into records, statelessly (the codec has a fused fast path)."""
+    msg_no, count = _feed_header(frame)
+    n = len(frame)
     pos = 9
-    out: list[_RawRecord] = []
-    append = out.append
-    ints = _INTS
+    out: list[FeedRecord] = []
     for _ in range(count):
         if pos >= n:
             raise ProtocolError("truncated datafeed: record missing", pos)
@@ -933,36 +984,18 @@ def _scan_datafeed(frame: bytes | bytearray, strict: bool) -> tuple[int, list[_R
             end = pos + 4 + 4 * fc
             if end > n:
                 raise ProtocolError(f"update record with {fc} values runs past the frame", pos)
-            append((kind, pos, tid, ints[fc].unpack_from(frame, pos + 4), None))
+            out.append(UpdateRecord(tid, _INTS[fc].unpack_from(frame, pos + 4)))
             pos = end
         elif kind == _REC_LITE:
             if pos + 7 > n:
                 raise ProtocolError("truncated lite record", pos)
             tid, value = _LITE_BODY.unpack_from(frame, pos + 1)
-            append((kind, pos, tid, (value,), None))
+            out.append(LiteRecord(tid, value))
             pos += 7
         elif kind == _REC_SNAPSHOT:
-            start = pos
-            if pos + 3 > n:
-                raise ProtocolError("truncated snapshot header", pos)
-            tid = _U16.unpack_from(frame, pos + 1)[0]
-            topic, pos = _short_text(frame, pos + 3, "topic", True)
-            if pos >= n:
-                raise ProtocolError("truncated snapshot: value count missing", pos)
-            fc = frame[pos]
-            pos += 1
-            if pos + 4 * fc + 5 > n:
-                raise ProtocolError(f"snapshot with {fc} values runs past the frame", pos)
-            values = ints[fc].unpack_from(frame, pos)
-            pos += 4 * fc
-            reserved, multiplier, precision = _SNAP_TAIL.unpack_from(frame, pos)
-            if multiplier == 0:
-                raise ProtocolError(f"snapshot of {topic!r} has multiplier 0", pos + 2)
-            exchange, pos = _short_text(frame, pos + 5, "exchange", False)
-            token, pos = _short_text(frame, pos, "exchange token", False)
-            symbol, pos = _short_text(frame, pos, "trading symbol", False)
-            meta = (topic, reserved, multiplier, precision, exchange, token, symbol)
-            append((kind, start, tid, values, meta))
+            pos, tid, values, meta = _parse_snapshot(frame, pos)
+            topic, reserved, mult, prec, exch, token, sym = meta
+            out.append(SnapshotRecord(tid, topic, values, mult, prec, exch, token, sym, reserved))
         else:
             raise ProtocolError(f"unknown datafeed record kind {kind}", pos)
     _check_end(frame, pos, strict)
@@ -996,18 +1029,7 @@ class DataFeed:
     @classmethod
     def parse(cls, frame: bytes | bytearray, *, strict: bool = False) -> DataFeed:
         _expect_type(frame, ResponseType.DATAFEED)
-        msg_no, raw = _scan_datafeed(frame, strict)
-        records: list[FeedRecord] = []
-        for kind, _, tid, values, meta in raw:
-            if meta is not None:
-                topic, reserved, mult, prec, exch, token, sym = meta
-                records.append(
-                    SnapshotRecord(tid, topic, values, mult, prec, exch, token, sym, reserved)
-                )
-            elif kind == _REC_UPDATE:
-                records.append(UpdateRecord(tid, values))
-            else:
-                records.append(LiteRecord(tid, values[0]))
+        msg_no, records = _scan_datafeed(frame, strict)
         return cls(msg_no, tuple(records))
 
 
@@ -1076,20 +1098,22 @@ class TopicInfo:
         return _EXACT.divide(Decimal(raw), Decimal(self.divisor))
 
 
-@dataclass(frozen=True, slots=True)
-class Tick:
+class Tick(NamedTuple):
     """One record that changed a topic's state, carrying the FULL merged state (not a delta).
 
     ``values`` holds the raw i32 of every position of the topic's layout (``None`` = never
     received). Prices are raw integers; :meth:`price` scales them exactly to ``Decimal`` using
     the snapshot's precision/multiplier, :meth:`paise` gives integer paise, :meth:`sdk_dict`
     the float dict the official SDK would deliver.
+
+    A NamedTuple rather than a frozen dataclass: one is built per record on the hot path and
+    a tuple is about four times cheaper to build; it is just as immutable.
     """
 
     info: TopicInfo
     values: tuple[int | None, ...]
     message_number: int
-    record: int  # 83 snapshot, 85 update, 76 lite
+    record: int  # a RecordKind value: 83 snapshot, 85 update, 76 lite
     symbol: str | None  # the Fyers symbol the client mapped to this topic, if any
 
     @property
@@ -1160,29 +1184,18 @@ class Tick:
             out["symbol"] = symbol
             out["type"] = kind
             return out
-        layout = _LAYOUTS.get(kind)
-        if layout is None:
+        plan = _SDK_PLAN.get(kind)
+        if plan is None:
             for pos, v in enumerate(vals):
                 if v is not None:
                     out[f"f{pos}"] = v
-        elif kind == "sf":
-            for pos, name in enumerate(layout.names):
-                v = vals[pos]
-                if v is None or pos in (12, 15, 16):  # OI, Yhigh, Ylow: never delivered
-                    continue
-                out[name] = v / div if pos in layout.prices else (0 if pos in (17, 18) else v)
-        elif kind == "if":
-            for pos, name in enumerate(layout.names):
-                v = vals[pos]
-                if v is not None:
-                    out[name] = v / div if pos in layout.prices else v
-                if pos == 1:
-                    _change(out, 2)
         else:
-            for pos, name in enumerate(layout.names):
+            for pos, name, how in plan:
                 v = vals[pos]
                 if v is not None:
-                    out[name] = v / div if pos in layout.prices else v
+                    out[name] = v / div if how & _SCALED else (0 if how else v)
+                if how == _CHANGE_AFTER:  # the SDK inserts index ch/chp after the close
+                    _change(out, 2)
         out["type"] = kind
         out["symbol"] = symbol
         if kind == "sf":
@@ -1190,6 +1203,30 @@ class Tick:
             out.setdefault("upper_ckt", 0)
             _change(out, 4)
         return out
+
+
+# How sdk_dict renders each position: raw int, scaled price, forced 0 (circuit limits), or
+# scaled + "insert ch/chp here" (index close; bit 0 = scaled). OI and 52-week high/low are
+# never delivered.
+_RAW, _SCALED, _ZERO, _CHANGE_AFTER = 0, 1, 2, 3
+_SDK_PLAN: Final[Mapping[str, tuple[tuple[int, str, int], ...]]] = {
+    kind: tuple(
+        (
+            pos,
+            name,
+            _ZERO
+            if name in ("lower_ckt", "upper_ckt")
+            else _CHANGE_AFTER
+            if kind == "if" and pos == 1
+            else _SCALED
+            if pos in layout.prices
+            else _RAW,
+        )
+        for pos, name in enumerate(layout.names)
+        if name not in ("OI", "Yhigh", "Ylow")
+    )
+    for kind, layout in _LAYOUTS.items()
+}
 
 
 def _change(out: dict[str, object], digits: int) -> None:
@@ -1263,6 +1300,10 @@ class FrameIgnored:
 
 Event: TypeAlias = Tick | AuthResult | ControlResult | CustomMessage | FrameIgnored
 
+# Per topic: (latest tick, its raw values as one integer of 32-bit lanes with the sentinel in
+# absent lanes, positions still absent).
+_TopicState: TypeAlias = tuple[Tick, int, tuple[int, ...]]
+
 
 # --------------------------------------------------------------------------------------------
 # the stateful client codec
@@ -1287,6 +1328,8 @@ class DataCodec:
 
     Acks: once the auth reply declared ``ack_count > 0``, every ``ack_count``-th datafeed frame
     (frames, not records; malformed frames do not count) queues an ack with that frame's number.
+    The SDK reads the live server's 2-byte ack count as ~131942 and so practically never acks;
+    we read it as sent (2), like the vendor's JS library. ``auto_ack=False`` turns acks off.
     """
 
     def __init__(
@@ -1296,8 +1339,10 @@ class DataCodec:
         lite: bool = False,
         source: str = DEFAULT_SOURCE,
         strict: bool = False,
+        auto_ack: bool = True,
     ) -> None:
         self.lite = lite
+        self.auto_ack = auto_ack
         self.source = source
         self.strict = strict
         self.authenticated: bool | None = None  # None until the auth reply arrives
@@ -1305,7 +1350,7 @@ class DataCodec:
         self.frames_since_ack = 0
         self.last_message_number: int | None = None
         self._symbols: dict[str, str] = dict(symbols or {})
-        self._state: dict[int, Tick] = {}  # topic id → latest merged state
+        self._state: dict[int, _TopicState] = {}  # topic id → latest merged state
         self._by_topic: dict[str, int] = {}  # topic → the id of its latest snapshot
         self._events: list[Event] = []
         self._outgoing: list[bytes] = []
@@ -1379,15 +1424,19 @@ class DataCodec:
     def latest(self, topic: str) -> Tick | None:
         """The current merged state of ``topic``, or ``None`` before its snapshot."""
         tid = self._by_topic.get(topic)
-        return None if tid is None else self._state.get(tid)
+        st = None if tid is None else self._state.get(tid)
+        return None if st is None else st[0]
 
     @property
     def topic_ids(self) -> Mapping[int, str]:
-        return {tid: tick.info.topic for tid, tick in self._state.items()}
+        """Topic id → topic, as announced by the snapshots so far."""
+        return {tid: st[0].info.topic for tid, st in self._state.items()}
 
     def receive_data(self, frame: bytes | bytearray) -> None:
         """Parse one server message. On ProtocolError nothing changed (no events, no state)."""
-        if len(frame) >= 3 and frame[2] == ResponseType.DATAFEED:
+        if not isinstance(frame, bytes | bytearray):
+            raise ProtocolError(f"expected a binary frame, got {type(frame).__name__}", 0)
+        if len(frame) >= 3 and frame[2] == _DATAFEED:
             self._receive_datafeed(frame)
             return
         msg = parse_server_frame(frame, strict=self.strict)
@@ -1406,69 +1455,114 @@ class DataCodec:
             self._events.append(FrameIgnored(msg.response_type, len(frame)))
 
     def _receive_datafeed(self, frame: bytes | bytearray) -> None:
-        msg_no, records = _scan_datafeed(frame, self.strict)
+        """Decode and merge one type-6 frame; state and events are committed only at the end.
+
+        Updates merge with whole-record integer arithmetic instead of a per-value loop: the
+        state keeps each topic's values as one big integer of 32-bit lanes (absent = sentinel
+        lane); the update's bytes become another; a SWAR zero-lane test finds the sentinel
+        lanes; one mask-select merges. About twice as fast as a comprehension over 21 values.
+        """
+        msg_no, count = _feed_header(frame)
+        n = len(frame)
+        pos = 9
         state = self._state
         symbols = self._symbols
-        pending: dict[int, Tick] = {}  # changes of this frame; committed only at the end
+        pending: dict[int, _TopicState] = {}  # changes of this frame
         events: list[Event] = []
         announced: list[tuple[str, int]] = []
         sentinel = SENTINEL
-        for kind, offset, tid, vals, meta in records:
-            if meta is not None:
+        new_tick = tuple.__new__  # skips NamedTuple's Python-level __new__
+        from_bytes = int.from_bytes
+        lanes_of = _LANES
+        tick_cls = Tick
+        update_kind, lite_kind = _REC_UPDATE, _REC_LITE
+        update_head, lite_body = _UPDATE_HEAD.unpack_from, _LITE_BODY.unpack_from
+        for _ in range(count):
+            if pos >= n:
+                raise ProtocolError("truncated datafeed: record missing", pos)
+            kind = frame[pos]
+            at = pos
+            if kind == update_kind:
+                if pos + 4 > n:
+                    raise ProtocolError("truncated update record header", pos)
+                tid, fc = update_head(frame, pos + 1)
+                start = pos + 4
+                pos = start + 4 * fc
+                if pos > n:
+                    raise ProtocolError(f"update record with {fc} values runs past the frame", at)
+                st = pending.get(tid) or state.get(tid)
+                if st is None:
+                    raise ProtocolError(f"update for unknown topic id {tid}", at)
+                tick, lanes, absent = st
+                width = len(tick.values)
+                if fc == 0 or width == 0:
+                    continue
+                sp, lo, unpack, nbytes, _ = lanes_of[width]
+                if fc >= width:  # values past the layout are ignored
+                    x = from_bytes(frame[start : start + nbytes], "big")
+                else:  # missing trailing values count as "unchanged"
+                    pad = width - fc
+                    x = from_bytes(frame[start:pos], "big") << (32 * pad) | lanes_of[pad][0]
+                e = x ^ sp
+                keep = ((sp ^ ((((e & lo) + lo) | e) & sp)) >> 31) * 0xFFFFFFFF
+                merged_lanes = x ^ ((x ^ lanes) & keep)
+                if merged_lanes == lanes:
+                    continue
+                values: tuple[int | None, ...] = unpack(merged_lanes.to_bytes(nbytes, "big"))
+                if absent:
+                    absent = tuple([i for i in absent if values[i] == sentinel])
+                    if absent:
+                        patched = list(values)
+                        for i in absent:
+                            patched[i] = None
+                        values = tuple(patched)
+            elif kind == lite_kind:
+                if pos + 7 > n:
+                    raise ProtocolError("truncated lite record", pos)
+                tid, v = lite_body(frame, pos + 1)
+                pos += 7
+                st = pending.get(tid) or state.get(tid)
+                if st is None:
+                    raise ProtocolError(f"lite record for unknown topic id {tid}", at)
+                tick, lanes, absent = st
+                cur = tick.values
+                if tick.info.kind == "dp" or not cur:
+                    raise ProtocolError(f"lite record for {tick.info.topic!r} (no LTP field)", at)
+                if v == sentinel or v == cur[0]:
+                    continue
+                low = lanes_of[len(cur)][4]
+                merged_lanes = (lanes & low) | (v & 0xFFFFFFFF) << (32 * (len(cur) - 1))
+                values = (v, *cur[1:])
+                if absent and absent[0] == 0:
+                    absent = absent[1:]
+            elif kind == _REC_SNAPSHOT:
+                pos, tid, raw, meta = _parse_snapshot(frame, pos)
                 topic, _, mult, prec, exch, token, tsym = meta
                 info = TopicInfo(tid, topic, topic.partition("|")[0], mult, prec, exch, token, tsym)
                 layout = _LAYOUTS.get(info.kind)
-                width = layout.width if layout is not None else len(vals)
-                if len(vals) > width:
-                    vals = vals[:width]
-                if sentinel in vals:
-                    merged: tuple[int | None, ...] = tuple(
-                        [None if v == sentinel else v for v in vals]
-                    )
-                else:
-                    merged = vals
-                if len(merged) < width:
-                    merged += (None,) * (width - len(merged))
-                tick = Tick(info, merged, msg_no, kind, symbols.get(topic))
-                pending[tid] = tick
+                width = layout.width if layout is not None else len(raw)
+                raw = raw[:width] + (sentinel,) * (width - len(raw))
+                merged_lanes = from_bytes(_INTS[width].pack(*raw), "big")
+                absent = tuple([i for i, v in enumerate(raw) if v == sentinel])
+                values = tuple([None if v == sentinel else v for v in raw]) if absent else raw
+                tick = new_tick(tick_cls, (info, values, msg_no, kind, symbols.get(topic)))
+                pending[tid] = (tick, merged_lanes, absent)
                 announced.append((topic, tid))
                 events.append(tick)
                 continue
-            cur_tick = pending.get(tid) or state.get(tid)
-            if cur_tick is None:
-                raise ProtocolError(f"record for unknown topic id {tid}", offset)
-            info = cur_tick.info
-            cur = cur_tick.values
-            if kind == _REC_LITE:
-                if info.kind == "dp" or not cur:
-                    raise ProtocolError(f"lite record for {info.topic!r} has no LTP field", offset)
-                v = vals[0]
-                if v == sentinel or v == cur[0]:
-                    continue
-                merged = (v, *cur[1:])
             else:
-                width = len(cur)
-                if len(vals) > width:
-                    vals = vals[:width]
-                if sentinel in vals:
-                    merged = tuple(
-                        [c if v == sentinel else v for v, c in zip(vals, cur, strict=False)]
-                    )
-                else:
-                    merged = vals
-                if len(merged) < width:
-                    merged += cur[len(merged) :]
-                if merged == cur:
-                    continue
-            tick = Tick(info, merged, msg_no, kind, symbols.get(info.topic))
-            pending[tid] = tick
+                raise ProtocolError(f"unknown datafeed record kind {kind}", pos)
+            info = tick.info
+            tick = new_tick(tick_cls, (info, values, msg_no, kind, symbols.get(info.topic)))
+            pending[tid] = (tick, merged_lanes, absent)
             events.append(tick)
+        _check_end(frame, pos, self.strict)
         # commit: everything above succeeded
         state.update(pending)
         self._by_topic.update(announced)
         self._events.extend(events)
         self.last_message_number = msg_no
-        if self.ack_count > 0:
+        if self.ack_count > 0 and self.auto_ack:
             self.frames_since_ack += 1
             if self.frames_since_ack >= self.ack_count:
                 self.frames_since_ack = 0
