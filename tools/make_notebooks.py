@@ -1,0 +1,217 @@
+"""Writes the tutorial notebooks 02 and 03 (sources only). Refresh their committed outputs with
+``jupyter nbconvert --to notebook --execute --inplace
+--ExecutePreprocessor.store_widget_state=False notebooks/NAME.ipynb``."""
+
+import nbformat as nbf
+
+md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
+KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
+
+
+def write(path: str, cells: list) -> None:
+    nb = nbf.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = KERNEL
+    nbf.write(nb, path)
+
+
+write(
+    "notebooks/02-orders-and-risk.ipynb",
+    [
+        md(
+            "# Orders and risk\n\nEvery order type the engine knows, brackets, what happens on a gap, and every "
+            "check that can refuse an order. The session runs on a virtual clock, so we can place quotes exactly "
+            "where we want them with `session.stream.push(symbol, bid, ask, last, volume, ts_ns)` (prices in paise)."
+        ),
+        code(
+            "import livetrade as lt\n"
+            "from livetrade import RiskLimits\n\n"
+            "session = await lt.open_session(seed=7, realtime=False, journal=False, name=\"risk\",\n"
+            "                                limits=RiskLimits(max_order_quantity=500, max_orders_per_minute=30))\n"
+            "await session.run_for(ticks=60)\n"
+            "SYM = \"NSE:SBIN-EQ\"\n\n"
+            "def quote(bid, ask, last):\n"
+            "    \"\"\"Put one quote on the tape at the current virtual time (rupees in, paise on the wire).\"\"\"\n"
+            "    session.stream.push(SYM, round(bid * 100), round(ask * 100), round(last * 100), 0, session.clock.now_ns())\n\n"
+            "quote(800.00, 800.10, 800.05)\n"
+            "session.stream.quote(SYM)"
+        ),
+        md(
+            "## Market, limit, SL and SL-M\n\nMarket orders fill at the touch: buys at the ask, sells at the bid. "
+            "A limit order rests until the touch reaches its price and then fills at the touch (never worse than "
+            "the limit)."
+        ),
+        code(
+            "m = await session.buy(SYM, 10)\n"
+            "lim = await session.buy(SYM, 5, order_type=\"LIMIT\", limit_price=799)\n"
+            "m.executed_price, lim.status"
+        ),
+        code("quote(798.80, 798.90, 798.85)   # the ask drops through 799: the limit fills at 798.90\nlim.status, lim.executed_price"),
+        md(
+            "Stops trigger on the **last traded price**. A stop-market (SL-M) then fills at the touch of the same "
+            "tick; a stop-limit (SL) becomes a limit order at its limit price."
+        ),
+        code(
+            "slm = await session.sell(SYM, 5, order_type=\"SL-M\", trigger_price=795)\n"
+            "sl = await session.sell(SYM, 5, order_type=\"SL\", trigger_price=794, limit_price=793.50)\n"
+            "quote(791.00, 791.10, 791.05)   # a gap from 798.85 straight to 791.05\n"
+            "[(o.kind.value, o.triggered, o.status.value, o.executed_price) for o in (slm, sl)]"
+        ),
+        md(
+            "The SL-M filled at **791.00** — the bid of the gapping tick, not the 795 stop: a gap never fills at "
+            "the better stop price. The stop-limit triggered but its 793.50 limit is above the bid, so it waits:"
+        ),
+        code("quote(793.50, 793.60, 793.55)\nsl.status, sl.executed_price"),
+        md(
+            "## Brackets: stop-loss and take-profit, one cancels the other\n\n`stop_loss=` and `take_profit=` attach "
+            "two exit orders to the quantity an entry fills. When one fills the other is cancelled; when the "
+            "position shrinks for another reason, the bracket shrinks with it."
+        ),
+        code(
+            "entry = await session.buy(SYM, 20, stop_loss=785, take_profit=805)\n"
+            "session.engine.get_risk_orders()"
+        ),
+        code(
+            "await session.sell(SYM, 8)      # a partial exit by hand: 25 held → 17, so the bracket shrinks 20 → 17\n"
+            "{k: [(c.trigger_price, c.quantity) for c in v[SYM]] for k, v in session.engine.get_risk_orders().items()}"
+        ),
+        code(
+            "quote(805.00, 805.10, 805.05)   # take-profit reached: it fills at the bid, the stop is cancelled\n"
+            "session.orders_df()[[\"order_id\", \"side\", \"type\", \"role\", \"quantity\", \"avg_price\", \"status\", \"message\"]].tail(3)"
+        ),
+        md(
+            "## Rejections say what is wrong\n\nEvery refusal is an `OrderRejected` with a machine-readable `code`, "
+            "the `field` at fault and a sentence. Nothing changes when an order is refused."
+        ),
+        code(
+            "attempts = {\n"
+            "    \"fractional quantity\": dict(quantity=2.5),\n"
+            "    \"off the 5-paise tick\": dict(quantity=1, order_type=\"LIMIT\", limit_price=\"800.03\"),\n"
+            "    \"stop above a buy\": dict(quantity=1, stop_loss=810),\n"
+            "    \"too large\": dict(quantity=501),\n"
+            "    \"delivery sell without holdings\": dict(quantity=1, product=\"CNC\", side=\"sell\"),\n"
+            "    \"an index\": dict(quantity=1, symbol=\"NSE:NIFTY50-INDEX\"),\n"
+            "}\n"
+            "for what, kw in attempts.items():\n"
+            "    side = kw.pop(\"side\", \"buy\")\n"
+            "    symbol = kw.pop(\"symbol\", SYM)\n"
+            "    try:\n"
+            "        await getattr(session, side)(symbol, **kw)\n"
+            "    except lt.OrderRejected as e:\n"
+            "        print(f\"{what:32} {e.code:22} {e.field or '':12} {e.reason}\")"
+        ),
+        md(
+            "A quote older than `max_quote_age_s` (60 s by default) is not a price to trade on:"
+        ),
+        code(
+            "session.clock.advance(120 * 1_000_000_000)   # two minutes pass without a tick of SBIN\n"
+            "try:\n"
+            "    await session.buy(SYM, 1)\n"
+            "except lt.OrderRejected as e:\n"
+            "    print(e.code, \"-\", e.reason)"
+        ),
+        md(
+            "## The kill switch\n\n`REDUCING` lets only orders that shrink a position through; `HALTED` stops "
+            "everything new. Resting stop-losses keep protecting positions either way."
+        ),
+        code(
+            "quote(800.00, 800.10, 800.05)\n"
+            "await session.buy(SYM, 10, stop_loss=790)\n"
+            "session.kill_switch(\"REDUCING\")\n"
+            "for label, call in [(\"add\", session.buy(SYM, 1)), (\"reduce\", session.sell(SYM, 4))]:\n"
+            "    try:\n"
+            "        o = await call\n"
+            "        print(label, \"→\", o.status.value)\n"
+            "    except lt.OrderRejected as e:\n"
+            "        print(label, \"→\", e.code)\n"
+            "session.kill_switch(\"HALTED\")\n"
+            "quote(789.00, 789.10, 789.05)   # the stop still fires\n"
+            "session.fills_df()[[\"timestamp\", \"side\", \"role\", \"quantity\", \"price\"]].tail(3)"
+        ),
+        code("await session.close()"),
+    ],
+)
+
+write(
+    "notebooks/03-pnl-analysis.ipynb",
+    [
+        md(
+            "# P&L analysis\n\nFills, positions and the equity curve as DataFrames, with every charge broken out. "
+            "A simple momentum rule trades a seeded simulated market for three hours of virtual time."
+        ),
+        code(
+            "import livetrade as lt\n\n"
+            "session = await lt.open_session(seed=2024, realtime=False, journal=False, name=\"analysis\")\n"
+            "await session.run_for(ticks=300)\n"
+            "SYMS = [\"NSE:SBIN-EQ\", \"NSE:INFY-EQ\", \"NSE:RELIANCE-EQ\"]"
+        ),
+        md(
+            "The rule: every five minutes, for each symbol, if the last price is above its price five minutes ago "
+            "and we are flat, buy 25 with a 0.5% stop and a 1% target."
+        ),
+        code(
+            "from decimal import Decimal\n\n"
+            "def tick_price(p):\n"
+            "    return (p / Decimal(\"0.05\")).quantize(Decimal(1)) * Decimal(\"0.05\")\n\n"
+            "for step in range(36):\n"
+            "    before = {s: session.stream.quote(s).last_price for s in SYMS}\n"
+            "    await session.run_for(ticks=300)\n"
+            "    held = session.engine.get_active_positions()\n"
+            "    for s in SYMS:\n"
+            "        last = session.stream.quote(s).last_price\n"
+            "        if last > before[s] and s not in held:\n"
+            "            await session.buy(s, 25, stop_loss=tick_price(last * Decimal(\"0.995\")),\n"
+            "                              take_profit=tick_price(last * Decimal(\"1.01\")))\n"
+            "len(session.fills), session.now"
+        ),
+        md("## Fills and the charges on each"),
+        code(
+            "fills = session.fills_df()\n"
+            "fills[[\"timestamp\", \"symbol\", \"side\", \"role\", \"quantity\", \"price\", \"value\", \"charges\"]].head(8)"
+        ),
+        code(
+            "charges = fills[[\"brokerage\", \"stt\", \"exchange\", \"ipft\", \"sebi\", \"stamp\", \"gst\", \"dp\"]].sum().round(2)\n"
+            "charges[\"total\"] = round(fills[\"charges\"].sum(), 2)\n"
+            "charges"
+        ),
+        md(
+            "## Round trips\n\nEach bracket exit closes the lot its entry opened; pairing them gives the trade list."
+        ),
+        code(
+            "orders = session.orders_df().set_index(\"order_id\")\n"
+            "exits = fills[fills.role != \"ENTRY\"].copy()\n"
+            "exits[\"entry_id\"] = exits.order_id.map(orders.parent_id)\n"
+            "entries = fills.set_index(\"order_id\")\n"
+            "trips = exits.assign(\n"
+            "    entry_price=exits.entry_id.map(entries.price),\n"
+            "    charges=exits.charges + exits.entry_id.map(entries.charges),\n"
+            ")\n"
+            "trips[\"gross\"] = ((trips.price - trips.entry_price) * trips.quantity).round(2)\n"
+            "trips[\"net\"] = (trips.gross - trips.charges).round(2)\n"
+            "trips[[\"symbol\", \"role\", \"quantity\", \"entry_price\", \"price\", \"gross\", \"charges\", \"net\"]]"
+        ),
+        code(
+            "summary = trips.groupby(\"role\").agg(trades=(\"net\", \"size\"), gross=(\"gross\", \"sum\"), net=(\"net\", \"sum\")).round(2)\n"
+            "summary"
+        ),
+        md(
+            "## The equity curve\n\n`pnl_df()` samples cash, market value, realized (gross), unrealized and charges "
+            "once per market second and at every fill. `net_pnl = realized + unrealized − charges`."
+        ),
+        code("curve = session.pnl_df()\ncurve.resample(\"30min\").last().round(2)"),
+        code(
+            "p = session.pnl()\n"
+            "exact = {k: p[k] for k in [\"gross_realized_pnl\", \"total_charges\", \"total_realized_pnl\", \"total_unrealized_pnl\", \"total_pnl\"]}\n"
+            "assert p[\"portfolio_value\"] == p[\"initial_balance\"] + p[\"total_pnl\"] == p[\"cash\"] + p[\"market_value\"]\n"
+            "exact"
+        ),
+        md(
+            "Drawdown from the running peak of equity, in rupees:"
+        ),
+        code(
+            "drawdown = (curve.equity - curve.equity.cummax())\n"
+            "round(drawdown.min(), 2), drawdown.idxmin()"
+        ),
+        code("await session.close()"),
+    ],
+)
