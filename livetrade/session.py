@@ -49,6 +49,8 @@ from livetrade.risk import RiskLimits
 if TYPE_CHECKING:
     import pandas as pd
 
+    from livetrade.api import ApiServer
+
 log = logging.getLogger("livetrade.session")
 
 DEFAULT_START = datetime(2025, 6, 2, 9, 15, tzinfo=IST)  # a Monday; charges use 2025 rates
@@ -293,6 +295,7 @@ class Session:
         self._pnl: deque[tuple[int, int, int, int, int, int]] = deque(maxlen=200_000)
         self._last_sample_ns = 0
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._api_servers: list[ApiServer] = []
         self._steps = 0
         self._step_signal: asyncio.Event | None = None
         self.restored = False
@@ -346,6 +349,8 @@ class Session:
         if self.closed:
             return
         self.closed = True
+        for server in self._api_servers:
+            await server.stop()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -557,6 +562,24 @@ class Session:
     def kill_switch(self, state: KillSwitch | str = KillSwitch.HALTED) -> None:
         """``HALTED`` (default): nothing new; ``REDUCING``: exits only; ``ACTIVE``: normal."""
         self.engine.set_kill_switch(state)
+
+    async def serve_api(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        token: str | None = None,
+        *,
+        allow_update_price: bool = True,
+    ) -> ApiServer:
+        """Serve the REST API (``/api/live-trading/*``, docs at ``/docs``) from this event loop,
+        against this session. Loopback by default; any other host needs ``token``. The server
+        stops when the session closes (or on ``await server.stop()``)."""
+        from livetrade.api import serve_api
+
+        self._check_open()
+        server = await serve_api(self, host, port, token, allow_update_price=allow_update_price)
+        self._api_servers.append(server)
+        return server
 
     # ------------------------------------------------------------------ views
     @property

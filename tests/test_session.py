@@ -169,3 +169,19 @@ async def test_kill_switch_and_close_position() -> None:
     assert s.positions_df().empty and not s.positions_df(include_closed=True).empty
     assert s.pnl()["kill_switch"] == "REDUCING"
     await s.close()
+
+
+async def test_serve_api_from_the_session_loop_and_stop_on_close() -> None:
+    import httpx
+
+    s = await lt.open_session(seed=1, realtime=False, name="api", journal=False)
+    await s.run_for(ticks=2)
+    server = await s.serve_api(port=0)
+    async with httpx.AsyncClient(base_url=server.url) as client:
+        health = (await client.get("/api/live-trading/health")).json()
+        assert health["status"] == "ok" and health["mode"] == "PAPER"
+        bought = await client.post("/api/live-trading/buy", json={"symbol": SYM, "quantity": 2})
+        assert bought.status_code == 200 and bought.json()["order"]["quantity"] == 2
+    assert s.engine.get_active_positions()[SYM].quantity == 2
+    await s.close()
+    assert not server.running

@@ -1,0 +1,271 @@
+"""The ``livetrade`` command: ``serve`` runs a session headless behind the REST API, ``lab`` opens
+JupyterLab on the quickstart notebook.
+
+    livetrade serve --feed sim --broker paper --port 8000          # http://127.0.0.1:8000/docs
+    LIVETRADE_API_TOKEN=... livetrade serve --host 0.0.0.0          # off-loopback needs a token
+    livetrade lab
+
+``serve`` owns its event loop (``asyncio.run``): the session's market task and uvicorn run side by
+side in it, and SIGINT/SIGTERM stop both cleanly (exit status 0). The session journals to
+``<journal dir>/<name>.sqlite`` unless ``--no-journal``, so serving the same ``--name`` again
+resumes its cash, positions and open orders. Usage errors exit with status 2 and one sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shutil
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from livetrade import __version__
+from livetrade.errors import InvalidInput, LiveTradeError
+
+log = logging.getLogger("livetrade.cli")
+
+TOKEN_ENV = "LIVETRADE_API_TOKEN"
+QUICKSTART = Path("notebooks") / "01-quickstart.ipynb"
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not between 0 and 65535")
+    return port
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed so docs and tests can read the options)."""
+    parser = argparse.ArgumentParser(
+        prog="livetrade",
+        description="Paper/live trading of Indian markets via Fyers: a Jupyter workbench.",
+    )
+    parser.add_argument("--version", action="version", version=f"livetrade {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = sub.add_parser(
+        "serve",
+        help="run a session headless behind the REST API",
+        description="Open a session (simulated market and paper broker by default) and serve "
+        "the REST API /api/live-trading/* until SIGINT or SIGTERM.",
+    )
+    serve.add_argument(
+        "--feed", default="sim", help="market data: 'sim' (default) or 'replay' (with --replay)"
+    )
+    serve.add_argument("--broker", default="paper", help="order execution: 'paper' (default)")
+    serve.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); any non-loopback address needs a token",
+    )
+    serve.add_argument("--port", type=_port, default=8000, help="TCP port (default 8000; 0: any)")
+    serve.add_argument(
+        "--token",
+        default=None,
+        help=f"API token clients send as 'Authorization: Bearer <token>'; prefer the {TOKEN_ENV} "
+        "environment variable (a command line is visible to other users)",
+    )
+    serve.add_argument("--seed", type=int, default=None, help="seed of the simulated market")
+    serve.add_argument("--name", default="default", help="session name (default 'default')")
+    serve.add_argument(
+        "--speed", type=_positive, default=1.0, help="market steps per second (default 1)"
+    )
+    serve.add_argument("--replay", default=None, help="CSV of recorded quotes for --feed replay")
+    serve.add_argument(
+        "--no-journal",
+        action="store_true",
+        help="throwaway session: keep no SQLite journal, so nothing is restored on the next start "
+        "(by default orders and fills are journaled and 'serve' with the same --name resumes)",
+    )
+    serve.add_argument(
+        "--journal-dir",
+        default=None,
+        help="where <name>.sqlite lives (default $LIVETRADE_DATA_DIR or ~/.local/share/livetrade)",
+    )
+    serve.add_argument(
+        "--no-update-price",
+        action="store_true",
+        help="refuse POST update-price even on a simulated market",
+    )
+    serve.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="logging level (default info; access lines never contain the token)",
+    )
+
+    lab = sub.add_parser(
+        "lab",
+        help="open JupyterLab on the quickstart notebook",
+        description="exec 'jupyter lab <notebook>' (adding --allow-root when run as root).",
+    )
+    lab.add_argument(
+        "--notebook",
+        default=None,
+        help=f"notebook to open (default {QUICKSTART.as_posix()})",
+    )
+    lab.add_argument("--port", type=_port, default=None, help="JupyterLab's port")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    return parser
+
+
+def _fail(command: str, message: str) -> int:
+    print(f"livetrade {command}: error: {message}", file=sys.stderr)
+    return 2
+
+
+# ====================================================================== serve
+def _serve(args: argparse.Namespace) -> int:
+    from livetrade.api import check_exposure
+
+    token: str | None = args.token if args.token is not None else os.environ.get(TOKEN_ENV)
+    try:
+        check_exposure(args.host, token)
+    except InvalidInput as exc:
+        return _fail("serve", exc.reason)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(_serve_async(args, token))
+    except LiveTradeError as exc:
+        return _fail("serve", str(exc))
+    except OSError as exc:  # e.g. the port is taken
+        return _fail("serve", f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+
+
+async def _serve_async(args: argparse.Namespace, token: str | None) -> int:
+    """Session and server in one loop; a signal sets ``stop`` and both shut down in order."""
+    from livetrade.api import PREFIX, serve_api
+    from livetrade.session import open_session
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):  # installed first: a signal during start-up counts
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):  # Windows: Ctrl-C raises KeyboardInterrupt
+            pass
+    try:
+        session = await open_session(
+            feed=args.feed,
+            broker=args.broker,
+            name=args.name,
+            seed=args.seed,
+            realtime=True,
+            speed=args.speed,
+            replay=args.replay,
+            journal=not args.no_journal,
+            journal_dir=args.journal_dir,
+        )
+        try:
+            server = await serve_api(
+                session,
+                host=args.host,
+                port=args.port,
+                token=token,
+                allow_update_price=not args.no_update_price,
+            )
+            try:
+                mode = "LIVE" if session.engine.broker.live else "PAPER"
+                journal = session.journal.path if session.journal is not None else "off"
+                print(
+                    f"livetrade: session {session.name!r} ({mode}, {args.feed} feed, journal "
+                    f"{journal}) serving {server.url}{PREFIX} (docs {server.url}/docs); "
+                    f"auth {'on' if token else 'off'}; SIGINT/SIGTERM stops",
+                    flush=True,
+                )
+                waiter = asyncio.ensure_future(stop.wait())
+                await asyncio.wait({waiter, server.task}, return_when=asyncio.FIRST_COMPLETED)
+                waiter.cancel()
+                if stop.is_set():
+                    log.info("signal received; shutting down")
+            finally:
+                await server.stop()
+        finally:
+            await session.close()
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    if not stop.is_set():
+        log.error("the API server stopped on its own")
+        return 1
+    return 0
+
+
+# ====================================================================== lab
+def _jupyter() -> str | None:
+    """The ``jupyter`` beside this interpreter (the venv's), else the one on PATH."""
+    here = Path(sys.executable).parent / ("jupyter.exe" if os.name == "nt" else "jupyter")
+    return str(here) if here.exists() else shutil.which("jupyter")
+
+
+def _is_root() -> bool:
+    geteuid = getattr(os, "geteuid", None)
+    return geteuid is not None and geteuid() == 0
+
+
+def _lab(args: argparse.Namespace) -> int:
+    jupyter = _jupyter()
+    if jupyter is None:
+        return _fail("lab", "JupyterLab is not installed; pip install 'livetrade[lab]'")
+    argv = [jupyter, "lab"]
+    notebook: Path | None
+    if args.notebook is not None:
+        notebook = Path(args.notebook)
+        if not notebook.exists():
+            return _fail("lab", f"no notebook at {args.notebook}")
+    else:
+        repo = Path(__file__).resolve().parent.parent
+        notebook = next((p for p in (QUICKSTART, repo / QUICKSTART) if p.exists()), None)
+        if notebook is None:
+            print(
+                f"livetrade lab: {QUICKSTART.as_posix()} not found; opening JupyterLab without it",
+                file=sys.stderr,
+            )
+    if notebook is not None:
+        argv.append(str(notebook))
+    if args.port is not None:
+        argv.append(f"--port={args.port}")
+    if args.no_browser:
+        argv.append("--no-browser")
+    if _is_root():
+        argv.append("--allow-root")  # JupyterLab refuses to run as root without it
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(jupyter, argv)
+    return 0  # only reached when execv is replaced (tests)
+
+
+# ====================================================================== entry point
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point; returns the exit status (2 for usage errors)."""
+    args = build_parser().parse_args(argv)
+    if args.command == "serve":
+        return _serve(args)
+    return _lab(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
