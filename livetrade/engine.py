@@ -905,7 +905,15 @@ class LiveTradingEngine:
 
     def close_position(self, symbol: str, product: Product | str | None = None) -> Order | None:
         """Square off a position at market (``None`` if flat). Bracket legs are cancelled."""
-        prod = self.default_product if _unset(product) else Product(str(product).upper())
+        if _unset(product):
+            prod = self.default_product
+        else:
+            try:
+                prod = product if isinstance(product, Product) else Product(str(product).upper())
+            except ValueError:
+                raise OrderRejected(
+                    "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY or CNC.", "product"
+                ) from None
         lots = self._positions.get((symbol, prod))
         if lots is None or lots.qty == 0:
             return None

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from livetrade.api import ApiServer
+    from livetrade.ui.dashboard import Dashboard
 
 log = logging.getLogger("livetrade.session")
 
@@ -441,12 +442,20 @@ class Session:
         assert self.replay is not None
         return self.replay.symbols
 
-    def watch(self, symbol: str, price: Decimal | str | int = "1000.00") -> None:
-        """Add ``symbol`` to the simulated market (starting at ``price``)."""
+    def add_symbol(self, symbol: str, price: Decimal | str | int = "1000.00") -> None:
+        """Add ``symbol`` to the simulated market, starting at ``price`` (rupees)."""
         self._check_open()
         if self.market is None:
-            raise LiveTradeError("watch() adds symbols to a simulated market; this is a replay")
+            raise LiveTradeError("only a simulated market can add symbols; this session replays")
         self.market.add_symbol(symbol, price)
+
+    async def watch(self, symbols: str | list[str]) -> None:
+        """Start receiving quotes for ``symbols``. On the simulated market an unknown symbol
+        starts trading at ₹1000 (use ``add_symbol`` to choose the price)."""
+        self._check_open()
+        for symbol in [symbols] if isinstance(symbols, str) else symbols:
+            if symbol not in self.symbols:
+                self.add_symbol(symbol)
 
     # ------------------------------------------------------------------ events plumbing
     def _report(self, exc: BaseException) -> None:
@@ -580,6 +589,15 @@ class Session:
         server = await serve_api(self, host, port, token, allow_update_price=allow_update_price)
         self._api_servers.append(server)
         return server
+
+    def dashboard(self, **kw: Any) -> Dashboard:
+        """Live widgets for this session: status bar, quote board, order ticket, positions,
+        blotter and charts, redrawn at most ``max_hz`` times a second (see
+        ``livetrade.ui.dashboard``). Closing the session stops it."""
+        from livetrade.ui import dashboard
+
+        self._check_open()
+        return dashboard(self, **kw)
 
     # ------------------------------------------------------------------ views
     @property

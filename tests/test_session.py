@@ -137,12 +137,14 @@ async def test_replay_session_and_watch() -> None:
     assert order.executed_price == Decimal("800.55")
     assert await s.run_for(ticks=100) == 20  # the recording ran out
     with pytest.raises(LiveTradeError):
-        s.watch("NSE:ITC-EQ")
+        await s.watch("NSE:ITC-EQ")
     await s.close()
     sim = await lt.open_session(seed=1, realtime=False, name="w")
-    sim.watch("NSE:ITC-EQ", "410.00")
+    sim.add_symbol("NSE:ITC-EQ", "410.00")
+    await sim.watch(["NSE:ITC-EQ", "NSE:WIPRO-EQ"])
     await sim.run_for(ticks=1)
-    assert "NSE:ITC-EQ" in sim.stream.symbols
+    assert {"NSE:ITC-EQ", "NSE:WIPRO-EQ"} <= set(sim.stream.symbols)
+    assert sim.stream.quote("NSE:ITC-EQ").last_price < 500  # type: ignore[union-attr]
     await sim.close()
 
 

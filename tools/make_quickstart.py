@@ -12,6 +12,9 @@ nb.cells = [
        "Sessions keep a journal by default (every order and fill, written before it is acknowledged) so that reopening "
        "a session after a kernel restart brings everything back; this tutorial is a throwaway, hence `journal=False`."),
     code("import livetrade as lt\n\nsession = await lt.open_session(feed=\"sim\", broker=\"paper\", seed=42, realtime=False, journal=False)\nsession"),
+    md("The dashboard: quotes, an order ticket, positions, the blotter and charts. It redraws at most ten times a "
+       "second from the session's state; the Buy/Sell buttons call the same engine as the cells below."),
+    code("session.dashboard()"),
     md("Let ten minutes of market time pass (one step per second for each of the six simulated symbols) and look at a quote."),
     code("await session.run_for(ticks=600)\nsession.stream.quote(\"NSE:SBIN-EQ\")"),
     md("## Trade\n\nBuy 20 SBIN at market (paper fills buy at the ask) with a stop-loss and a take-profit. The two exits form a "

@@ -1,0 +1,336 @@
+"""Charts: the selected symbol's price with fills as markers and SL/TP as lines, and the P&L curve.
+
+Both are Plotly ``FigureWidget``s with fixed trace uids (a random uid would make every saved
+notebook differ). A redraw is one ``batch_update`` — four comm messages in plotly 7 (two edit
+ids, the update, its reset) — so the dashboard draws charts at a quarter of its panel rate.
+The series are kept here, bounded, fed by the dashboard's tick handler: reading the stream's
+whole history on every redraw would cost O(history).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING, Any
+
+from livetrade.model import Role, Side
+from livetrade.ui.common import inr, ipywidgets, plotly_go, price, rupees_to_paise
+
+if TYPE_CHECKING:
+    from livetrade.session import Session
+
+SECOND_NS = 1_000_000_000
+IST_OFFSET_NS = 19_800 * SECOND_NS
+"""Chart times are written as Asia/Kolkata wall time (+05:30, no DST), the market's clock,
+whatever the browser's time zone."""
+
+
+class PriceBuffer:
+    """Recent ``(ts_ns, last_paise)`` of one symbol; the tick handler appends to ``points``."""
+
+    def __init__(self, maxlen: int = 2_000) -> None:
+        self.symbol = ""
+        self.points: deque[tuple[int, int]] = deque(maxlen=maxlen)
+
+    def reset(self, session: Session, symbol: str) -> None:
+        """Switch to ``symbol``, seeded with the newest ticks the stream kept."""
+        self.symbol = symbol
+        self.points.clear()
+        hist = session.stream.history(symbol)
+        n = self.points.maxlen or 0
+        for ts, last in zip(hist["ts_ns"][-n:], hist["last"][-n:], strict=True):
+            self.points.append((ts, rupees_to_paise(last) or 0))
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChartView:
+    """What the price chart draws: epoch-ns times and paise prices (the adapter converts)."""
+
+    symbol: str
+    ts: tuple[int, ...]
+    last: tuple[int, ...]
+    buys: tuple[tuple[int, int], ...]  # (ts_ns, price) of each buy fill in range
+    sells: tuple[tuple[int, int], ...]
+    stop_losses: tuple[int, ...]  # open stop-loss triggers
+    take_profits: tuple[int, ...]  # open take-profit limits
+
+    @property
+    def title(self) -> str:
+        if not self.last:
+            return f"{self.symbol} — waiting for ticks"
+        return f"{self.symbol} — LTP {price(self.last[-1])}"
+
+    def level_lines(self, levels: tuple[int, ...]) -> tuple[list[int | None], list[int | None]]:
+        """Horizontal segments across the visible range, separated by gaps (``None``)."""
+        if not self.ts or not levels:
+            return [], []
+        xs: list[int | None] = []
+        ys: list[int | None] = []
+        for level in levels:
+            xs += [self.ts[0], self.ts[-1], None]
+            ys += [level, level, None]
+        return xs, ys
+
+
+def price_chart_view(session: Session, buffer: PriceBuffer) -> PriceChartView:
+    sym = buffer.symbol
+    pts = buffer.points
+    first = pts[0][0] if pts else None
+    buys: list[tuple[int, int]] = []
+    sells: list[tuple[int, int]] = []
+    for f in session.engine.fills:
+        if f.symbol != sym or (first is not None and f.ts_ns < first):
+            continue
+        (buys if f.side is Side.BUY else sells).append((f.ts_ns, f.price_paise))
+    sls: set[int] = set()
+    tps: set[int] = set()
+    for o in session.engine.open_orders(sym):
+        if o.role is Role.STOP_LOSS and o.trigger_paise is not None:
+            sls.add(o.trigger_paise)
+        elif o.role is Role.TAKE_PROFIT and o.limit_paise is not None:
+            tps.add(o.limit_paise)
+    ts, last = (tuple(c) for c in zip(*pts, strict=True)) if pts else ((), ())
+    return PriceChartView(
+        sym, ts, last, tuple(buys), tuple(sells), tuple(sorted(sls)), tuple(sorted(tps))
+    )
+
+
+class PnlSeries:
+    """The P&L curve: at most one point per ``bucket_ns`` of market time, the newest point
+    following the market live; fills always start a new point."""
+
+    def __init__(self, maxlen: int = 2_000, bucket_ns: int = SECOND_NS) -> None:
+        self.points: deque[tuple[int, int, int, int]] = deque(maxlen=maxlen)
+        self.bucket_ns = bucket_ns
+        self._anchor: int | None = None  # time of the last committed point
+        self._live = False  # whether the last point is a replaceable head
+
+    def seed(self, session: Session) -> None:
+        """Start from the session's own equity-curve samples (taken before the dashboard)."""
+        frame = session.pnl_df()
+        n = self.points.maxlen or 0
+        if n == 0 or frame.empty:
+            return
+        tail = frame.tail(n)
+        import pandas as pd
+
+        ts = pd.DatetimeIndex(tail.index).as_unit("ns").asi8.tolist()
+        realized = tail["realized"].tolist()
+        charges = tail["charges"].tolist()
+        unrealized = tail["unrealized"].tolist()
+        for t, r, c, u in zip(ts, realized, charges, unrealized, strict=True):
+            rn, un = round(r * 100) - round(c * 100), round(u * 100)
+            self.points.append((int(t), rn, un, rn + un))
+        self._anchor, self._live = self.points[-1][0], False
+
+    def sample(self, ts_ns: int, pnl: dict[str, int], force: bool = False) -> None:
+        """Add the engine's ``pnl_paise()`` at market time ``ts_ns``."""
+        point = (ts_ns, pnl["net_realized"], pnl["unrealized"], pnl["total"])
+        pts = self.points
+        if pts and ts_ns < pts[-1][0]:
+            return  # never draw backwards in time
+        if pts and pts[-1][0] == ts_ns:
+            pts[-1] = point
+            if force:
+                self._anchor, self._live = ts_ns, False
+            return
+        if not pts or force or self._anchor is None or ts_ns - self._anchor >= self.bucket_ns:
+            if self._live and not force:
+                pts[-1] = point  # the live head becomes this bucket's point
+            else:
+                pts.append(point)
+            self._anchor, self._live = ts_ns, False
+        elif self._live:
+            pts[-1] = point
+        else:
+            pts.append(point)
+            self._live = True
+
+
+@dataclass(frozen=True, slots=True)
+class PnlChartView:
+    """Realized (net of charges), unrealized and net P&L in paise over market time (ns)."""
+
+    ts: tuple[int, ...]
+    realized: tuple[int, ...]
+    unrealized: tuple[int, ...]
+    net: tuple[int, ...]
+
+    @property
+    def title(self) -> str:
+        if not self.net:
+            return "P&L"
+        return f"P&L — net {inr(self.net[-1], sign=True)}"
+
+
+def pnl_chart_view(series: PnlSeries) -> PnlChartView:
+    if not series.points:
+        return PnlChartView((), (), (), ())
+    ts, realized, unrealized, net = (tuple(c) for c in zip(*series.points, strict=True))
+    return PnlChartView(ts, realized, unrealized, net)
+
+
+# ---------------------------------------------------------------------------- widgets
+@cache
+def _figure_class() -> Any:
+    """``FigureWidget`` that keeps the uids we give (plotly otherwise assigns random ones)."""
+    base: Any = plotly_go().FigureWidget
+    return type("Figure", (base,), {"_set_trace_uid": False, "__module__": __name__})
+
+
+CHART_WIDTH = 470
+"""Pixels. Fixed, because the figure widget measures its box before JupyterLab has laid it
+out and falls back to 700 px (checked in Chromium: a 484-px box held a 700-px plot, its right
+end clipped); two charts of this width sit side by side in a default notebook and wrap below
+each other when the notebook is narrower."""
+
+
+def _layout(title: str, yprefix: str, width: int) -> dict[str, Any]:
+    return {
+        "title": {"text": title, "font": {"size": 13}},
+        "width": width,
+        "autosize": False,
+        "height": 280,
+        "margin": {"l": 60, "r": 10, "t": 36, "b": 30},
+        "template": "plotly_white",
+        "uirevision": "livetrade",
+        "xaxis": {"type": "date"},  # IST wall-time strings (see ``_dates``)
+        "yaxis": {"tickprefix": yprefix},
+        "legend": {"orientation": "h", "y": -0.15},
+        "showlegend": True,
+    }
+
+
+MAX_DRAWN_POINTS = 600
+"""A chart is a few hundred pixels wide: more points than this only cost validation and
+bytes, so longer series are thinned (evenly, always keeping the newest point)."""
+
+
+def _thin(x: tuple[Any, ...], y: tuple[Any, ...]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    n = len(x)
+    if n <= MAX_DRAWN_POINTS:
+        return x, y
+    step = -(-n // MAX_DRAWN_POINTS)
+    start = (n - 1) % step
+    return x[start::step], y[start::step]
+
+
+def _rupees(paise: Any) -> Any:
+    """Paise as a float64 rupee array (``None`` gaps become NaN): one binary buffer."""
+    import numpy as np
+
+    try:
+        return np.asarray(paise, dtype="float64") / 100
+    except TypeError:  # gaps
+        return np.array([math.nan if p is None else p for p in paise], dtype="float64") / 100
+
+
+def _dates(ts_ns: Any) -> Any:
+    """Epoch ns as IST wall-time ISO strings (``None`` gaps stay ``None``). Plotly.js turned a
+    date axis fed numeric typed arrays back into a linear one (seen in Chromium), so x goes
+    as text."""
+    import numpy as np
+
+    raw = list(ts_ns)
+    gaps = [i for i, t in enumerate(raw) if t is None]
+    for i in gaps:
+        raw[i] = 0
+    ns = np.asarray(raw, dtype="int64") + IST_OFFSET_NS
+    out = np.datetime_as_string(ns.astype("datetime64[ns]"), unit="ms").astype(object)
+    out[gaps] = None
+    return out
+
+
+class _Traces:
+    """Sets a trace's x/y only when its data changed since the last redraw (each set costs a
+    validation and bytes on the wire); long series are thinned to ``MAX_DRAWN_POINTS``."""
+
+    def __init__(self, fig: Any) -> None:
+        self.fig = fig
+        self._sent: dict[int, tuple[Any, Any]] = {}
+        self._x: tuple[tuple[Any, ...], Any] = ((), None)  # last converted x (shared by traces)
+
+    def set(self, i: int, x: Sequence[Any], y: Sequence[Any]) -> None:
+        x, y = _thin(tuple(x), tuple(y))
+        if self._sent.get(i) == (x, y):
+            return
+        self._sent[i] = (x, y)
+        if self._x[0] != x or self._x[1] is None:
+            self._x = (x, _dates(x))
+        trace = self.fig.data[i]
+        trace.x, trace.y = self._x[1], _rupees(y)
+
+    def title(self, text: str) -> None:
+        if self.fig.layout.title.text != text:
+            self.fig.layout.title.text = text
+
+
+class PriceChart:
+    """Thin adapter over a ``FigureWidget``: five traces with fixed uids."""
+
+    def __init__(self, width: int = CHART_WIDTH) -> None:
+        w = ipywidgets()
+        go = plotly_go()
+
+        self.fig: Any = _figure_class()(
+            data=[
+                go.Scatter(uid="lt-price", name="LTP", mode="lines", x=[], y=[],
+                           line={"color": "#1f77b4", "width": 1.5}),
+                go.Scatter(uid="lt-buys", name="buys", mode="markers", x=[], y=[],
+                           marker={"symbol": "triangle-up", "size": 11, "color": "#2ca02c"}),
+                go.Scatter(uid="lt-sells", name="sells", mode="markers", x=[], y=[],
+                           marker={"symbol": "triangle-down", "size": 11, "color": "#d62728"}),
+                go.Scatter(uid="lt-sl", name="stop-loss", mode="lines", x=[], y=[],
+                           line={"color": "#d62728", "dash": "dash", "width": 1}),
+                go.Scatter(uid="lt-tp", name="take-profit", mode="lines", x=[], y=[],
+                           line={"color": "#2ca02c", "dash": "dash", "width": 1}),
+            ],
+            layout=_layout("price", "₹", width),
+        )  # fmt: skip
+        self.widget: Any = w.VBox([self.fig], layout=w.Layout(width=f"{width + 6}px"))
+        self.widget.add_class("lt-price-chart")
+        self._traces = _Traces(self.fig)
+
+    def update(self, view: PriceChartView) -> None:
+        t = self._traces
+        with self.fig.batch_update():
+            t.set(0, view.ts, view.last)
+            t.set(1, tuple(b[0] for b in view.buys), tuple(b[1] for b in view.buys))
+            t.set(2, tuple(s[0] for s in view.sells), tuple(s[1] for s in view.sells))
+            t.set(3, *view.level_lines(view.stop_losses))
+            t.set(4, *view.level_lines(view.take_profits))
+            t.title(view.title)
+
+
+class PnlChart:
+    """Thin adapter over a ``FigureWidget``: net, realized and unrealized P&L."""
+
+    def __init__(self, width: int = CHART_WIDTH) -> None:
+        w = ipywidgets()
+        go = plotly_go()
+
+        self.fig: Any = _figure_class()(
+            data=[
+                go.Scatter(uid="lt-net", name="net P&L", mode="lines", x=[], y=[],
+                           line={"color": "#111111", "width": 2}),
+                go.Scatter(uid="lt-realized", name="realized (net of charges)", mode="lines",
+                           x=[], y=[], line={"color": "#2ca02c", "width": 1}),
+                go.Scatter(uid="lt-unrealized", name="unrealized", mode="lines", x=[], y=[],
+                           line={"color": "#ff7f0e", "width": 1}),
+            ],
+            layout=_layout("P&L", "₹", width),
+        )  # fmt: skip
+        self.widget: Any = w.VBox([self.fig], layout=w.Layout(width=f"{width + 6}px"))
+        self.widget.add_class("lt-pnl-chart")
+        self._traces = _Traces(self.fig)
+
+    def update(self, view: PnlChartView) -> None:
+        t = self._traces
+        with self.fig.batch_update():
+            t.set(0, view.ts, view.net)
+            t.set(1, view.ts, view.realized)
+            t.set(2, view.ts, view.unrealized)
+            t.title(view.title)
