@@ -124,7 +124,63 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lab.add_argument("--port", type=_port, default=None, help="JupyterLab's port")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+
+    journal = sub.add_parser(
+        "journal",
+        help="export a session's journal",
+        description="Work with a session's journal (every order, fill and cancel).",
+    )
+    jsub = journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
+    export = jsub.add_parser(
+        "export",
+        help="write the journal of session NAME as CSV or Parquet",
+        description="Write every journaled event of session NAME to a file (or CSV to stdout).",
+    )
+    export.add_argument("name", help="session name (the journal file is NAME.sqlite)")
+    export.add_argument("--format", choices=["csv", "parquet"], default="csv")
+    export.add_argument(
+        "--journal-dir",
+        default=None,
+        help="folder holding the journal (default $LIVETRADE_DATA_DIR or ~/.local/share/livetrade)",
+    )
+    export.add_argument(
+        "-o", "--output", default=None, help="output file (default NAME.csv / NAME.parquet; "
+        "'-' writes CSV to stdout)"
+    )  # fmt: skip
     return parser
+
+
+def _journal_export(args: argparse.Namespace) -> int:
+    """Export one journal; refuses a missing, locked, damaged or newer journal with its reason."""
+    from pathlib import Path
+
+    from livetrade.journal import Journal, JournalError, default_dir
+
+    path = Path(args.journal_dir or default_dir()) / f"{args.name}.sqlite"
+    if not path.exists():
+        return _fail("journal export", f"no journal for session {args.name!r} at {path}")
+    try:
+        with Journal(path) as journal:
+            frame = journal.to_frame()
+    except JournalError as exc:
+        return _fail("journal export", str(exc))
+    out = args.output or f"{args.name}.{args.format}"
+    if out == "-":
+        if args.format != "csv":
+            return _fail("journal export", "only CSV can go to stdout")
+        frame.to_csv(sys.stdout, index=False)
+        return 0
+    if args.format == "parquet":
+        try:
+            frame.to_parquet(out, index=False)
+        except ImportError:
+            return _fail(
+                "journal export", "Parquet needs pyarrow: pip install 'livetrade[parquet]'"
+            )
+    else:
+        frame.to_csv(out, index=False)
+    print(f"wrote {len(frame)} events to {out}", file=sys.stderr)
+    return 0
 
 
 def _fail(command: str, message: str) -> int:
@@ -264,6 +320,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)
+    if args.command == "journal":
+        return _journal_export(args)
     return _lab(args)
 
 

@@ -298,3 +298,30 @@ def test_sigkill_at_random_points_loses_no_acknowledged_order(tmp_path: Path) ->
         assert p["gross_realized"] == fifo_realized(eng.fills)
         assert p["charges"] == sum(f.charges.total for f in eng.fills)
     assert killed_midway >= 50  # most kills really interrupted the run
+
+
+async def test_cli_exports_a_journal_as_csv_and_parquet(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import pandas as pd
+
+    from livetrade.cli import main
+
+    s = await busy_session(tmp_path, "desk7")
+    n_events = len(s.journal_df())
+    await s.close()
+    out = tmp_path / "desk7.csv"
+    assert main(["journal", "export", "desk7", "--journal-dir", str(tmp_path), "-o", str(out)]) == 0
+    csv = pd.read_csv(out)
+    assert len(csv) == n_events and csv["kind"].iloc[0] == "order_accepted"
+    pq = tmp_path / "desk7.parquet"
+    args = ["journal", "export", "desk7", "--journal-dir", str(tmp_path), "--format", "parquet"]
+    assert main([*args, "-o", str(pq)]) == 0
+    parquet = pd.read_parquet(pq)
+    assert len(parquet) == n_events and str(parquet["timestamp"].dt.tz) == "Asia/Kolkata"
+    assert main(["journal", "export", "nobody", "--journal-dir", str(tmp_path)]) == 2
+    assert "no journal" in capsys.readouterr().err
+    live = await lt.open_session(realtime=False, name="desk7", journal_dir=tmp_path)
+    assert main(["journal", "export", "desk7", "--journal-dir", str(tmp_path), "-o", "-"]) == 2
+    assert "another session" in capsys.readouterr().err
+    await live.close()
