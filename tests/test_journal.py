@@ -13,6 +13,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_properties import fifo_realized
 
 import livetrade as lt
@@ -325,3 +327,82 @@ async def test_cli_exports_a_journal_as_csv_and_parquet(
     assert main(["journal", "export", "desk7", "--journal-dir", str(tmp_path), "-o", "-"]) == 2
     assert "another session" in capsys.readouterr().err
     await live.close()
+
+
+def test_a_second_process_gets_a_clear_error(tmp_path: Path) -> None:
+    """The lock holds across processes: another kernel opening the same session is refused."""
+    code = (
+        "import asyncio, sys, livetrade as lt\n"
+        "from livetrade.journal import JournalLocked\n"
+        "async def main():\n"
+        "    try:\n"
+        "        await lt.open_session(realtime=False, name='shared', journal_dir=sys.argv[1])\n"
+        "    except JournalLocked as e:\n"
+        "        print('LOCKED', e)\n"
+        "asyncio.run(main())\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    with Journal(tmp_path / "shared.sqlite"):
+        out = subprocess.run(
+            [sys.executable, "-c", code, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+        )
+    assert out.stdout.startswith("LOCKED") and "another session or process" in out.stdout
+
+
+@pytest.mark.slow
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    seed=st.integers(0, 10_000),
+    script=st.lists(
+        st.tuples(
+            st.integers(1, 120),  # market seconds before the order
+            st.sampled_from(["NSE:SBIN-EQ", "NSE:TCS-EQ"]),
+            st.sampled_from(["buy", "sell", "limit", "stop", "bracket", "cancel"]),
+            st.integers(1, 30),
+        ),
+        min_size=1,
+        max_size=12,
+    ),
+)
+def test_replay_is_deterministic(
+    tmp_path_factory: pytest.TempPathFactory,
+    seed: int,
+    script: list[tuple[int, str, str, int]],
+) -> None:
+    """Whatever a session did, re-running its journal reproduces every fill and the P&L."""
+    import asyncio
+
+    async def run() -> None:
+        path = tmp_path_factory.mktemp("replay")
+        s = await lt.open_session(seed=seed, realtime=False, name="prop", journal_dir=path)
+        await s.run_for(ticks=2)
+        for wait, sym, action, qty in script:
+            await s.run_for(ticks=wait)
+            q = s.stream.quote(sym)
+            assert q is not None
+            try:
+                if action == "buy":
+                    await s.buy(sym, qty)
+                elif action == "sell":
+                    await s.sell(sym, qty)
+                elif action == "limit":
+                    await s.buy(sym, qty, order_type="LIMIT", limit_price=q.last_price - 1)
+                elif action == "stop":
+                    await s.sell(sym, qty, order_type="SL-M", trigger_price=q.last_price - 1)
+                elif action == "bracket":
+                    await s.buy(sym, qty, stop_loss=q.last_price - 1, take_profit=q.last_price + 1)
+                elif s.engine.open_orders():
+                    await s.cancel(s.engine.open_orders()[0])
+            except lt.OrderRejected:
+                pass
+        await s.run_for(ticks=300)
+        report = s.replay_journal()
+        assert report.ok, report.mismatches
+        assert report.fills_replayed == len(s.engine.fills)
+        await s.close()
+
+    asyncio.run(run())
