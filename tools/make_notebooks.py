@@ -215,3 +215,109 @@ write(
         code("await session.close()"),
     ],
 )
+
+write(
+    "notebooks/05-rest-api.ipynb",
+    [
+        md(
+            "# The REST API\n\nThe same engine behind HTTP: the original design's endpoints under "
+            "`/api/live-trading/`, served from this kernel's own event loop while the notebook stays "
+            "usable. (Headless, the same API runs with `livetrade serve --port 8000`.)"
+        ),
+        code(
+            "import httpx\n"
+            "import livetrade as lt\n\n"
+            "session = await lt.open_session(seed=3, realtime=False, journal=False, name=\"api-demo\")\n"
+            "await session.run_for(ticks=120)\n"
+            "server = await session.serve_api(port=0)       # port 0: any free port on 127.0.0.1\n"
+            "api = httpx.AsyncClient(base_url=server.url + \"/api/live-trading\")\n"
+            "(await api.get(\"/health\")).json()[\"status\"]"
+        ),
+        md("Buy with a stop-loss and a take-profit, with the original's request body:"),
+        code(
+            "r = await api.post(\"/buy\", json={\"symbol\": \"NSE:SBIN-EQ\", \"quantity\": 10,\n"
+            "                                  \"stop_loss_price\": 795.0, \"take_profit_price\": 805.0})\n"
+            "r.status_code, r.json()[\"message\"]"
+        ),
+        code("(await api.get(\"/risk-orders\")).json()"),
+        md(
+            "A refused order comes back as a 4xx with the engine's code, the field and the sentence — and "
+            "changes nothing:"
+        ),
+        code(
+            "r = await api.post(\"/buy\", json={\"symbol\": \"NSE:SBIN-EQ\", \"quantity\": 10, \"stop_loss_price\": 900})\n"
+            "r.status_code, r.json()"
+        ),
+        md("Feed a price by hand (allowed on a simulated session): the stop-loss fires inside the call."),
+        code(
+            "r = await api.post(\"/update-price\", json={\"symbol\": \"NSE:SBIN-EQ\", \"bid_price\": 790.0,\n"
+            "                                           \"ask_price\": 790.1, \"last_price\": 790.05, \"volume\": 10})\n"
+            "r.json()"
+        ),
+        code(
+            "p = (await api.get(\"/portfolio\")).json()\n"
+            "{k: p[k] for k in [\"wallet_balance\", \"total_realized_pnl\", \"total_unrealized_pnl\", \"total_pnl\", \"order_count\"]}"
+        ),
+        code("[(o[\"order_id\"], o[\"type\"], o[\"quantity\"], o[\"executed_price\"]) for o in (await api.get(\"/orders\")).json()[\"orders\"]]"),
+        md("Closing the session stops the server too."),
+        code("await api.aclose()\nawait session.close()\nserver.running"),
+    ],
+)
+
+write(
+    "notebooks/06-replay-and-journal.ipynb",
+    [
+        md(
+            "# The journal: restarts, audit and replay\n\nEvery order, fill and cancel is written to the "
+            "session's journal (SQLite) **before** the order is acknowledged. Reopening a session by name "
+            "after a kernel restart or a crash brings back cash, positions, open orders and brackets exactly. "
+            "Here the journal lives in a temporary folder; by default it is `~/.local/share/livetrade/<name>.sqlite`."
+        ),
+        code(
+            "import tempfile\n"
+            "import livetrade as lt\n\n"
+            "folder = tempfile.mkdtemp()\n"
+            "session = await lt.open_session(seed=11, realtime=False, name=\"desk1\", journal_dir=folder)\n"
+            "await session.run_for(ticks=300)\n"
+            "q = session.stream.quote(\"NSE:SBIN-EQ\")\n"
+            "await session.buy(\"NSE:SBIN-EQ\", 15, stop_loss=q.last_price - 5, take_profit=q.last_price + 5)\n"
+            "await session.buy(\"NSE:TCS-EQ\", 2, order_type=\"LIMIT\", limit_price=3400)\n"
+            "await session.sell(\"NSE:INFY-EQ\", 10)\n"
+            "await session.run_for(ticks=600)\n"
+            "before = session.pnl()\n"
+            "session.positions_df()"
+        ),
+        md("Close the session (a kernel restart or a crash would do the same) and open it again by name:"),
+        code(
+            "await session.close()\n"
+            "session = await lt.open_session(seed=11, realtime=False, name=\"desk1\", journal_dir=folder)\n"
+            "session.restored, session.pnl()[\"total_realized_pnl\"] == before[\"total_realized_pnl\"]"
+        ),
+        md("The positions are back; the simulated market resumes from the last fill prices with the next tick:"),
+        code("await session.run_for(ticks=1)\nsession.positions_df()"),
+        code("[(o.order_id, o.symbol, o.kind.value, o.role.value, o.status.value) for o in session.engine.open_orders()]"),
+        md(
+            "## Audit trail\n\n`journal_df()` lists every event. Orders placed from a notebook carry the cell "
+            "number and a hash of its code in `origin` (the hash changes when the code does)."
+        ),
+        code(
+            "j = session.journal_df()\n"
+            "j[[\"seq\", \"timestamp\", \"kind\", \"order_id\", \"symbol\", \"side\", \"quantity\", \"price\", \"source\"]]"
+        ),
+        md(
+            "## Replay\n\n`replay_journal()` re-runs the recorded orders and the quotes they met against a fresh "
+            "engine, and compares every fill and the P&L. A difference is reported, never hidden."
+        ),
+        code("report = session.replay_journal()\nreport.ok, report.fills_expected, report.fills_replayed, report.mismatches"),
+        md("The same journal from the command line: `livetrade journal export desk1 --format csv`."),
+        code(
+            "import contextlib, io\n"
+            "import pandas as pd\n"
+            "from livetrade.cli import main\n\n"
+            "await session.close()\n"
+            "with contextlib.redirect_stderr(io.StringIO()):   # it reports the file it wrote on stderr\n"
+            "    status = main([\"journal\", \"export\", \"desk1\", \"--journal-dir\", folder, \"-o\", folder + \"/desk1.csv\"])\n"
+            "status, len(pd.read_csv(folder + \"/desk1.csv\"))"
+        ),
+    ],
+)
