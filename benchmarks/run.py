@@ -56,15 +56,18 @@ def best_rate(fn: Callable[[], int], repeats: int) -> float:
     return best
 
 
-def make_ticks(
-    symbols: list[str], n: int, base: dict[str, int], seed: int
-) -> list[tuple[str, int]]:
-    """``n`` ticks wandering ±2% around each symbol's base: they never reach the triggers."""
+Tick = tuple[str, int, int, int, int, int]
+
+
+def make_ticks(symbols: list[str], n: int, base: dict[str, int], seed: int, ts: int) -> list[Tick]:
+    """``n`` quotes ``(symbol, bid, ask, last, volume, ts)`` within ±0.2% of each symbol's base:
+    they never reach the triggers (1% away or more)."""
     rnd = random.Random(seed)
     out = []
-    for _ in range(n):
+    for i in range(n):
         s = rnd.choice(symbols)
-        out.append((s, base[s] + rnd.randint(-40, 40) * 5 * base[s] // 100_000))
+        last = base[s] + rnd.randint(-40, 40) * 5
+        out.append((s, last - 5, last + 5, last, i, ts))
     return out
 
 
@@ -97,12 +100,12 @@ def scenario(
             )
     setup_s = time.perf_counter() - t_setup
     resting = sum(eng.resting_triggers(s) for s in symbols)
-    tick_list = make_ticks(symbols, ticks, base, 1)
+    tick_list = make_ticks(symbols, ticks, base, 1, ts)
     push = stream.push
 
     def ours() -> int:
-        for s, last in tick_list:
-            push(s, last - 5, last + 5, last, 0, ts)
+        for s, bid, ask, last, vol, t in tick_list:
+            push(s, bid, ask, last, vol, t)
         return len(tick_list)
 
     # ---- (a) the original design: lists scanned on every tick
@@ -115,8 +118,8 @@ def scenario(
     cache: dict[str, tuple[int, int, int]] = {}
     fired: list[Config] = []
 
-    def original_handler(s: str, last: int) -> None:
-        cache[s] = (last - 5, last + 5, last)
+    def original_handler(s: str, bid: int, ask: int, last: int) -> None:
+        cache[s] = (bid, ask, last)
         for sl in stop_losses[s]:
             if last <= sl.trigger_price:
                 fired.append(sl)
@@ -126,8 +129,8 @@ def scenario(
 
     def original() -> int:
         handler = original_handler
-        for s, last in tick_list:
-            handler(s, last)
+        for s, bid, ask, last, _vol, _t in tick_list:
+            handler(s, bid, ask, last)
         return len(tick_list)
 
     # ---- (b) bare: a handler that looks the symbol up and compares with two heap tops
@@ -148,7 +151,7 @@ def scenario(
 
     def bare() -> int:
         handler = bare_handler
-        for s, last in tick_list:
+        for s, _bid, _ask, last, _vol, _t in tick_list:
             handler(s, last)
         return len(tick_list)
 

@@ -173,11 +173,24 @@ class _Book:
     ``sl`` sell limits when bid >= level; ``bl`` buy limits when ask <= level.
     """
 
-    __slots__ = ("bl", "bl_lvl", "bs", "bs_lvl", "engine", "sl", "sl_lvl", "ss", "ss_lvl", "symbol")
+    __slots__ = (
+        "bl",
+        "bl_lvl",
+        "bs",
+        "bs_lvl",
+        "engine",
+        "sl",
+        "sl_lvl",
+        "ss",
+        "ss_lvl",
+        "stream",
+        "symbol",
+    )
 
     def __init__(self, engine: LiveTradingEngine, symbol: str) -> None:
         self.engine = engine
         self.symbol = symbol
+        self.stream = engine.price_stream
         self.ss: list[tuple[int, int, Order]] = []
         self.bs: list[tuple[int, int, Order]] = []
         self.sl: list[tuple[int, int, Order]] = []
@@ -201,6 +214,7 @@ class _Book:
         self.bs_lvl = self.bs[0][0] if self.bs else _NEVER_HIGH
         self.sl_lvl = self.sl[0][0] if self.sl else _NEVER_HIGH
         self.bl_lvl = -self.bl[0][0] if self.bl else _NEVER_LOW
+        self.stream.set_levels(self.symbol, self.ss_lvl, self.bs_lvl, self.sl_lvl, self.bl_lvl)
 
     def __len__(self) -> int:
         return len(self.ss) + len(self.bs) + len(self.sl) + len(self.bl)

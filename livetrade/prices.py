@@ -30,17 +30,15 @@ TickListener = Callable[[str, int, int, int, int], None]
 QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
 
 
+NEVER_LOW = -1
+NEVER_HIGH = 1 << 62
+
+
 class TriggerBook(Protocol):
-    """Best resting trigger levels of one symbol, checked inline on every tick (paise).
-
-    ``fire`` runs only when a tick crosses one: last <= ``ss_lvl`` (sell stops), last >=
-    ``bs_lvl`` (buy stops), bid >= ``sl_lvl`` (sell limits), ask <= ``bl_lvl`` (buy limits).
+    """The engine's resting triggers of one symbol. The stream compares the levels the book
+    published (``set_levels``, paise) inline on every tick and calls ``fire`` only when a tick
+    crosses one: last <= sell stop, last >= buy stop, bid >= sell limit, ask <= buy limit.
     """
-
-    ss_lvl: int
-    bs_lvl: int
-    sl_lvl: int
-    bl_lvl: int
 
     def fire(self, bid: int, ask: int, last: int, ts_ns: int) -> None: ...
 
@@ -51,7 +49,9 @@ class _Slot:
 
     __slots__ = (
         "alloc",
+        "bl_lvl",
         "book",
+        "bs_lvl",
         "cap",
         "h_ask",
         "h_bid",
@@ -59,6 +59,9 @@ class _Slot:
         "h_ts",
         "h_vol",
         "quote",
+        "quote_at",
+        "sl_lvl",
+        "ss_lvl",
         "subs",
         "symbol",
         "w",
@@ -77,8 +80,17 @@ class _Slot:
         self.h_last = array("i")
         self.h_vol = array("q")
         self.quote: PriceQuote | None = None
+        self.quote_at = -1  # tick count ``quote`` was built at
         self.subs: list[QuoteCallback] = []
         self.book: TriggerBook | None = None
+        self.set_levels(NEVER_LOW, NEVER_HIGH, NEVER_HIGH, NEVER_LOW)
+
+    def set_levels(self, ss: int, bs: int, sl: int, bl: int) -> None:
+        """The best trigger levels the stream checks inline (see ``TriggerBook``)."""
+        self.ss_lvl = ss
+        self.bs_lvl = bs
+        self.sl_lvl = sl
+        self.bl_lvl = bl
 
     @property
     def n(self) -> int:
@@ -95,7 +107,8 @@ class _Slot:
 
     def make_quote(self) -> PriceQuote:
         q = self.quote
-        if q is None:
+        n = self.n
+        if q is None or self.quote_at != n:
             i = self.newest()
             q = self.quote = PriceQuote(
                 symbol=self.symbol,
@@ -105,6 +118,7 @@ class _Slot:
                 volume=self.h_vol[i],
                 timestamp=ns_to_datetime(self.h_ts[i]),
             )
+            self.quote_at = n
         return q
 
     def ordered(self, column: array[int]) -> list[int]:
@@ -237,7 +251,6 @@ class LivePriceStream:
             slot = self._slots[symbol]
         except KeyError:
             slot = self._slot(symbol)
-        slot.quote = quote
         w = slot.w
         if w == slot.alloc:
             w = slot.room()
@@ -247,11 +260,11 @@ class LivePriceStream:
         slot.h_last[w] = last
         slot.h_vol[w] = volume
         slot.w = w + 1
-        b = slot.book
-        if b is not None and (
-            last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
-        ):
-            b.fire(bid, ask, last, ts_ns)
+        if quote is not None:  # the caller's own object is what get_current_price returns
+            slot.quote = quote
+            slot.quote_at = slot.n
+        if last <= slot.ss_lvl or last >= slot.bs_lvl or bid >= slot.sl_lvl or ask <= slot.bl_lvl:
+            slot.book.fire(bid, ask, last, ts_ns)  # type: ignore[union-attr]
         if self._listeners:
             for listener in self._listeners:
                 listener(symbol, bid, ask, last, ts_ns)
@@ -292,16 +305,22 @@ class LivePriceStream:
 
     # ---- listeners and subscriptions ----------------------------------------------------
     def attach_book(self, symbol: str, book: TriggerBook) -> None:
-        """Check ``book``'s levels inline on every tick of ``symbol`` (one engine per stream)."""
+        """Let ``book`` fire on ``symbol``'s ticks; it publishes its best levels with
+        ``set_levels`` and the stream compares them inline (one engine per stream)."""
         slot = self._slot(symbol)
         if slot.book is not None and slot.book is not book:
             raise InvalidInput("price_stream", f"another engine already trades {symbol} here")
         slot.book = book
 
+    def set_levels(self, symbol: str, ss: int, bs: int, sl: int, bl: int) -> None:
+        """Publish ``symbol``'s best trigger levels (sell stop, buy stop, sell limit, buy limit)."""
+        self._slot(symbol).set_levels(ss, bs, sl, bl)
+
     def detach_book(self, symbol: str, book: TriggerBook) -> None:
         slot = self._slots.get(symbol)
         if slot is not None and slot.book is book:
             slot.book = None
+            slot.set_levels(NEVER_LOW, NEVER_HIGH, NEVER_HIGH, NEVER_LOW)
 
     def add_listener(self, listener: TickListener) -> None:
         """Register a synchronous tick handler for every symbol (the engine uses this)."""
