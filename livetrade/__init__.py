@@ -44,6 +44,23 @@ from livetrade.session import Event, Session, get_session, open_session
 
 __version__ = "0.1.0"
 
+_LAZY = {  # the Fyers names pull in websockets and httpx: load them on first use
+    "FyersWebSocketManager": "livetrade.fyers.stream",
+    "FeedState": "livetrade.fyers.stream",
+    "FyersConfig": "livetrade.fyers.credentials",
+    "FyersFeed": "livetrade.fyers.feed",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'livetrade' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
+
 __all__ = [
     "DEFAULT_SYMBOLS",
     "AuthError",
@@ -53,8 +70,12 @@ __all__ = [
     "Event",
     "ExecutedOrder",
     "FeedDisconnected",
+    "FeedState",
     "Fill",
     "FlatCommission",
+    "FyersConfig",
+    "FyersFeed",
+    "FyersWebSocketManager",
     "IndianEquityCharges",
     "InvalidInput",
     "KillSwitch",

@@ -125,6 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=_port, default=None, help="JupyterLab's port")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
+    sub.add_parser(
+        "fake-fyers",
+        help="run the local fake Fyers server (data socket + REST) for tests and tutorials",
+        description="Options after 'fake-fyers' go to the fake server; see 'fake-fyers --help'.",
+        add_help=False,
+    )
+
     journal = sub.add_parser(
         "journal",
         help="export a session's journal",
@@ -317,6 +324,11 @@ def _lab(args: argparse.Namespace) -> int:
 # ====================================================================== entry point
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (2 for usage errors)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fake-fyers"]:
+        from livetrade.fyers.fake import main as fake_main
+
+        return fake_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)

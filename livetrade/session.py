@@ -50,6 +50,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from livetrade.api import ApiServer
+    from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.feed import FyersFeed
+    from livetrade.fyers.stream import FeedState
     from livetrade.ui.dashboard import Dashboard
 
 log = logging.getLogger("livetrade.session")
@@ -155,13 +158,17 @@ async def open_session(
     default_product: Product | str = Product.INTRADAY,
     journal: bool = True,
     journal_dir: str | Path | None = None,
+    fyers: FyersConfig | None = None,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
-    ``feed``: ``"sim"`` (seeded random walk over ``symbols``) or ``"replay"`` (``replay=`` a
-    DataFrame or CSV). ``realtime=False`` runs on a virtual clock that only moves in
-    ``run_for``, so the same ``seed`` gives the same ticks and fills. ``realtime=True`` paces
-    one market step every ``tick_interval / speed`` wall seconds in a background task.
+    ``feed``: ``"sim"`` (seeded random walk over ``symbols``), ``"replay"`` (``replay=`` a
+    DataFrame or CSV) or ``"fyers"`` (real quotes from the Fyers data socket; ``fyers=`` a
+    ``FyersConfig``, else the token from ``FYERS_ACCESS_TOKEN`` or the token file; paper fills
+    unless a live broker is chosen). A Fyers session runs on the wall clock.
+    ``realtime=False`` runs on a virtual clock that only moves in ``run_for``, so the same
+    ``seed`` gives the same ticks and fills. ``realtime=True`` paces one market step every
+    ``tick_interval / speed`` wall seconds in a background task.
     Re-running the cell closes the previous session of the same name first.
 
     ``journal=True`` (default) keeps every order and fill in ``journal_dir/<name>.sqlite``
@@ -169,11 +176,10 @@ async def open_session(
     order is acknowledged; opening the same name again restores cash, positions, open orders and
     brackets exactly. ``journal=False`` is the opt-out for throwaway sessions.
     """
-    if feed not in ("sim", "replay"):
-        raise LiveTradeError(
-            f"feed={feed!r} is not available in this version; use 'sim' or 'replay' "
-            "(the Fyers stream is tracked separately)."
-        )
+    if feed not in ("sim", "replay", "fyers"):
+        raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers'.")
+    if feed == "fyers" and not realtime:
+        raise InvalidInput("realtime", "a Fyers feed runs on the wall clock (realtime=True)")
     if broker != "paper":
         raise LiveTradeError(
             f"broker={broker!r} is not available in this version; only 'paper' executes orders."
@@ -206,6 +212,7 @@ async def open_session(
             if isinstance(default_product, str)
             else default_product,
             journal=jrnl,
+            fyers=fyers,
         )
     except BaseException:
         if jrnl is not None:
@@ -213,6 +220,12 @@ async def open_session(
         raise
     _SESSIONS[name] = session
     session._start()
+    if session.fyers_feed is not None:
+        try:
+            await session.fyers_feed.start()
+        except BaseException:
+            await session.close()
+            raise
     return session
 
 
@@ -243,8 +256,10 @@ class Session:
         history: int,
         default_product: Product,
         journal: Journal | None = None,
+        fyers: FyersConfig | None = None,
     ) -> None:
         self.name = name
+        self.feed = feed
         self.journal = journal
         if journal is not None:
             config = journal.get_meta("config")
@@ -283,12 +298,23 @@ class Session:
         self.fill_event = Event("fill", self._report)
         self.position_event = Event("position", self._report)
         self.stream.on_error = self._report
+        self.feed_event = Event("feed", self._report)
         self.market: SimulatedMarket | None = None
         self.replay: ReplayFeed | None = None
+        self.fyers_feed: FyersFeed | None = None
         if feed == "sim":
             self.market = SimulatedMarket(
                 self.stream, symbols if symbols is not None else dict(DEFAULT_SYMBOLS), seed
             )
+        elif feed == "fyers":
+            from livetrade.fyers.credentials import FyersConfig
+            from livetrade.fyers.feed import FyersFeed
+
+            self.fyers_feed = FyersFeed(
+                self.stream, fyers if fyers is not None else FyersConfig.load(), clock=self.clock
+            )
+            self.fyers_feed.on_state.append(self.feed_event.emit)
+            self.fyers_feed.on_error.append(self._report)
         else:
             if replay is None:
                 raise InvalidInput("replay", "feed='replay' needs replay=<DataFrame or CSV path>")
@@ -322,7 +348,7 @@ class Session:
     def _start(self) -> None:
         self._step_signal = asyncio.Event()
         self._sample()
-        if self.realtime:
+        if self.realtime and self.fyers_feed is None:
             self._spawn(self._pace(), "market")
 
     def _spawn(self, coro: Any, label: str) -> None:
@@ -352,6 +378,8 @@ class Session:
         self.closed = True
         for server in self._api_servers:
             await server.stop()
+        if self.fyers_feed is not None:
+            await self.fyers_feed.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -380,6 +408,8 @@ class Session:
         """Advance the market by one step (every simulated symbol ticks once, or one replay
         row). Returns ``False`` when a replay has run out."""
         self._check_open()
+        if self.fyers_feed is not None:
+            raise LiveTradeError("a Fyers feed is the market; wait with run_for() instead")
         if self.market is not None:
             if isinstance(self.clock, VirtualClock):
                 self.clock.advance(int(self.tick_interval * 1_000_000_000))
@@ -409,6 +439,10 @@ class Session:
             isinstance(ticks, bool) or not isinstance(ticks, int) or ticks < 0
         ):
             raise InvalidInput("ticks", "must be a non-negative integer")
+        if self.fyers_feed is not None and ticks is None:
+            assert seconds is not None
+            await asyncio.sleep(seconds)  # real quotes arrive on their own
+            return self._steps
         if ticks is None:
             assert seconds is not None
             ticks = max(0, round(seconds / self.tick_interval))
@@ -439,8 +473,15 @@ class Session:
     def symbols(self) -> list[str]:
         if self.market is not None:
             return self.market.symbols
+        if self.fyers_feed is not None:
+            return list(self.fyers_feed.symbols)
         assert self.replay is not None
         return self.replay.symbols
+
+    def feed_state(self) -> FeedState | None:
+        """The Fyers connection's state (connecting / live / reconnecting / stalled / failed /
+        closed, with the attempt number and reason), or ``None`` for a simulated or replay feed."""
+        return None if self.fyers_feed is None else self.fyers_feed.state
 
     def add_symbol(self, symbol: str, price: Decimal | str | int = "1000.00") -> None:
         """Add ``symbol`` to the simulated market, starting at ``price`` (rupees)."""
@@ -450,18 +491,34 @@ class Session:
         self.market.add_symbol(symbol, price)
 
     async def watch(self, symbols: str | list[str]) -> None:
-        """Start receiving quotes for ``symbols``. On the simulated market an unknown symbol
-        starts trading at ₹1000 (use ``add_symbol`` to choose the price)."""
+        """Start receiving quotes for ``symbols``: subscribes on the Fyers feed; on the simulated
+        market an unknown symbol starts trading at ₹1000 (``add_symbol`` chooses the price)."""
         self._check_open()
-        for symbol in [symbols] if isinstance(symbols, str) else symbols:
+        wanted = [symbols] if isinstance(symbols, str) else list(symbols)
+        if self.fyers_feed is not None:
+            await self.fyers_feed.watch(wanted)
+            return
+        for symbol in wanted:
             if symbol not in self.symbols:
                 self.add_symbol(symbol)
+
+    async def unwatch(self, symbols: str | list[str]) -> None:
+        """Stop receiving quotes for ``symbols`` (Fyers feed: unsubscribes)."""
+        self._check_open()
+        if self.fyers_feed is None:
+            raise LiveTradeError("only a Fyers feed subscribes and unsubscribes symbols")
+        await self.fyers_feed.unwatch([symbols] if isinstance(symbols, str) else list(symbols))
 
     # ------------------------------------------------------------------ events plumbing
     def _report(self, exc: BaseException) -> None:
         self.error_event.emit(exc)
 
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        if self.fyers_feed is not None:  # no market steps: quotes drive sampling and run_for
+            self._steps += 1
+            self._sample()
+            if self._step_signal is not None:
+                self._step_signal.set()
         if self.quote_event._handlers:
             q = self.stream.quote(symbol)
             if q is not None:

@@ -248,3 +248,40 @@ def test_lab_without_jupyter(
     monkeypatch.setattr(cli, "_jupyter", lambda: None)
     assert cli.main(["lab"]) == 2
     assert "pip install 'livetrade[lab]'" in capsys.readouterr().err
+
+
+async def test_fake_fyers_command_serves_quotes() -> None:
+    """``livetrade fake-fyers`` prints what a client needs, and a client gets quotes from it."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    import livetrade as lt
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.02"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert proc.stdout is not None
+        lines = [proc.stdout.readline() for _ in range(4)]
+        ws_url = lines[0].split(": ", 1)[1].strip()
+        rest_url = lines[1].split(":", 1)[1].strip()
+        token = lines[3].strip()
+        assert ws_url.startswith("ws://127.0.0.1:") and rest_url.startswith("http://127.0.0.1:")
+        ws = lt.FyersWebSocketManager(token, ws_url=ws_url, rest_url=rest_url)
+        got: list[lt.PriceQuote] = []
+        await ws.connect()
+        await ws.subscribe_to_symbol("NSE:SBIN-EQ", got.append)
+        for _ in range(500):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        await ws.disconnect()
+        assert got and got[0].symbol == "NSE:SBIN-EQ"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -160,3 +160,20 @@ async def test_quote_board_add_and_remove(session: Session) -> None:
     assert board.remove("NSE:SBIN-EQ").ok and board.watched == ["NSE:INFY-EQ", "NSE:ITC-EQ"]
     r = board.remove("NSE:SBIN-EQ")
     assert not r.ok and r.text == "NSE:SBIN-EQ is not on the board."
+
+
+async def test_status_bar_shows_the_fyers_connection_state() -> None:
+    from livetrade.fyers.fake import FakeFyersServer
+
+    async with FakeFyersServer(seed=1) as fake:
+        s = await lt.open_session(feed="fyers", fyers=fake.config, name=_name(), journal=False)
+        try:
+            live = status_view(s, FeedActivity(), 0.0)
+            assert live.feed == "fyers" and live.feed_state == "waiting"
+            assert s.fyers_feed is not None
+            s.fyers_feed.manager._set_state("reconnecting", 2, "connection lost")
+            assert status_view(s, FeedActivity(), 0.0).feed_state == "reconnecting 2/5"
+            s.fyers_feed.manager._set_state("failed", 5, "token expired")
+            assert status_view(s, FeedActivity(), 0.0).feed_state == "failed (token expired)"
+        finally:
+            await s.close()

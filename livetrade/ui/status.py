@@ -111,6 +111,8 @@ class StatusView:
 def feed_name(session: Session) -> str:
     if session.market is not None:
         return "sim"
+    if session.fyers_feed is not None:
+        return "fyers"
     return "replay" if session.replay is not None else "market"
 
 
@@ -123,6 +125,12 @@ def feed_state(session: Session, activity: FeedActivity, now: float) -> tuple[st
     """``(state, age in seconds)`` from the session and the observed tick flow."""
     if session.closed:
         return "stopped", None
+    fyers = session.feed_state()
+    if fyers is not None and fyers.status != "live":  # the connection's own word, e.g. retries
+        if fyers.status == "reconnecting":
+            retries = session.fyers_feed.manager.retries  # type: ignore[union-attr]
+            return f"reconnecting {fyers.attempt}/{retries}", None
+        return fyers.status + (f" ({fyers.reason})" if fyers.reason else ""), None
     if session.replay is not None and session.replay.remaining == 0:
         return "finished", None
     if not session.realtime:
