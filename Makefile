@@ -33,6 +33,8 @@ test: $(STAMP) chromium  ## set up and run every test (lint, types, unit, proper
 
 bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/journal_bench.py
+	$(BIN)/python benchmarks/fyers_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks
