@@ -321,3 +321,69 @@ write(
         ),
     ],
 )
+
+write(
+    "notebooks/04-fyers-connection.ipynb",
+    [
+        md(
+            "# Real quotes from Fyers\n\nThe same session on real Fyers quotes: the data socket runs inside this "
+            "kernel's event loop, with reconnects and a watchdog. With a Fyers account you would write\n\n"
+            "```python\nsession = await lt.open_session(feed=\"fyers\", broker=\"paper\")   # token from FYERS_ACCESS_TOKEN\n```\n\n"
+            "Here, with no account, a local **fake Fyers server** speaks the real protocol on 127.0.0.1 "
+            "(`livetrade fake-fyers` runs the same server from a terminal). Prices move in real time, so the "
+            "cells that show prices are excluded from the notebook checks."
+        ),
+        code(
+            "import asyncio\n"
+            "import livetrade as lt\n"
+            "from livetrade.fyers.fake import FakeFyersServer\n\n"
+            "fake = await FakeFyersServer(seed=1, tick_interval=0.05).start()\n"
+            "\"<hidden>\" in repr(fake.config)   # a token never shows in a repr, not even the fake one"
+        ),
+        code(
+            "session = await lt.open_session(feed=\"fyers\", broker=\"paper\", fyers=fake.config,\n"
+            "                                name=\"fyers-demo\", journal=False)\n"
+            "states = []\n"
+            "session.feed_event += lambda state: states.append(state.status)\n"
+            "await session.watch([\"NSE:SBIN-EQ\", \"NSE:NIFTY50-INDEX\"])\n"
+            "session.feed_state().status"
+        ),
+        md("Wait for a few hundred quotes (the fake sends one per symbol every 50 ms):"),
+        code(
+            "await session.run_for(ticks=200)\n"
+            "sorted(session.quotes_df()[\"symbol\"].unique())"
+        ),
+        code(
+            "# NBVAL_IGNORE_OUTPUT\n"
+            "session.stream.quote(\"NSE:SBIN-EQ\")"
+        ),
+        md(
+            "## A dropped connection\n\nThe fake server can misbehave on demand: drop every connection, stall, "
+            "send garbage, expire the token. The stream reconnects (with backoff), resubscribes every symbol and "
+            "the quotes keep coming; `feed_event` reports each state."
+        ),
+        code(
+            "before = len(session.quotes_df())\n"
+            "await fake.drop_connections()\n"
+            "await session.run_for(ticks=100)\n"
+            "states, len(session.quotes_df()) > before"
+        ),
+        md("Orders on this feed are paper fills at the real quote's touch:"),
+        code(
+            "order = await session.buy(\"NSE:SBIN-EQ\", 5)\n"
+            "q = session.stream.quote(\"NSE:SBIN-EQ\")\n"
+            "order.status, order.executed_price >= q.bid_price"
+        ),
+        md(
+            "A refused token is an `AuthError` at once, not a reconnect storm:"
+        ),
+        code(
+            "fake.reject_token = True\n"
+            "try:\n"
+            "    await lt.open_session(feed=\"fyers\", fyers=fake.config, name=\"bad-token\", journal=False)\n"
+            "except lt.AuthError as e:\n"
+            "    print(\"AuthError:\", e)"
+        ),
+        code("await session.close()\nawait fake.stop()\nsession.feed_state().status"),
+    ],
+)
