@@ -18,6 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -267,6 +268,8 @@ class LiveTradingEngine:
         self._rate = OrderRateWindow()
         self._listeners: list[EventListener] = []
         self.journal: JournalSink | None = None
+        self._day: date | None = None
+        self._day_base = 0  # total P&L (paise) when the day was first seen
 
     # ================================================================ events
     def add_listener(self, listener: EventListener) -> None:
@@ -740,6 +743,7 @@ class LiveTradingEngine:
             else ("position_closed" if lots.qty == 0 else "position_changed")
         )
         self._emit(EngineEvent(kind, ts_ns, position=view))
+        self.check_daily_loss()
         return fill
 
     def _book_fill(self, order: Order, fill: Fill) -> int:
@@ -916,6 +920,101 @@ class LiveTradingEngine:
         self.kill_switch = new
         self._emit(EngineEvent("kill_switch", self.clock.now_ns(), message=new.value))
         self._flush()
+
+    def check_daily_loss(self) -> bool:
+        """Halt trading if today's net P&L is below ``-limits.daily_loss_limit``. The engine
+        checks after every fill; the session also checks once a second as prices move."""
+        limit = self.limits.daily_loss_limit
+        now = self.clock.now_ns()
+        day = ns_to_datetime(now).date()
+        total = self.pnl_paise()["total"]
+        if day != self._day:
+            self._day, self._day_base = day, total
+        if limit is None or self.kill_switch is KillSwitch.HALTED:
+            return False
+        loss = self._day_base - total
+        if loss <= to_paise(limit, "daily_loss_limit"):
+            return False
+        self.kill_switch = KillSwitch.HALTED
+        self._emit(
+            EngineEvent(
+                "kill_switch",
+                now,
+                message=KillSwitch.HALTED.value,
+                code="DAILY_LOSS_LIMIT",
+            )
+        )
+        log.warning("daily loss ₹%s passed the ₹%s limit: trading halted", from_paise(loss), limit)
+        return True
+
+    def kill(self, flatten: bool = False) -> list[Order]:
+        """Emergency stop: the kill switch goes to HALTED and every open entry order is
+        cancelled (stop-loss/take-profit legs keep protecting what is held). ``flatten=True``
+        also cancels the legs and closes every position at market. Returns the closing orders."""
+        self.kill_switch = KillSwitch.HALTED
+        now = self.clock.now_ns()
+        self._emit(EngineEvent("kill_switch", now, message=KillSwitch.HALTED.value, code="KILL"))
+        for o in list(self._orders.values()):
+            if o.is_open and (flatten or o.role is Role.ENTRY):
+                self._cancel(o, now, "kill switch")
+        closing = []
+        if flatten:
+            for (symbol, product), lots in list(self._positions.items()):
+                if lots.qty:
+                    order = self._force_close(symbol, product, "kill switch")
+                    if order is not None:
+                        closing.append(order)
+        self._flush()
+        return closing
+
+    def square_off(self, product: Product = Product.INTRADAY) -> list[Order]:
+        """End-of-day square-off: cancel ``product``'s open orders and close its positions at
+        market (the session does this at its ``square_off`` time)."""
+        now = self.clock.now_ns()
+        for o in list(self._orders.values()):
+            if o.is_open and o.product is product:
+                self._cancel(o, now, "intraday square-off")
+        closing = []
+        for (symbol, prod), lots in list(self._positions.items()):
+            if prod is product and lots.qty:
+                order = self._force_close(symbol, prod, "square-off")
+                if order is not None:
+                    closing.append(order)
+        self._flush()
+        return closing
+
+    def _force_close(self, symbol: str, product: Product, source: str) -> Order | None:
+        """A market exit that no limit or kill switch may block (it only reduces risk). Needs a
+        quote; without one the position stays and an error event says so."""
+        lots = self._positions[(symbol, product)]
+        top = self.price_stream.top(symbol)
+        now = self.clock.now_ns()
+        if top is None:
+            self._emit(
+                EngineEvent(
+                    "order_rejected",
+                    now,
+                    message=f"cannot close {symbol}: no quote",
+                    code="NO_QUOTE",
+                )
+            )
+            return None
+        order = Order(
+            order_id=self._next_id(),
+            symbol=symbol,
+            side=Side.SELL if lots.qty > 0 else Side.BUY,
+            kind=OrderKind.MARKET,
+            product=product,
+            quantity=abs(lots.qty),
+            created_ns=now,
+            updated_ns=now,
+            source=source,
+        )
+        self._accept(order, now)
+        bid, ask, last, _ = top
+        if not self._execute(order, bid, ask, last, now):
+            self._cancel(order, now, "no executable price for a market order")
+        return order
 
     def close_position(self, symbol: str, product: Product | str | None = None) -> Order | None:
         """Square off a position at market (``None`` if flat). Bracket legs are cancelled."""

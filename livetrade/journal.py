@@ -415,7 +415,9 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
                 stream.push(sym, bid, ask, last, 0, ts)
         d = r.data
         try:
-            if r.kind == "order_accepted" and d["source"] != "bracket":
+            if r.kind == "order_accepted" and d["source"] in ("kill switch", "square-off"):
+                engine._force_close(d["symbol"], Product(d["product"]), d["source"])
+            elif r.kind == "order_accepted" and d["source"] != "bracket":
                 order = engine.submit(
                     d["symbol"],
                     Side[d["side"]],

@@ -19,6 +19,8 @@ class RiskLimits:
 
     ``intraday_margin`` is the fraction of an intraday order's notional that must be covered by
     free equity when the order adds exposure (0.2 ≈ the 5x leverage Fyers gives on equity).
+    ``daily_loss_limit`` (rupees) halts trading once the day's net P&L (realized after charges
+    plus unrealized) falls below minus this amount.
     """
 
     max_order_quantity: int | None = 100_000
@@ -26,8 +28,14 @@ class RiskLimits:
     max_orders_per_minute: int | None = 120
     max_quote_age_s: float = 60.0
     intraday_margin: Decimal = Decimal("0.2")
+    daily_loss_limit: Decimal | None = None
 
     def __post_init__(self) -> None:
+        if (
+            self.daily_loss_limit is not None
+            and to_paise(self.daily_loss_limit, "daily_loss_limit") <= 0
+        ):
+            raise InvalidInput("daily_loss_limit", "must be a positive amount or None")
         q = self.max_order_quantity
         if q is not None and (isinstance(q, bool) or not isinstance(q, int) or q <= 0):
             raise InvalidInput("max_order_quantity", "must be a positive integer or None")

@@ -21,9 +21,10 @@ import logging
 import sys
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
+from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
 from livetrade.brokers.paper import PaperBroker
@@ -34,7 +35,16 @@ from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
 from livetrade.journal import Journal, ReplayReport, default_dir, replay, restore
-from livetrade.model import IST, Fill, KillSwitch, Order, OrderKind, Product, Side
+from livetrade.model import (
+    IST,
+    Fill,
+    KillSwitch,
+    Order,
+    OrderKind,
+    Product,
+    Side,
+    ns_to_datetime,
+)
 from livetrade.money import (
     ChargesModel,
     FlatCommission,
@@ -159,6 +169,7 @@ async def open_session(
     journal: bool = True,
     journal_dir: str | Path | None = None,
     fyers: FyersConfig | None = None,
+    square_off: str | EllipsisType | None = ...,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -170,6 +181,10 @@ async def open_session(
     ``seed`` gives the same ticks and fills. ``realtime=True`` paces one market step every
     ``tick_interval / speed`` wall seconds in a background task.
     Re-running the cell closes the previous session of the same name first.
+
+    ``square_off="HH:MM"`` (IST) closes INTRADAY positions and cancels their orders once a day
+    at that time; the default is "15:15" on the Fyers feed and off on simulated markets (whose
+    hours are fiction). ``limits=RiskLimits(daily_loss_limit=...)`` halts trading on a bad day.
 
     ``journal=True`` (default) keeps every order and fill in ``journal_dir/<name>.sqlite``
     (default dir: ``$LIVETRADE_DATA_DIR`` or ``~/.local/share/livetrade``), written before any
@@ -213,6 +228,7 @@ async def open_session(
             else default_product,
             journal=jrnl,
             fyers=fyers,
+            square_off=("15:15" if feed == "fyers" else None) if square_off is ... else square_off,
         )
     except BaseException:
         if jrnl is not None:
@@ -257,9 +273,12 @@ class Session:
         default_product: Product,
         journal: Journal | None = None,
         fyers: FyersConfig | None = None,
+        square_off: str | None = None,
     ) -> None:
         self.name = name
         self.feed = feed
+        self.square_off = _parse_hhmm(square_off) if square_off is not None else None
+        self._squared_off: date | None = None
         self.journal = journal
         if journal is not None:
             config = journal.get_meta("config")
@@ -465,8 +484,6 @@ class Session:
 
     @property
     def now(self) -> datetime:
-        from livetrade.model import ns_to_datetime
-
         return ns_to_datetime(self.clock.now_ns())
 
     @property
@@ -539,11 +556,24 @@ class Session:
         now = self.clock.now_ns()
         if not force and now - self._last_sample_ns < 1_000_000_000 and self._pnl:
             return
+        if not force:  # once a second of market time: the clock-driven guardrails
+            self.engine.check_daily_loss()
+            self._check_square_off(now)
         p = self.engine.pnl_paise()
         self._pnl.append(
             (now, p["cash"], p["market_value"], p["gross_realized"], p["unrealized"], p["charges"])
         )
         self._last_sample_ns = now
+
+    def _check_square_off(self, now_ns: int) -> None:
+        if self.square_off is None:
+            return
+        ts = ns_to_datetime(now_ns)
+        if ts.time() >= self.square_off and self._squared_off != ts.date():
+            self._squared_off = ts.date()
+            closed = self.engine.square_off(Product.INTRADAY)
+            if closed:
+                log.info("square-off at %s closed %d intraday positions", ts, len(closed))
 
     # ------------------------------------------------------------------ trading
     async def buy(
@@ -628,6 +658,12 @@ class Session:
     def kill_switch(self, state: KillSwitch | str = KillSwitch.HALTED) -> None:
         """``HALTED`` (default): nothing new; ``REDUCING``: exits only; ``ACTIVE``: normal."""
         self.engine.set_kill_switch(state)
+
+    async def kill(self, flatten: bool = False) -> list[Order]:
+        """Emergency stop: HALTED, open entry orders cancelled; ``flatten=True`` also closes every
+        position at market (and cancels the stop-loss/take-profit legs). Returns the exits."""
+        self._check_open()
+        return self.engine.kill(flatten)
 
     async def serve_api(
         self,
@@ -746,6 +782,14 @@ class Session:
             f"Session({self.name!r}, {state}, broker={self.engine.broker.name}, "
             f"realtime={self.realtime}, symbols={len(self.symbols)})"
         )
+
+
+def _parse_hhmm(text: str) -> time:
+    try:
+        hh, mm = text.split(":")
+        return time(int(hh), int(mm))
+    except ValueError:
+        raise InvalidInput("square_off", f"{text!r} is not a time like '15:15'") from None
 
 
 def cell_origin() -> str:

@@ -400,3 +400,51 @@ def test_a_failing_listener_does_not_corrupt_state(engine: LiveTradingEngine) ->
 
 def test_repr_is_informative(engine: LiveTradingEngine) -> None:
     assert "paper" in repr(engine) and "ACTIVE" in repr(engine)
+
+
+# ---------------------------------------------------------------- guardrails
+def test_daily_loss_limit_halts(stream: LivePriceStream, clock: VirtualClock) -> None:
+    from livetrade.money import NoCharges as Free
+
+    eng = LiveTradingEngine(
+        Decimal("1000000"),
+        stream,
+        clock=clock,
+        charges=Free(),
+        limits=RiskLimits(daily_loss_limit=Decimal("500")),
+    )
+    seen: list[EngineEvent] = []
+    eng.add_listener(seen.append)
+    tick(stream, "800.00", "800.00", "800.00")
+    assert not eng.check_daily_loss()  # sets the day's baseline
+    eng.submit(SYM, Side.BUY, 100, stop_loss=700)
+    tick(stream, "796.00", "796.00", "796.00")  # -400: within the limit
+    assert not eng.check_daily_loss() and eng.kill_switch is KillSwitch.ACTIVE
+    tick(stream, "794.90", "794.90", "794.90")  # -510
+    assert eng.check_daily_loss() and eng.kill_switch is KillSwitch.HALTED
+    assert seen[-1].kind == "kill_switch" and seen[-1].code == "DAILY_LOSS_LIMIT"
+    reject(eng, "KILL_SWITCH", None, quantity=1)
+    assert eng.get_risk_orders()["stop_losses"][SYM]  # protection stays
+
+
+def test_kill_cancels_entries_and_optionally_flattens(engine: LiveTradingEngine) -> None:
+    engine.submit(SYM, Side.BUY, 10, stop_loss=790)
+    resting = engine.submit(SYM, Side.BUY, 5, "LIMIT", limit_price=700)
+    assert engine.kill() == []
+    assert resting.status is OrderStatus.CANCELLED and engine.kill_switch is KillSwitch.HALTED
+    assert engine.get_risk_orders()["stop_losses"][SYM]  # the stop still protects the 10
+    closing = engine.kill(flatten=True)
+    assert [(o.side, o.quantity, o.status) for o in closing] == [
+        (Side.SELL, 10, OrderStatus.FILLED)
+    ]
+    assert not engine.get_active_positions() and not engine.open_orders()
+
+
+def test_square_off_closes_intraday_only(engine: LiveTradingEngine) -> None:
+    engine.submit(SYM, Side.SELL, 10)  # an intraday short
+    engine.submit(SYM, Side.BUY, 3, product="CNC")
+    engine.submit(SYM, Side.BUY, 2, "LIMIT", limit_price=700)
+    closed = engine.square_off()
+    assert [(o.side, o.quantity) for o in closed] == [(Side.BUY, 10)]
+    assert [(p.product, p.quantity) for p in engine.positions()] == [(Product.CNC, 3)]
+    assert not [o for o in engine.open_orders() if o.product is Product.INTRADAY]

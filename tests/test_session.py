@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from decimal import Decimal
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -187,3 +188,26 @@ async def test_serve_api_from_the_session_loop_and_stop_on_close() -> None:
     assert s.engine.get_active_positions()[SYM].quantity == 2
     await s.close()
     assert not server.running
+
+
+async def test_square_off_time_and_a_journaled_kill_replay(tmp_path: Path) -> None:
+    s = await lt.open_session(
+        seed=9, realtime=False, name="sq", square_off="09:30", journal_dir=tmp_path
+    )
+    await s.run_for(ticks=60)
+    await s.buy(SYM, 10)
+    await s.buy("NSE:TCS-EQ", 1, product="CNC")
+    await s.run_for(seconds=15 * 60)  # through 09:30
+    assert [(p.symbol, p.product.value) for p in s.engine.positions()] == [("NSE:TCS-EQ", "CNC")]
+    assert s.orders[-1].source == "square-off"
+    await s.buy(SYM, 5)
+    await s.kill(flatten=True)
+    assert not s.engine.positions() and s.engine.kill_switch is lt.KillSwitch.HALTED
+    report = s.replay_journal()
+    assert report.ok, report.mismatches
+    await s.close()
+    again = await lt.open_session(seed=9, realtime=False, name="sq", journal_dir=tmp_path)
+    assert again.engine.kill_switch is lt.KillSwitch.HALTED and not again.engine.positions()
+    await again.close()
+    with pytest.raises(lt.InvalidInput, match="square_off"):
+        await lt.open_session(realtime=False, name="bad", square_off="3pm", journal=False)
