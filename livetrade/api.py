@@ -62,7 +62,14 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -112,8 +119,31 @@ def _upper(value: object) -> object:
     return value.upper() if isinstance(value, str) else value
 
 
-Quantity = Annotated[int, BeforeValidator(_no_bool)]
-Price = Annotated[Decimal, BeforeValidator(_no_bool), Field(ge=-MAX_PRICE, le=MAX_PRICE)]
+def _any_case(values: list[str]) -> dict[str, Any]:
+    """JSON schema for a case-insensitive enum (what ``_upper`` accepts), as a plain regex."""
+    alts = "|".join(
+        "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in v)
+        for v in values
+    )
+    return {"type": "string", "pattern": f"^(?:{alts})$", "examples": values}
+
+
+_DECIMAL = r"^-?(?:\d{1,10}(?:\.\d*)?|\.\d+)$"  # up to 10 integer digits: within ±1e10
+Quantity = Annotated[int, BeforeValidator(_no_bool), Field(strict=True)]
+Price = Annotated[
+    Decimal,
+    BeforeValidator(_no_bool),
+    Field(ge=-MAX_PRICE, le=MAX_PRICE, allow_inf_nan=False),
+    WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": -int(MAX_PRICE), "maximum": int(MAX_PRICE)},
+                {"type": "string", "pattern": _DECIMAL, "maxLength": 32},
+            ],
+            "description": 'rupees: a number, or a decimal string such as "800.05"',
+        }
+    ),
+]
 Symbol = Annotated[str, Field(min_length=1, max_length=64, examples=["NSE:SBIN-EQ"])]
 
 
@@ -128,10 +158,19 @@ class OrderRequest(_Request):
     quantity: Quantity
     stop_loss_price: Price | None = None
     take_profit_price: Price | None = None
-    order_type: Annotated[OrderKind, BeforeValidator(_upper)] = OrderKind.MARKET
+    order_type: Annotated[
+        OrderKind,
+        BeforeValidator(_upper),
+        WithJsonSchema(_any_case([k.value for k in OrderKind])),
+    ] = OrderKind.MARKET
     limit_price: Price | None = None
     trigger_price: Price | None = None
-    product: Annotated[Product, BeforeValidator(_upper)] | None = None
+    product: (
+        Annotated[
+            Product, BeforeValidator(_upper), WithJsonSchema(_any_case([p.value for p in Product]))
+        ]
+        | None
+    ) = None
     tag: Annotated[str, Field(max_length=64)] | None = None
 
 

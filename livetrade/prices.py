@@ -30,6 +30,7 @@ TickListener = Callable[[str, int, int, int, int], None]
 QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
 
 
+_MAX_PAISE = 10**14  # ₹10,000 crore: far above any price, far below the int64 columns
 NEVER_LOW = -1
 NEVER_HIGH = 1 << 62
 
@@ -75,9 +76,9 @@ class _Slot:
         self.alloc = 0  # rows the columns have room for
         self.cap = cap
         self.h_ts = array("q")
-        self.h_bid = array("i")
-        self.h_ask = array("i")
-        self.h_last = array("i")
+        self.h_bid = array("q")
+        self.h_ask = array("q")
+        self.h_last = array("q")
         self.h_vol = array("q")
         self.quote: PriceQuote | None = None
         self.quote_at = -1  # tick count ``quote`` was built at
@@ -197,7 +198,7 @@ class QuoteSubscription:
 class LivePriceStream:
     """In-memory quote cache and subscriptions (the original API plus a fast synchronous core).
 
-    ``history`` is the ring-buffer capacity per symbol (ticks kept); memory is about 28 bytes a
+    ``history`` is the ring-buffer capacity per symbol (ticks kept); memory is about 40 bytes a
     tick, allocated as ticks arrive.
     """
 
@@ -230,9 +231,12 @@ class LivePriceStream:
         ask = to_paise(quote.ask_price, "ask_price") if quote.ask_price else last
         if last <= 0:
             raise InvalidInput("last_price", "must be positive")
+        if max(bid, ask, last) >= _MAX_PAISE:
+            raise InvalidInput("last_price", "is beyond any traded price (max ₹10,000 crore)")
         if bid > ask:
             raise InvalidInput("bid_price", f"bid {quote.bid_price} is above ask {quote.ask_price}")
-        if isinstance(quote.volume, bool) or not isinstance(quote.volume, int) or quote.volume < 0:
+        vol = quote.volume
+        if isinstance(vol, bool) or not isinstance(vol, int) or not 0 <= vol < 1 << 63:
             raise InvalidInput("volume", f"must be a non-negative integer, got {quote.volume!r}")
         self.push(symbol, bid, ask, last, quote.volume, datetime_to_ns(quote.timestamp), quote)
 
