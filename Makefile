@@ -35,6 +35,8 @@ bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/journal_bench.py
 	$(BIN)/python benchmarks/fyers_bench.py
+	$(BIN)/python benchmarks/api_bench.py
+	$(BIN)/python benchmarks/ui_responsiveness.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks
