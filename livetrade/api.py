@@ -612,14 +612,21 @@ def _order_message(order: Order) -> str:
 
 
 def _feed_kind(session: Session | None) -> str:
-    """``sim``, ``replay``, ``none`` (bare engine) or ``external`` (anything else: a real feed)."""
+    """``sim``, ``replay``, ``fyers``, ``none`` (bare engine) or ``external`` (another feed)."""
     if session is None:
         return "none"
     if session.market is not None:
         return "sim"
     if session.replay is not None:
         return "replay"
+    if session.fyers_feed is not None:
+        return "fyers"
     return "external"
+
+
+def _feed_live(session: Session) -> bool:
+    state = session.feed_state()
+    return state is None or state.status == "live"
 
 
 def _origin(request: Request) -> str:
@@ -836,7 +843,7 @@ def create_app(
         return HealthResponse(
             status="closed" if closed else "ok",
             engine_ready=not closed,
-            price_stream_connected=not closed,
+            price_stream_connected=not closed and (session is None or _feed_live(session)),
             timestamp=ns_to_datetime(engine.clock.now_ns()),
             session=session.name if session is not None else None,
             mode="LIVE" if engine.broker.live else "PAPER",

@@ -68,7 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
         "the REST API /api/live-trading/* until SIGINT or SIGTERM.",
     )
     serve.add_argument(
-        "--feed", default="sim", help="market data: 'sim' (default) or 'replay' (with --replay)"
+        "--feed",
+        default="sim",
+        help="market data: 'sim' (default), 'replay' (with --replay) or 'fyers' "
+        "(token from FYERS_ACCESS_TOKEN or the token file)",
     )
     serve.add_argument("--broker", default="paper", help="order execution: 'paper' (default)")
     serve.add_argument(
@@ -89,6 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--speed", type=_positive, default=1.0, help="market steps per second (default 1)"
     )
     serve.add_argument("--replay", default=None, help="CSV of recorded quotes for --feed replay")
+    serve.add_argument(
+        "--watch",
+        default="",
+        help="comma-separated symbols to subscribe, e.g. NSE:SBIN-EQ,NSE:NIFTY50-INDEX "
+        "(needed with --feed fyers; adds symbols to a simulated market)",
+    )
     serve.add_argument(
         "--no-journal",
         action="store_true",
@@ -243,6 +252,8 @@ async def _serve_async(args: argparse.Namespace, token: str | None) -> int:
             journal_dir=args.journal_dir,
         )
         try:
+            if args.watch:
+                await session.watch([w.strip() for w in args.watch.split(",") if w.strip()])
             server = await serve_api(
                 session,
                 host=args.host,

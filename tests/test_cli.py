@@ -143,25 +143,32 @@ def test_public_host_without_token_is_refused(
 def test_token_from_the_environment_allows_a_public_host(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the exposure check passes with the env token; the unknown feed then stops it before binding
+    # the exposure check passes with the env token; the missing Fyers token then stops it
     monkeypatch.setenv(cli.TOKEN_ENV, "from-env")
+    monkeypatch.delenv("FYERS_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("FYERS_TOKEN_FILE", "/nonexistent/fyers-token")
     assert cli.main(["serve", "--host", "0.0.0.0", "--port", "0", "--feed", "fyers"]) == 2
     err = capsys.readouterr().err
-    assert "feed='fyers' is not available" in err and "from-env" not in err
+    assert "Fyers token file" in err and "from-env" not in err
 
 
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["--feed", "fyers"], "feed='fyers' is not available"),
+        (["--feed", "fyers"], "Fyers token file"),
         (["--broker", "fyers"], "broker='fyers' is not available"),
         (["--feed", "replay"], "replay"),
-        (["--feed", "carrier-pigeon"], "use 'sim' or 'replay'"),
+        (["--feed", "carrier-pigeon"], "not one of 'sim', 'replay', 'fyers'"),
     ],
 )
 def test_unavailable_feeds_and_brokers_are_clear_errors(
-    args: list[str], expected: str, capsys: pytest.CaptureFixture[str]
+    args: list[str],
+    expected: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv("FYERS_ACCESS_TOKEN", raising=False)
+    monkeypatch.setenv("FYERS_TOKEN_FILE", "/nonexistent/fyers-token")
     assert cli.main(["serve", "--port", "0", *args]) == 2
     assert expected in capsys.readouterr().err
 
@@ -285,3 +292,47 @@ async def test_fake_fyers_command_serves_quotes() -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@posix_only
+def test_serve_on_the_fyers_feed_from_the_fake_server(tmp_path: Path, data_dir: Path) -> None:
+    """``livetrade serve --feed fyers --watch ...`` against ``livetrade fake-fyers``: real
+    protocol on loopback, paper fills through the REST API."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert fake.stdout is not None
+        lines = [fake.stdout.readline() for _ in range(4)]
+        env = {
+            "FYERS_WS_URL": lines[0].split(": ", 1)[1].strip(),
+            "FYERS_REST_URL": lines[1].split(":", 1)[1].strip(),
+            "FYERS_ACCESS_TOKEN": lines[3].strip(),
+        }
+        proc, url, log = start_serve(
+            tmp_path, "--feed", "fyers", "--watch", "NSE:SBIN-EQ", "--no-journal", env=env
+        )
+        try:
+            with httpx.Client(base_url=url + PREFIX, trust_env=False, timeout=5) as client:
+                assert client.get("/health").json()["feed"] == "fyers"
+                deadline = time.monotonic() + START_TIMEOUT_S
+                while True:  # the first quote may still be on its way
+                    r = client.post("/buy", json={"symbol": "NSE:SBIN-EQ", "quantity": 3})
+                    if r.status_code == 200 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                assert r.status_code == 200, r.text
+                assert r.json()["order"]["quantity"] == 3
+                refused = client.post(
+                    "/update-price",
+                    json={"symbol": "NSE:SBIN-EQ", "last_price": 1, "bid_price": 1, "ask_price": 1},
+                )
+                assert refused.status_code == 409  # a real feed owns the prices
+        finally:
+            assert stop(proc, signal.SIGTERM) == 0, log.read_text()
+    finally:
+        fake.terminate()
+        fake.wait(timeout=30)
