@@ -1,0 +1,1566 @@
+"""The Fyers v3 trading REST API on ``httpx.AsyncClient``: orders, books, positions, funds.
+
+:class:`FyersRestClient` is a native async client (no SDK at run time; spec 3.1-3.6):
+
+* one ``httpx.AsyncClient`` (connection reuse) and a timeout on every call;
+* the base URL is configuration (default ``https://api-t1.fyers.in/api/v3``), so the fake in
+  :mod:`livetrade.fyers.fake_rest` stands in for Fyers in tests and demos;
+* the headers Fyers wants on every call: ``Authorization: APP_ID:token``,
+  ``Content-Type: application/json``, ``version: 3``;
+* our own :class:`RateLimiter` keeps under 10 requests/s and 200/min (orders ≤ 10/s) -- a user
+  who exceeds the per-minute limit more than three times a day is blocked for the day -- and a
+  429 pauses every caller for its ``Retry-After``;
+* every order carries an ``orderTag``. A place whose answer is lost (timeout, dropped
+  connection, 5xx) is never blindly resent: the client looks the tag up in the order book first
+  and resends only if Fyers has no such order (:class:`SubmitUncertain` when it cannot tell);
+* answers are parsed into plain dataclasses with ``Decimal`` money (JSON numbers are read as
+  ``Decimal`` straight from the text, never through ``float``); Fyers statuses become
+  :class:`~livetrade.model.OrderStatus`; error envelopes become
+  :class:`~livetrade.errors.OrderRejected` (:class:`FyersOrderRejected`) with a stable code.
+
+The access token never appears in a repr, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import hashlib
+import json
+import logging
+import re
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from types import TracebackType
+from typing import Any, Final, Literal
+
+import httpx
+
+from livetrade.errors import AuthError, InvalidInput, OrderRejected
+from livetrade.fyers.auth import DEFAULT_API_URL, Token
+from livetrade.fyers.rest import FyersApiError, is_loopback
+from livetrade.model import IST, Order, OrderKind, OrderStatus, Product, Side
+from livetrade.money import from_paise, to_paise
+
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "DEFAULT_API_URL",
+    "DEFAULT_LIMITS",
+    "FYERS_ORDER_TYPE",
+    "BrokerHolding",
+    "BrokerOrder",
+    "BrokerPosition",
+    "BrokerTrade",
+    "FundLimit",
+    "Funds",
+    "FyersApiError",
+    "FyersOrderRejected",
+    "FyersRestClient",
+    "FyersStatus",
+    "FyersUnavailable",
+    "Holdings",
+    "OrderAck",
+    "Positions",
+    "Profile",
+    "RateLimited",
+    "RateLimiter",
+    "SubmitUncertain",
+    "client_tag",
+    "map_order_status",
+    "new_tag",
+    "parse_funds",
+    "parse_holdings",
+    "parse_order",
+    "parse_positions",
+    "parse_trade",
+    "rejection_from",
+    "validate_tag",
+]
+
+log = logging.getLogger("livetrade.fyers.broker")
+
+ORDER_PATH: Final = "/orders/sync"
+AUTH_ERROR_CODES: Final = frozenset({-8, -15, -16, -17})
+"""Fyers codes that mean "log in again" (spec 3.1)."""
+_RATE_CODE: Final = -429
+_TAG_RE: Final = re.compile(r"[A-Za-z0-9]{1,30}")
+_IP_RE: Final = re.compile(r"static ip|white-?list|\bip\b", re.IGNORECASE)
+
+FYERS_ORDER_TYPE: Final[Mapping[OrderKind, int]] = {
+    OrderKind.LIMIT: 1,
+    OrderKind.MARKET: 2,
+    OrderKind.SL_M: 3,
+    OrderKind.SL: 4,
+}
+"""Our order kinds → Fyers ``type`` (1 limit, 2 market, 3 stop / SL-M, 4 stop-limit / SL)."""
+_KIND_OF_TYPE: Final[Mapping[int, OrderKind]] = {v: k for k, v in FYERS_ORDER_TYPE.items()}
+
+
+# --------------------------------------------------------------------------------------------
+# errors
+# --------------------------------------------------------------------------------------------
+
+
+class FyersOrderRejected(OrderRejected):
+    """Fyers refused an order, a modification or a cancel (or we refused it before sending).
+
+    ``code`` is our stable code (``INSUFFICIENT_FUNDS``, ``INVALID_QUANTITY``,
+    ``UNKNOWN_ORDER``, ``NOT_OPEN``, ``RATE_LIMITED``, ``BROKER_REJECTED``...), ``field`` the
+    offending argument when known, ``reason`` a sentence. ``fyers_code``, ``fyers_message``
+    and ``http_status`` keep what Fyers sent (``None`` when the refusal is ours).
+    """
+
+    def __init__(
+        self,
+        code: str,
+        reason: str,
+        field: str | None = None,
+        *,
+        fyers_code: int | None = None,
+        fyers_message: str | None = None,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(code, reason, field)
+        self.fyers_code = fyers_code
+        self.fyers_message = fyers_message
+        self.http_status = http_status
+
+
+class FyersUnavailable(FyersApiError):
+    """Fyers could not be reached or did not answer in time (after the allowed retries)."""
+
+
+class RateLimited(FyersApiError):
+    """Fyers kept answering 429 (or asked for a pause longer than we are willing to wait)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, code=_RATE_CODE, status=429)
+        self.retry_after = retry_after
+
+
+class SubmitUncertain(FyersApiError):
+    """A place request's answer was lost and the order book could not settle whether Fyers has
+    the order. Do NOT resend blindly: reconcile later with ``find_by_tag(exc.tag)``."""
+
+    def __init__(self, message: str, tag: str) -> None:
+        super().__init__(message)
+        self.tag = tag
+
+
+class _NotSent(Exception):
+    """The request certainly never reached Fyers (connect failure): safe to resend."""
+
+
+class _Lost(Exception):
+    """The request may have reached Fyers but its answer is lost (timeout, reset, 5xx)."""
+
+
+# --------------------------------------------------------------------------------------------
+# statuses and rejections
+# --------------------------------------------------------------------------------------------
+
+
+class FyersStatus(enum.IntEnum):
+    """Fyers order status codes (spec 3.6); ``OTHER`` for anything undocumented (3, 90...)."""
+
+    OTHER = 0
+    CANCELLED = 1
+    FILLED = 2
+    TRANSIT = 4
+    REJECTED = 5
+    PENDING = 6
+    EXPIRED = 7
+
+    @classmethod
+    def of(cls, code: object) -> FyersStatus:
+        if isinstance(code, int) and not isinstance(code, bool):
+            try:
+                return cls(code)
+            except ValueError:
+                return cls.OTHER
+        return cls.OTHER
+
+
+_STATUS_MAP: Final[Mapping[FyersStatus, OrderStatus]] = {
+    FyersStatus.CANCELLED: OrderStatus.CANCELLED,
+    FyersStatus.FILLED: OrderStatus.FILLED,
+    FyersStatus.TRANSIT: OrderStatus.PENDING,  # on its way to the exchange
+    FyersStatus.REJECTED: OrderStatus.REJECTED,
+    FyersStatus.PENDING: OrderStatus.OPEN,  # resting at the exchange (maybe partly filled)
+    FyersStatus.EXPIRED: OrderStatus.CANCELLED,  # the day ended: done, the rest unfilled
+    FyersStatus.OTHER: OrderStatus.PENDING,  # unknown: not terminal, keep watching
+}
+
+
+def map_order_status(code: object) -> OrderStatus:
+    """Fyers status code → our status. Transit and unknown codes are PENDING (not terminal:
+    keep polling); expired is CANCELLED (terminal, the unfilled rest is gone)."""
+    return _STATUS_MAP[FyersStatus.of(code)]
+
+
+# (pattern, code, field) -- first match wins, so the specific ones come first.
+_MESSAGE_RULES: Final[tuple[tuple[re.Pattern[str], str, str | None], ...]] = tuple(
+    (re.compile(pattern, re.IGNORECASE), code, fld)
+    for pattern, code, fld in (
+        (
+            r"not (in )?(a )?pending|already (been )?(cancel|fill|execut|trad|reject|complet)"
+            r"|cannot be (cancel|modif)|no longer (open|pending)",
+            "NOT_OPEN",
+            "order_id",
+        ),
+        (
+            r"invalid order ?(id|number)|order (id )?not found|no such order",
+            "UNKNOWN_ORDER",
+            "order_id",
+        ),
+        (r"order ?tag|\btag\b", "INVALID_TAG", "tag"),
+        (r"static ip|white-?list|\bip\b", "IP_NOT_WHITELISTED", None),
+        (r"too many|rate limit|request limit", "RATE_LIMITED", None),
+        (
+            r"margin|insufficient (fund|balance)|shortfall|funds? (are )?(not|in)sufficient",
+            "INSUFFICIENT_FUNDS",
+            "quantity",
+        ),
+        (r"holding", "INSUFFICIENT_HOLDINGS", "quantity"),
+        (
+            r"market (is )?closed|market (is )?not open|outside (market|trading) hours"
+            r"|after market",
+            "MARKET_CLOSED",
+            None,
+        ),
+        (r"trigger|stop ?price", "INVALID_PRICE", "trigger_price"),
+        (
+            r"circuit|price band|price range|\bdpr\b|out ?side .*range|out of range",
+            "PRICE_OUT_OF_RANGE",
+            "limit_price",
+        ),
+        (r"tick", "INVALID_PRICE", "limit_price"),
+        (r"\blot\b|\bqty\b|quantity|freeze", "INVALID_QUANTITY", "quantity"),
+        (r"price", "INVALID_PRICE", "limit_price"),
+        (
+            r"(invalid|valid|unknown|no such) (symbol|scrip|instrument)"
+            r"|(symbol|scrip|instrument) (not found|does not exist|is invalid)",
+            "INVALID_SYMBOL",
+            "symbol",
+        ),
+        (
+            r"not (allowed|permitted|enabled|active)|blocked|banned|restricted|t2t",
+            "NOT_ALLOWED",
+            None,
+        ),
+        (r"product|\bcnc\b|intraday", "INVALID_PRODUCT", "product"),
+        (r"symbol", "INVALID_SYMBOL", "symbol"),
+    )
+)
+
+_CODE_RULES: Final[Mapping[int, tuple[str, str | None]]] = {
+    -51: ("UNKNOWN_ORDER", "order_id"),
+    -53: ("UNKNOWN_POSITION", None),
+    -300: ("INVALID_SYMBOL", "symbol"),
+    _RATE_CODE: ("RATE_LIMITED", None),
+}
+
+
+def classify_rejection(fyers_code: int | None, message: str) -> tuple[str, str | None]:
+    """Our (code, field) for a Fyers error code and message."""
+    if fyers_code is not None and fyers_code in _CODE_RULES:
+        return _CODE_RULES[fyers_code]
+    for pattern, code, fld in _MESSAGE_RULES:
+        if pattern.search(message):
+            return code, fld
+    if fyers_code == -50:
+        return "INVALID_PARAMETERS", None
+    return "BROKER_REJECTED", None
+
+
+def rejection_from(
+    message: str,
+    fyers_code: int | None = None,
+    http_status: int | None = None,
+    *,
+    action: str = "the order",
+) -> FyersOrderRejected:
+    """The :class:`FyersOrderRejected` for a Fyers error (envelope or order-book message)."""
+    text = " ".join(str(message or "").split()) or "no reason given"
+    code, fld = classify_rejection(fyers_code, text)
+    where = f" (code {fyers_code})" if fyers_code is not None else ""
+    return FyersOrderRejected(
+        code,
+        f"Fyers rejected {action}{where}: {text}",
+        fld,
+        fyers_code=fyers_code,
+        fyers_message=text,
+        http_status=http_status,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# tags
+# --------------------------------------------------------------------------------------------
+
+
+def new_tag() -> str:
+    """A fresh random order tag: ``lt`` + 16 hex digits (alphanumeric, 18 characters)."""
+    return "lt" + secrets.token_hex(8)
+
+
+def client_tag(order_id: str, namespace: str = "") -> str:
+    """A deterministic Fyers order tag for one of our client order ids.
+
+    Tags must be 1-30 alphanumerics. ``namespace`` (a session name, say) keeps two sessions'
+    ``LT0000001`` apart: a tag lookup that found another session's order would be a disaster.
+    Ids that do not fit are hashed (``h`` + 24 hex digits).
+    """
+    plain = re.sub(r"[^A-Za-z0-9]", "", namespace) + re.sub(r"[^A-Za-z0-9]", "", order_id)
+    if plain and len(plain) <= 30 and plain.lower() != "untagged":
+        return plain
+    digest = hashlib.sha256(f"{namespace}\x00{order_id}".encode()).hexdigest()
+    return "h" + digest[:24]
+
+
+def validate_tag(tag: object, fy_id: str | None = None) -> str:
+    """Return ``tag`` if Fyers accepts it as an ``orderTag``, else raise OrderRejected."""
+    if not isinstance(tag, str) or _TAG_RE.fullmatch(tag) is None:
+        raise FyersOrderRejected(
+            "INVALID_TAG", f"An order tag must be 1-30 letters or digits, got {tag!r}.", "tag"
+        )
+    if tag.lower() == "untagged" or (fy_id is not None and tag.upper() == fy_id.upper()):
+        raise FyersOrderRejected(
+            "INVALID_TAG", f"Fyers reserves the order tag {tag!r}; choose another.", "tag"
+        )
+    return tag
+
+
+def _strip_tag(raw: object) -> str | None:
+    """``"1:mytag"`` → ``"mytag"`` (Fyers prefixes 1: user, 2: system); ``"2:Untagged"`` →
+    ``None``."""
+    if not isinstance(raw, str) or not raw:
+        return None
+    prefix, sep, rest = raw.partition(":")
+    value = rest if sep and prefix in ("1", "2") else raw
+    return None if not value or value == "Untagged" else value
+
+
+# --------------------------------------------------------------------------------------------
+# parsed answers
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderAck:
+    """Fyers accepted a place, modify or cancel. ``recovered`` is True when the answer was lost
+    and the order was found in the order book instead; ``attempts`` counts the sends."""
+
+    order_id: str
+    tag: str | None = None
+    message: str = ""
+    fyers_code: int | None = None
+    recovered: bool = False
+    attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerOrder:
+    """One order-book row. Prices are ``None`` when Fyers sends 0 (unused)."""
+
+    order_id: str
+    symbol: str
+    side: Side
+    kind: OrderKind | None
+    product: str
+    quantity: int
+    filled_quantity: int
+    remaining_quantity: int
+    limit_price: Decimal | None
+    trigger_price: Decimal | None
+    traded_price: Decimal | None
+    status: OrderStatus
+    fyers_status: FyersStatus
+    raw_status: int | None
+    tag: str | None
+    message: str
+    exchange_order_id: str | None
+    validity: str
+    placed_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def is_partially_filled(self) -> bool:
+        return 0 < self.filled_quantity < self.quantity
+
+    @property
+    def product_enum(self) -> Product | None:
+        try:
+            return Product(self.product)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerTrade:
+    """One tradebook row (one execution)."""
+
+    trade_id: str
+    order_id: str
+    exchange_order_id: str | None
+    symbol: str
+    side: Side
+    quantity: int
+    price: Decimal
+    value: Decimal
+    product: str
+    kind: OrderKind | None
+    tag: str | None
+    traded_at: datetime | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerPosition:
+    """One net position (``id`` such as ``NSE:SBIN-EQ-INTRADAY``). ``side`` 1 long, -1 short,
+    0 closed."""
+
+    position_id: str
+    symbol: str
+    product: str
+    net_quantity: int
+    side: int
+    avg_price: Decimal
+    buy_quantity: int
+    buy_avg: Decimal
+    buy_value: Decimal
+    sell_quantity: int
+    sell_avg: Decimal
+    sell_value: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+    pnl: Decimal
+    ltp: Decimal | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Positions:
+    """The positions answer: rows plus Fyers' ``overall`` totals."""
+
+    positions: tuple[BrokerPosition, ...]
+    count_total: int
+    count_open: int
+    pnl_total: Decimal
+    pnl_realized: Decimal
+    pnl_unrealized: Decimal
+
+    def open(self) -> tuple[BrokerPosition, ...]:
+        return tuple(p for p in self.positions if p.net_quantity != 0)
+
+
+@dataclass(frozen=True, slots=True)
+class FundLimit:
+    """One ``fund_limit`` row (``Available Balance``, ``Utilized Amount``...)."""
+
+    id: int
+    title: str
+    equity: Decimal
+    commodity: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Funds:
+    """The funds answer; the named properties read the equity column by title."""
+
+    limits: tuple[FundLimit, ...]
+
+    def get(self, title: str) -> FundLimit | None:
+        wanted = title.strip().lower()
+        return next((r for r in self.limits if r.title.strip().lower() == wanted), None)
+
+    def _equity(self, title: str) -> Decimal | None:
+        row = self.get(title)
+        return None if row is None else row.equity
+
+    @property
+    def total_balance(self) -> Decimal | None:
+        return self._equity("Total Balance")
+
+    @property
+    def available_balance(self) -> Decimal | None:
+        return self._equity("Available Balance")
+
+    @property
+    def utilized(self) -> Decimal | None:
+        return self._equity("Utilized Amount")
+
+    @property
+    def clear_balance(self) -> Decimal | None:
+        return self._equity("Clear Balance")
+
+    @property
+    def realized_pnl(self) -> Decimal | None:
+        return self._equity("Realized Profit and Loss")
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerHolding:
+    """One demat holding (``holding_type`` HLD in demat, T1 bought but not yet delivered)."""
+
+    symbol: str
+    quantity: int
+    remaining_quantity: int
+    holding_type: str
+    cost_price: Decimal
+    ltp: Decimal | None
+    market_value: Decimal
+    pnl: Decimal
+    isin: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Holdings:
+    holdings: tuple[BrokerHolding, ...]
+    total_investment: Decimal
+    total_current_value: Decimal
+    total_pnl: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """Who the token belongs to. Fyers' other (PII) fields stay in ``raw``, out of the repr."""
+
+    fy_id: str
+    name: str
+    display_name: str | None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+
+# ---- field readers (JSON numbers arrive as Decimal or int) ----------------------------------
+
+
+def _dec(value: object, default: Decimal | None = Decimal(0)) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return default
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value.strip())
+        except InvalidOperation:
+            return default
+    return default
+
+
+def _money(value: object) -> Decimal:
+    d = _dec(value)
+    return Decimal(0) if d is None else d
+
+
+def _price(value: object) -> Decimal | None:
+    """A price where 0 means "not set"."""
+    d = _dec(value, None)
+    return None if d is None or d == 0 else d
+
+
+def _int(value: object, default: int = 0) -> int:
+    if isinstance(value, bool) or value is None:
+        return default
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return default
+    return default
+
+
+def _str(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _opt_str(value: object) -> str | None:
+    text = _str(value).strip()
+    return text or None
+
+
+def _side(value: object) -> Side:
+    return Side.SELL if _int(value) == -1 else Side.BUY
+
+
+def _kind(value: object) -> OrderKind | None:
+    return _KIND_OF_TYPE.get(_int(value, -1))
+
+
+_MONTHS: Final = {
+    m: i
+    for i, m in enumerate(
+        ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
+    )
+}
+_TIME_RE: Final = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})")
+
+
+def _time(value: object) -> datetime | None:
+    """``"18-Dec-2023 13:51:30"`` (Asia/Kolkata) → aware datetime; anything else → None."""
+    m = _TIME_RE.fullmatch(_str(value).strip())
+    if m is None or m[2].lower() not in _MONTHS:
+        return None
+    try:
+        return datetime(
+            int(m[3]),
+            _MONTHS[m[2].lower()],
+            int(m[1]),
+            int(m[4]),
+            int(m[5]),
+            int(m[6]),
+            tzinfo=IST,
+        )
+    except ValueError:
+        return None
+
+
+def parse_order(row: Mapping[str, Any]) -> BrokerOrder:
+    """An ``orderBook`` row → :class:`BrokerOrder`."""
+    raw_status = row.get("status")
+    fstatus = FyersStatus.of(raw_status)
+    qty = _int(row.get("qty"))
+    filled = _int(row.get("filledQty"))
+    remaining = _int(row.get("remainingQuantity"), max(qty - filled, 0))
+    return BrokerOrder(
+        order_id=_str(row.get("id")),
+        symbol=_str(row.get("symbol")),
+        side=_side(row.get("side")),
+        kind=_kind(row.get("type")),
+        product=_str(row.get("productType")),
+        quantity=qty,
+        filled_quantity=filled,
+        remaining_quantity=remaining,
+        limit_price=_price(row.get("limitPrice")),
+        trigger_price=_price(row.get("stopPrice")),
+        traded_price=_price(row.get("tradedPrice")),
+        status=_STATUS_MAP[fstatus],
+        fyers_status=fstatus,
+        raw_status=raw_status if isinstance(raw_status, int) else None,
+        tag=_strip_tag(row.get("orderTag")),
+        message=_str(row.get("message")),
+        exchange_order_id=_opt_str(row.get("exchOrdId")),
+        validity=_str(row.get("orderValidity")),
+        placed_at=_time(row.get("orderDateTime")),
+        raw=dict(row),
+    )
+
+
+def parse_trade(row: Mapping[str, Any]) -> BrokerTrade:
+    """A ``tradeBook`` row → :class:`BrokerTrade`."""
+    return BrokerTrade(
+        trade_id=_str(row.get("tradeNumber")),
+        order_id=_str(row.get("orderNumber")),
+        exchange_order_id=_opt_str(row.get("exchangeOrderNo")),
+        symbol=_str(row.get("symbol")),
+        side=_side(row.get("side")),
+        quantity=_int(row.get("tradedQty")),
+        price=_money(row.get("tradePrice")),
+        value=_money(row.get("tradeValue")),
+        product=_str(row.get("productType")),
+        kind=_kind(row.get("orderType")),
+        tag=_strip_tag(row.get("orderTag")),
+        traded_at=_time(row.get("orderDateTime")),
+        raw=dict(row),
+    )
+
+
+def parse_position(row: Mapping[str, Any]) -> BrokerPosition:
+    """A ``netPositions`` row → :class:`BrokerPosition`."""
+    return BrokerPosition(
+        position_id=_str(row.get("id")),
+        symbol=_str(row.get("symbol")),
+        product=_str(row.get("productType")),
+        net_quantity=_int(row.get("netQty")),
+        side=_int(row.get("side")),
+        avg_price=_money(row.get("netAvg", row.get("avgPrice"))),
+        buy_quantity=_int(row.get("buyQty")),
+        buy_avg=_money(row.get("buyAvg")),
+        buy_value=_money(row.get("buyVal")),
+        sell_quantity=_int(row.get("sellQty")),
+        sell_avg=_money(row.get("sellAvg")),
+        sell_value=_money(row.get("sellVal")),
+        realized_pnl=_money(row.get("realized_profit")),
+        unrealized_pnl=_money(row.get("unrealized_profit")),
+        pnl=_money(row.get("pl")),
+        ltp=_price(row.get("ltp")),
+        raw=dict(row),
+    )
+
+
+def _rows(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    rows = body.get(key)
+    if rows is None:
+        return []
+    if not isinstance(rows, list):
+        raise FyersApiError(f"Fyers answered {key!r} with a {type(rows).__name__}, not a list")
+    return [r for r in rows if isinstance(r, Mapping)]
+
+
+def parse_positions(body: Mapping[str, Any]) -> Positions:
+    overall = body.get("overall")
+    tot: Mapping[str, Any] = overall if isinstance(overall, Mapping) else {}
+    return Positions(
+        positions=tuple(parse_position(r) for r in _rows(body, "netPositions")),
+        count_total=_int(tot.get("count_total")),
+        count_open=_int(tot.get("count_open")),
+        pnl_total=_money(tot.get("pl_total")),
+        pnl_realized=_money(tot.get("pl_realized")),
+        pnl_unrealized=_money(tot.get("pl_unrealized")),
+    )
+
+
+def parse_funds(body: Mapping[str, Any]) -> Funds:
+    return Funds(
+        tuple(
+            FundLimit(
+                id=_int(r.get("id")),
+                title=_str(r.get("title")),
+                equity=_money(r.get("equityAmount")),
+                commodity=_money(r.get("commodityAmount")),
+            )
+            for r in _rows(body, "fund_limit")
+        )
+    )
+
+
+def parse_holdings(body: Mapping[str, Any]) -> Holdings:
+    overall = body.get("overall")
+    tot: Mapping[str, Any] = overall if isinstance(overall, Mapping) else {}
+    rows = tuple(
+        BrokerHolding(
+            symbol=_str(r.get("symbol")),
+            quantity=_int(r.get("quantity")),
+            remaining_quantity=_int(r.get("remainingQuantity")),
+            holding_type=_str(r.get("holdingType")),
+            cost_price=_money(r.get("costPrice")),
+            ltp=_price(r.get("ltp")),
+            market_value=_money(r.get("marketVal")),
+            pnl=_money(r.get("pl")),
+            isin=_opt_str(r.get("isin")),
+            raw=dict(r),
+        )
+        for r in _rows(body, "holdings")
+    )
+    return Holdings(
+        rows,
+        total_investment=_money(tot.get("total_investment")),
+        total_current_value=_money(tot.get("total_current_value")),
+        total_pnl=_money(tot.get("total_pl")),
+    )
+
+
+def parse_profile(body: Mapping[str, Any]) -> Profile:
+    data = body.get("data")
+    row: Mapping[str, Any] = data if isinstance(data, Mapping) else {}
+    return Profile(
+        fy_id=_str(row.get("fy_id")),
+        name=_str(row.get("name")),
+        display_name=_opt_str(row.get("display_name")),
+        raw=dict(row),
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# rate limiting
+# --------------------------------------------------------------------------------------------
+
+DEFAULT_LIMITS: Final[Mapping[str, tuple[tuple[int, float], ...]]] = {
+    "all": ((10, 1.0), (200, 60.0)),
+    "orders": ((10, 1.0),),
+}
+"""Fyers' documented limits (spec 3.1): 10/s and 200/min across REST; orders ≤ 10/s."""
+
+Sleep = Callable[[float], Awaitable[None]]
+
+
+class RateLimiter:
+    """Sliding-window limits, granted in arrival order (FIFO), with a shared pause.
+
+    ``limits`` maps a group name to ``(count, seconds)`` windows; :meth:`acquire` takes a slot
+    in every window of the groups named, atomically, waiting as long as needed: no window of
+    ``seconds`` ever holds more than ``count`` grants. :meth:`pause` (a 429's ``Retry-After``)
+    holds every caller back. ``clock`` and ``sleep`` are injectable so tests need no waiting.
+    """
+
+    def __init__(
+        self,
+        limits: Mapping[str, Iterable[tuple[int, float]]] = DEFAULT_LIMITS,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self._windows: dict[str, list[tuple[int, float, deque[float]]]] = {}
+        for group, windows in limits.items():
+            parsed = []
+            for count, seconds in windows:
+                if count < 1 or not seconds > 0:
+                    raise InvalidInput("limits", f"{group}: need count ≥ 1 and seconds > 0")
+                parsed.append((int(count), float(seconds), deque[float]()))
+            self._windows[group] = parsed
+        self.clock = clock
+        self.sleep = sleep
+        self._paused_until = float("-inf")
+        self._lock = asyncio.Lock()
+        self.granted = 0
+        self.waited = 0.0
+
+    def __repr__(self) -> str:
+        limits = {g: [(c, s) for c, s, _ in ws] for g, ws in self._windows.items()}
+        return f"RateLimiter({limits}, granted={self.granted})"
+
+    def delay(self, *groups: str) -> float:
+        """Seconds until :meth:`acquire` for ``groups`` would be granted (0 if now)."""
+        now = self.clock()
+        wait = self._paused_until - now
+        for group in groups or ("all",):
+            for count, seconds, stamps in self._windows.get(group, ()):
+                while stamps and stamps[0] <= now - seconds:
+                    stamps.popleft()
+                if len(stamps) >= count:
+                    wait = max(wait, stamps[-count] + seconds - now)
+        return max(wait, 0.0)
+
+    async def acquire(self, *groups: str) -> float:
+        """Wait for a slot in every window of ``groups`` (default ``"all"``); returns the
+        seconds waited."""
+        names = groups or ("all",)
+        unknown = [g for g in names if g not in self._windows]
+        if unknown:
+            raise InvalidInput("groups", f"unknown rate-limit group(s) {unknown}")
+        waited = 0.0
+        async with self._lock:
+            while (wait := self.delay(*names)) > 0:
+                waited += wait
+                await self.sleep(wait)
+            now = self.clock()
+            for group in names:
+                for _, _, stamps in self._windows[group]:
+                    stamps.append(now)
+        self.granted += 1
+        self.waited += waited
+        return waited
+
+    def pause(self, seconds: float) -> None:
+        """Grant nothing for ``seconds`` from now (a 429's ``Retry-After``)."""
+        self._paused_until = max(self._paused_until, self.clock() + max(seconds, 0.0))
+
+
+def _retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
+    ms = headers.get("x-retry-after-ms")
+    if ms is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is not None:
+        try:
+            return max(float(value), 0.0)
+        except ValueError:
+            pass  # an HTTP date: fall back to the default
+    return default
+
+
+# --------------------------------------------------------------------------------------------
+# the client
+# --------------------------------------------------------------------------------------------
+
+_NOT_SENT: Final = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.UnsupportedProtocol,
+    httpx.ProxyError,
+    httpx.LocalProtocolError,
+)
+
+
+def _coerce(enum_cls: type[Any], value: object, code: str, fld: str) -> Any:
+    if isinstance(value, enum_cls):
+        return value
+    if isinstance(value, str):
+        key = value.strip().upper().replace("-", "_")
+        for member in enum_cls:
+            if key in (member.name, str(member.value).upper().replace("-", "_")):
+                return member
+    raise FyersOrderRejected(
+        code, f"{fld} {value!r} is not one of {[m.name for m in enum_cls]}.", fld
+    )
+
+
+def _price_arg(value: object, fld: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        paise = to_paise(value, fld)
+    except InvalidInput as exc:
+        raise FyersOrderRejected("INVALID_PRICE", f"{fld} {exc.reason}.", fld) from None
+    if paise <= 0:
+        raise FyersOrderRejected("INVALID_PRICE", f"{fld} must be positive.", fld)
+    return paise
+
+
+def _wire_price(paise: int | None) -> float | int:
+    """Paise → the JSON number Fyers expects (``800.05``; ``0`` when unused)."""
+    return 0 if paise is None else float(from_paise(paise))
+
+
+def _quantity_arg(quantity: object) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise FyersOrderRejected(
+            "INVALID_QUANTITY",
+            f"Quantity must be a positive whole number, got {quantity!r}.",
+            "quantity",
+        )
+    return quantity
+
+
+def _check_prices(kind: OrderKind, limit: int | None, trigger: int | None) -> None:
+    needs_limit = kind in (OrderKind.LIMIT, OrderKind.SL)
+    needs_trigger = kind in (OrderKind.SL, OrderKind.SL_M)
+    if needs_limit and limit is None:
+        raise FyersOrderRejected(
+            "MISSING_PRICE", f"A {kind.value} order needs a limit_price.", "limit_price"
+        )
+    if not needs_limit and limit is not None:
+        raise FyersOrderRejected(
+            "UNEXPECTED_PRICE", f"A {kind.value} order takes no limit_price.", "limit_price"
+        )
+    if needs_trigger and trigger is None:
+        raise FyersOrderRejected(
+            "MISSING_PRICE", f"A {kind.value} order needs a trigger_price.", "trigger_price"
+        )
+    if not needs_trigger and trigger is not None:
+        raise FyersOrderRejected(
+            "UNEXPECTED_PRICE", f"A {kind.value} order takes no trigger_price.", "trigger_price"
+        )
+
+
+class FyersRestClient:
+    """Async client for the Fyers v3 trading REST API. See the module docstring.
+
+    ``token`` is a :class:`~livetrade.fyers.auth.Token` or an ``APP_ID:jwt`` string (a bare
+    JWT needs ``app_id=``); an expired token is refused before anything is sent
+    (:class:`~livetrade.fyers.auth.TokenExpired`), and Fyers' own refusals (HTTP 401/403, codes
+    -8/-15/-16/-17) raise :class:`~livetrade.errors.AuthError`.
+
+    ``timeout`` bounds every request. ``client`` (an ``httpx.AsyncClient`` you own) or
+    ``transport`` (e.g. ``httpx.MockTransport``) replace the default connection pool.
+    ``limiter`` is shared by everything using the same Fyers app+user in this process; pass
+    the same :class:`RateLimiter` to each client. ``now`` is the wall clock (token expiry);
+    ``sleep`` waits before an order-book lookup after a lost answer (``settle_delay``).
+    """
+
+    def __init__(
+        self,
+        token: Token | str,
+        *,
+        app_id: str | None = None,
+        base_url: str = DEFAULT_API_URL,
+        timeout: float = 10.0,
+        client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limiter: RateLimiter | None = None,
+        now: Callable[[], float] = time.time,
+        sleep: Sleep | None = None,
+        max_rate_retries: int = 3,
+        max_retry_after: float = 30.0,
+        submit_attempts: int = 2,
+        settle_delay: float = 0.5,
+        lookup_attempts: int = 2,
+        read_retries: int = 1,
+    ) -> None:
+        self._token = self._as_token(token, app_id)
+        if not isinstance(base_url, str) or not base_url.startswith(("http://", "https://")):
+            raise InvalidInput("base_url", f"must be an http(s) URL, got {base_url!r}")
+        if not timeout > 0:
+            raise InvalidInput("timeout", "must be positive")
+        if submit_attempts < 1 or lookup_attempts < 1 or read_retries < 0:
+            raise InvalidInput("submit_attempts", "attempt counts must be ≥ 1 (retries ≥ 0)")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.limiter = limiter if limiter is not None else RateLimiter()
+        self._now = now
+        self._sleep: Sleep = sleep if sleep is not None else self.limiter.sleep
+        self.max_rate_retries = max_rate_retries
+        self.max_retry_after = max_retry_after
+        self.submit_attempts = submit_attempts
+        self.settle_delay = settle_delay
+        self.lookup_attempts = lookup_attempts
+        self.read_retries = read_retries
+        self._client = client
+        self._own_client = client is None
+        self._transport = transport
+
+    @staticmethod
+    def _as_token(token: Token | str, app_id: str | None) -> Token:
+        if isinstance(token, Token):
+            if app_id is not None and app_id != token.app_id:
+                raise AuthError(f"the token is for app {token.app_id!r}, not {app_id!r}")
+            return token
+        if not isinstance(token, str) or not token.strip():
+            raise AuthError("FyersRestClient needs an access token")
+        prefix, _, _ = token.strip().rpartition(":")
+        owner = app_id or prefix or None
+        if owner is None:
+            raise AuthError("a bare access token needs app_id=... (or pass 'APP_ID:token')")
+        return Token.from_jwt(owner, token)
+
+    # ---- plumbing ----------------------------------------------------------------------------
+
+    @property
+    def token(self) -> Token:
+        return self._token
+
+    @property
+    def app_id(self) -> str:
+        return self._token.app_id
+
+    def set_token(self, token: Token | str) -> None:
+        """Use a renewed token from now on (Fyers tokens end daily)."""
+        self._token = self._as_token(token, self._token.app_id)
+
+    def __repr__(self) -> str:
+        return (
+            f"FyersRestClient(app_id={self.app_id!r}, base_url={self.base_url!r}, "
+            f"token=<hidden>, expires={self._token.expires_at:%Y-%m-%d %H:%M} IST)"
+        )
+
+    __str__ = __repr__
+
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = httpx.AsyncClient(
+                transport=self._transport,
+                timeout=httpx.Timeout(self.timeout),
+                trust_env=not is_loopback(self.base_url),
+            )
+        return self._client
+
+    async def aclose(self) -> None:
+        client, self._client = self._client, None
+        if client is not None and self._own_client:
+            await client.aclose()
+
+    async def __aenter__(self) -> FyersRestClient:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": self._token.authorization,
+            "Content-Type": "application/json",
+            "version": "3",
+        }
+
+    def _scrub(self, text: str) -> str:
+        for secret in (self._token.authorization, self._token.access_token):
+            text = text.replace(secret, "<hidden>")
+        return text
+
+    async def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        order: bool = False,
+    ) -> tuple[int, dict[str, Any]]:
+        """One logical request: limiter, send, 429 retries, auth check. Returns
+        (HTTP status, JSON object). Raises _NotSent / _Lost for transport trouble."""
+        self._token.ensure_valid(self._now())
+        url = self.base_url + path
+        content = None if body is None else json.dumps(body, separators=(",", ":")).encode()
+        rate_retries = 0
+        while True:
+            if order:
+                await self.limiter.acquire("all", "orders")
+            else:
+                await self.limiter.acquire("all")
+            started = time.perf_counter()
+            try:
+                resp = await self._http().request(
+                    method,
+                    url,
+                    content=content,
+                    params=params,
+                    headers=self._headers(),
+                    timeout=self.timeout,
+                )
+            except _NOT_SENT as exc:
+                log.warning("Fyers %s %s not sent: %s", method, path, type(exc).__name__)
+                raise _NotSent(type(exc).__name__) from None
+            except httpx.TimeoutException as exc:
+                log.warning("Fyers %s %s timed out after %g s", method, path, self.timeout)
+                raise _Lost(f"{type(exc).__name__} after {self.timeout:g} s") from None
+            except httpx.TransportError as exc:
+                log.warning("Fyers %s %s lost: %s", method, path, type(exc).__name__)
+                raise _Lost(type(exc).__name__) from None
+            status = resp.status_code
+            log.debug(
+                "Fyers %s %s -> HTTP %s in %.0f ms",
+                method,
+                path,
+                status,
+                (time.perf_counter() - started) * 1000,
+            )
+            data = self._json(resp)
+            code = data.get("code") if data is not None else None
+            if status == 429 or code == _RATE_CODE:
+                wait = _retry_after(resp.headers)
+                rate_retries += 1
+                if rate_retries > self.max_rate_retries or wait > self.max_retry_after:
+                    raise RateLimited(
+                        f"Fyers rate limit: {method} {path} answered 429 {rate_retries} times "
+                        f"(Retry-After {wait:g} s)",
+                        wait,
+                    )
+                log.warning("Fyers 429 on %s %s: pausing %g s", method, path, wait)
+                self.limiter.pause(wait)
+                continue
+            message = self._scrub(_str(data.get("message")) if data else "")
+            if (status in (401, 403) or code in AUTH_ERROR_CODES) and not (
+                status == 403 and code not in AUTH_ERROR_CODES and _IP_RE.search(message)
+            ):  # a 403 about the static-IP whitelist is a refusal, not a dead token
+                raise AuthError(
+                    f"Fyers refused the access token on {method} {path} (HTTP {status}"
+                    f"{f', code {code}' if code is not None else ''}"
+                    f"{f': {message}' if message else ''}); log in again for a fresh token"
+                )
+            if status >= 500:  # the request may or may not have been carried out
+                raise _Lost(f"HTTP {status}: {message or 'no JSON message'}")
+            if data is None:
+                raise FyersApiError(
+                    f"Fyers {method} {path} answered HTTP {status} with a non-JSON body",
+                    status=status,
+                )
+            return status, data
+
+    @staticmethod
+    def _json(resp: httpx.Response) -> dict[str, Any] | None:
+        try:
+            data = json.loads(resp.content, parse_float=Decimal)
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+
+    async def _read(self, path: str, params: Mapping[str, str] | None = None) -> dict[str, Any]:
+        """A GET with ``read_retries`` resends on transport trouble; error envelopes raise
+        :class:`FyersApiError`."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                status, data = await self._call("GET", path, params=params)
+            except (_NotSent, _Lost) as exc:
+                if attempt > self.read_retries:
+                    raise FyersUnavailable(
+                        f"Fyers GET {path} failed {attempt} times (last: {exc})"
+                    ) from None
+                continue
+            if data.get("s") != "ok":
+                code = data.get("code")
+                message = self._scrub(_str(data.get("message")) or "no message")
+                raise FyersApiError(
+                    f"Fyers GET {path} failed (HTTP {status}, code {code}): {message}",
+                    code=code if isinstance(code, int) else None,
+                    status=status,
+                )
+            return data
+
+    # ---- reads -------------------------------------------------------------------------------
+
+    async def profile(self) -> Profile:
+        return parse_profile(await self._read("/profile"))
+
+    async def funds(self) -> Funds:
+        return parse_funds(await self._read("/funds"))
+
+    async def holdings(self) -> Holdings:
+        return parse_holdings(await self._read("/holdings"))
+
+    async def positions(self) -> Positions:
+        return parse_positions(await self._read("/positions"))
+
+    async def tradebook(self) -> list[BrokerTrade]:
+        return [parse_trade(r) for r in _rows(await self._read("/tradebook"), "tradeBook")]
+
+    async def orderbook(self, order_id: str | None = None) -> list[BrokerOrder]:
+        """Today's orders (``order_id``: just that one, via ``?id=`` as the SDK sends it)."""
+        params = None if order_id is None else {"id": order_id}
+        orders = [parse_order(r) for r in _rows(await self._read("/orders", params), "orderBook")]
+        if order_id is not None:
+            orders = [o for o in orders if o.order_id == order_id]
+        return orders
+
+    async def order(self, order_id: str) -> BrokerOrder | None:
+        """One order by Fyers id, or None if the order book does not have it."""
+        found = await self.orderbook(order_id)
+        return found[0] if found else None
+
+    async def find_by_tag(self, tag: str) -> BrokerOrder | None:
+        """The order carrying ``orderTag`` ``tag`` (the full book is read and filtered here,
+        not by a server-side filter whose tag prefix rules we cannot check)."""
+        matches = [o for o in await self.orderbook() if o.tag == tag]
+        if len(matches) > 1:
+            ids = ", ".join(o.order_id for o in matches)
+            raise SubmitUncertain(f"{len(matches)} Fyers orders carry the tag {tag!r}: {ids}", tag)
+        return matches[0] if matches else None
+
+    # ---- orders ------------------------------------------------------------------------------
+
+    def order_body(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: int,
+        kind: OrderKind | str = OrderKind.MARKET,
+        product: Product | str = Product.INTRADAY,
+        *,
+        limit_price: object = None,
+        trigger_price: object = None,
+        tag: str | None = None,
+        validity: Literal["DAY", "IOC"] = "DAY",
+        offline: bool = False,
+    ) -> dict[str, Any]:
+        """The JSON body :meth:`place_order` sends (validated; a tag is made if none given)."""
+        if not isinstance(symbol, str) or ":" not in symbol or symbol != symbol.strip():
+            raise FyersOrderRejected(
+                "INVALID_SYMBOL", f"Symbol {symbol!r} is not like 'NSE:SBIN-EQ'.", "symbol"
+            )
+        side_ = _coerce(Side, side, "INVALID_SIDE", "side")
+        kind_ = _coerce(OrderKind, kind, "INVALID_ORDER_TYPE", "kind")
+        product_ = _coerce(Product, product, "INVALID_PRODUCT", "product")
+        qty = _quantity_arg(quantity)
+        limit = _price_arg(limit_price, "limit_price")
+        trigger = _price_arg(trigger_price, "trigger_price")
+        _check_prices(kind_, limit, trigger)
+        if validity not in ("DAY", "IOC"):
+            raise FyersOrderRejected(
+                "INVALID_VALIDITY", f"Validity must be DAY or IOC, got {validity!r}.", "validity"
+            )
+        tag_ = validate_tag(new_tag() if tag is None else tag, self._token.fy_id)
+        return {
+            "symbol": symbol,
+            "qty": qty,
+            "type": FYERS_ORDER_TYPE[kind_],
+            "side": int(side_),
+            "productType": product_.value,
+            "limitPrice": _wire_price(limit),
+            "stopPrice": _wire_price(trigger),
+            "validity": validity,
+            "disclosedQty": 0,
+            "offlineOrder": bool(offline),
+            "orderTag": tag_,
+        }
+
+    async def place_order(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: int,
+        kind: OrderKind | str = OrderKind.MARKET,
+        product: Product | str = Product.INTRADAY,
+        *,
+        limit_price: object = None,
+        trigger_price: object = None,
+        tag: str | None = None,
+        validity: Literal["DAY", "IOC"] = "DAY",
+        offline: bool = False,
+    ) -> OrderAck:
+        """Place an order (``POST /orders/sync``); returns the Fyers order id.
+
+        Market, limit, SL (stop-limit: ``trigger_price`` and ``limit_price``) and SL-M
+        (stop-market: ``trigger_price``), for INTRADAY or CNC. Every order carries an
+        ``orderTag`` (``tag``, or a fresh random one). If the answer is lost the tag is looked
+        up in the order book before anything is resent, so an order is never placed twice.
+
+        Raises :class:`FyersOrderRejected` (bad input, or Fyers said no),
+        :class:`SubmitUncertain` (the answer was lost and the book cannot tell),
+        :class:`~livetrade.errors.AuthError`.
+        """
+        body = self.order_body(
+            symbol,
+            side,
+            quantity,
+            kind,
+            product,
+            limit_price=limit_price,
+            trigger_price=trigger_price,
+            tag=tag,
+            validity=validity,
+            offline=offline,
+        )
+        return await self._submit(body)
+
+    async def place(self, order: Order, *, namespace: str = "") -> OrderAck:
+        """Place one of the engine's :class:`~livetrade.model.Order` objects, tagged with
+        :func:`client_tag` of its ``order_id`` (so a restart can find it by tag)."""
+        return await self.place_order(
+            order.symbol,
+            order.side,
+            order.quantity,
+            order.kind,
+            order.product,
+            limit_price=order.limit_price,
+            trigger_price=order.trigger_price,
+            tag=client_tag(order.order_id, namespace),
+        )
+
+    async def _submit(self, body: dict[str, Any]) -> OrderAck:
+        tag = str(body["orderTag"])
+        attempts = 0
+        while True:
+            attempts += 1
+            log.info(
+                "placing Fyers order tag=%s %s %s x%s type=%s %s (attempt %d)",
+                tag,
+                "BUY" if body["side"] == 1 else "SELL",
+                body["symbol"],
+                body["qty"],
+                body["type"],
+                body["productType"],
+                attempts,
+            )
+            try:
+                status, data = await self._call("POST", ORDER_PATH, body=body, order=True)
+            except _NotSent as exc:
+                if attempts >= self.submit_attempts:
+                    raise FyersOrderRejected(
+                        "BROKER_UNREACHABLE",
+                        f"Fyers could not be reached ({exc}); the order was not placed.",
+                    ) from None
+                continue
+            except _Lost as exc:
+                found = await self._look_for(tag, body, str(exc))
+                if found is not None:
+                    return self._recovered(found, tag, attempts)
+                if attempts >= self.submit_attempts:
+                    raise SubmitUncertain(
+                        f"placing the order tagged {tag!r} failed {attempts} times (last: {exc}) "
+                        "and the order book does not show it yet; check find_by_tag() before "
+                        "placing it again",
+                        tag,
+                    ) from None
+                log.warning("order tag=%s not in the order book after %s: resending", tag, exc)
+                continue
+            except RateLimited as exc:
+                raise FyersOrderRejected(
+                    "RATE_LIMITED",
+                    f"{exc}; the order was not placed.",
+                    fyers_code=_RATE_CODE,
+                    http_status=429,
+                ) from None
+            if data.get("s") != "ok":
+                code = data.get("code")
+                raise rejection_from(
+                    self._scrub(_str(data.get("message"))),
+                    code if isinstance(code, int) else None,
+                    status,
+                )
+            order_id = _opt_str(data.get("id"))
+            code = data.get("code")
+            if order_id is None:  # e.g. code 201: sent, no exchange acknowledgement yet
+                found = await self._look_for(tag, body, f"answer without an id (code {code})")
+                if found is None:
+                    raise SubmitUncertain(
+                        f"Fyers accepted the order tagged {tag!r} without an id (code {code}) "
+                        "and the order book does not show it yet",
+                        tag,
+                    )
+                return self._recovered(found, tag, attempts)
+            return OrderAck(
+                order_id,
+                tag,
+                _str(data.get("message")),
+                code if isinstance(code, int) else None,
+                attempts=attempts,
+            )
+
+    async def _look_for(self, tag: str, body: Mapping[str, Any], why: str) -> BrokerOrder | None:
+        """After a lost answer: is the tagged order in the book? (None = certainly not.)"""
+        last = ""
+        for _ in range(self.lookup_attempts):
+            await self._sleep(self.settle_delay)
+            try:
+                found = await self.find_by_tag(tag)
+            except SubmitUncertain:
+                raise
+            except (FyersApiError, AuthError) as exc:  # cannot tell: never resend blind
+                last = str(exc)
+                if isinstance(exc, AuthError):
+                    break
+                continue
+            if found is not None and (
+                found.symbol != body["symbol"]
+                or int(found.side) != body["side"]
+                or found.quantity != body["qty"]
+            ):
+                raise SubmitUncertain(
+                    f"the order book has order {found.order_id} tagged {tag!r} but for "
+                    f"{found.side.name} {found.quantity} {found.symbol}: tags must be unique",
+                    tag,
+                )
+            log.info(
+                "after %s the order tagged %s is %s",
+                why,
+                tag,
+                "in the book" if found else "not in the book",
+            )
+            return found
+        raise SubmitUncertain(
+            f"the answer to the order tagged {tag!r} was lost ({why}) and the order book "
+            f"could not be read ({last}); check find_by_tag() before placing it again",
+            tag,
+        )
+
+    @staticmethod
+    def _recovered(found: BrokerOrder, tag: str, attempts: int) -> OrderAck:
+        if found.status is OrderStatus.REJECTED:
+            raise rejection_from(found.message, None, None)
+        return OrderAck(
+            found.order_id,
+            tag,
+            "found in the order book after a lost answer",
+            recovered=True,
+            attempts=attempts,
+        )
+
+    async def modify_order(
+        self,
+        order_id: str,
+        *,
+        kind: OrderKind | str,
+        quantity: int | None = None,
+        limit_price: object = None,
+        trigger_price: object = None,
+    ) -> OrderAck:
+        """Change a pending order (``PATCH /orders/sync``). Fyers wants the order's type;
+        only the fields given are sent. A lost answer is resent once (same values)."""
+        kind_ = _coerce(OrderKind, kind, "INVALID_ORDER_TYPE", "kind")
+        body: dict[str, Any] = {"id": self._order_id_arg(order_id), "type": FYERS_ORDER_TYPE[kind_]}
+        limit = _price_arg(limit_price, "limit_price")
+        trigger = _price_arg(trigger_price, "trigger_price")
+        if limit is not None:
+            if kind_ not in (OrderKind.LIMIT, OrderKind.SL):
+                raise FyersOrderRejected(
+                    "UNEXPECTED_PRICE",
+                    f"A {kind_.value} order takes no limit_price.",
+                    "limit_price",
+                )
+            body["limitPrice"] = _wire_price(limit)
+        if trigger is not None:
+            if kind_ not in (OrderKind.SL, OrderKind.SL_M):
+                raise FyersOrderRejected(
+                    "UNEXPECTED_PRICE",
+                    f"A {kind_.value} order takes no trigger_price.",
+                    "trigger_price",
+                )
+            body["stopPrice"] = _wire_price(trigger)
+        if quantity is not None:
+            body["qty"] = _quantity_arg(quantity)
+        return await self._change("PATCH", body, "the modification")
+
+    async def cancel_order(self, order_id: str) -> OrderAck:
+        """Cancel a pending order (``DELETE /orders/sync``). If the answer is lost, the order
+        book decides: already cancelled → done; still open → resend."""
+        body = {"id": self._order_id_arg(order_id)}
+        return await self._change("DELETE", body, "the cancel")
+
+    @staticmethod
+    def _order_id_arg(order_id: object) -> str:
+        if not isinstance(order_id, str) or not order_id.strip():
+            raise FyersOrderRejected(
+                "UNKNOWN_ORDER", f"Order id {order_id!r} is not a Fyers order id.", "order_id"
+            )
+        return order_id.strip()
+
+    async def _change(self, method: str, body: dict[str, Any], action: str) -> OrderAck:
+        order_id = str(body["id"])
+        attempts = 0
+        while True:
+            attempts += 1
+            log.info("Fyers %s order %s (attempt %d)", method, order_id, attempts)
+            try:
+                status, data = await self._call(method, ORDER_PATH, body=body, order=True)
+            except (_NotSent, _Lost) as exc:
+                if method == "DELETE" and isinstance(exc, _Lost):
+                    done = await self._cancel_settled(order_id)
+                    if done is not None:
+                        return OrderAck(
+                            order_id,
+                            done.tag,
+                            "cancelled (found in the order book after a lost answer)",
+                            recovered=True,
+                            attempts=attempts,
+                        )
+                if attempts >= self.submit_attempts:
+                    raise FyersUnavailable(
+                        f"Fyers did not confirm {action} of order {order_id} after {attempts} "
+                        f"attempts (last: {exc}); check the order book"
+                    ) from None
+                continue
+            except RateLimited as exc:
+                raise FyersOrderRejected(
+                    "RATE_LIMITED",
+                    f"{exc}; {action} was not sent.",
+                    fyers_code=_RATE_CODE,
+                    http_status=429,
+                ) from None
+            if data.get("s") != "ok":
+                code = data.get("code")
+                raise rejection_from(
+                    self._scrub(_str(data.get("message"))),
+                    code if isinstance(code, int) else None,
+                    status,
+                    action=action,
+                )
+            code = data.get("code")
+            return OrderAck(
+                _opt_str(data.get("id")) or order_id,
+                None,
+                _str(data.get("message")),
+                code if isinstance(code, int) else None,
+                attempts=attempts,
+            )
+
+    async def _cancel_settled(self, order_id: str) -> BrokerOrder | None:
+        """After a lost cancel answer: the order if it is already cancelled; None if it is
+        still open (resend); OrderRejected NOT_OPEN if it ended otherwise (filled...)."""
+        await self._sleep(self.settle_delay)
+        try:
+            found = await self.order(order_id)
+        except (FyersUnavailable, RateLimited):
+            return None
+        if found is None or found.status is OrderStatus.OPEN or found.status is OrderStatus.PENDING:
+            return None
+        if found.fyers_status is FyersStatus.CANCELLED:
+            return found
+        raise FyersOrderRejected(
+            "NOT_OPEN",
+            f"Order {order_id} is {found.status.value} at Fyers; it can no longer be cancelled.",
+            "order_id",
+        )
