@@ -49,6 +49,8 @@ _LAZY = {  # the Fyers names pull in websockets and httpx: load them on first us
     "FeedState": "livetrade.fyers.stream",
     "FyersConfig": "livetrade.fyers.credentials",
     "FyersFeed": "livetrade.fyers.feed",
+    "fyers_login": "livetrade.fyers.auth",
+    "fyers_login_url": "livetrade.fyers.auth",
 }
 
 
@@ -104,6 +106,8 @@ __all__ = [
     "TakeProfitConfig",
     "VirtualClock",
     "WallClock",
+    "fyers_login",
+    "fyers_login_url",
     "get_session",
     "open_session",
     "util",

@@ -141,6 +141,21 @@ def build_parser() -> argparse.ArgumentParser:
         add_help=False,
     )
 
+    login = sub.add_parser(
+        "login",
+        help="log in to Fyers (auth-code flow) and save the day's access token (mode 0600)",
+        description="Prints the Fyers login URL; paste back the URL your browser was "
+        "redirected to. The app secret comes from $FYERS_APP_SECRET or a hidden prompt, never "
+        "the command line.",
+    )
+    login.add_argument("--app-id", required=True, help="your Fyers app id, e.g. XXXXXXXXXX-100")
+    login.add_argument("--redirect-uri", required=True, help="the redirect URI of the app")
+    login.add_argument("--state", default="livetrade", help="state echoed back by Fyers")
+    login.add_argument("--token-file", default=None, help="where to save the token")
+    login.add_argument(
+        "--base-url", default=None, help="Fyers API base URL (for the local fake server)"
+    )
+
     journal = sub.add_parser(
         "journal",
         help="export a session's journal",
@@ -164,6 +179,36 @@ def build_parser() -> argparse.ArgumentParser:
         "'-' writes CSV to stdout)"
     )  # fmt: skip
     return parser
+
+
+def _login(args: argparse.Namespace) -> int:
+    """The auth-code flow on a terminal: URL out, redirected URL in, token saved 0600."""
+    import getpass
+
+    from livetrade.errors import AuthError
+    from livetrade.fyers import auth
+
+    base = args.base_url or auth.DEFAULT_API_URL
+    print("Open this URL, log in, and paste the URL your browser lands on:", file=sys.stderr)
+    print(auth.login_url(args.app_id, args.redirect_uri, args.state, base_url=base))
+    try:
+        redirected = input("redirected URL (or auth code): ").strip()
+        secret = os.environ.get("FYERS_APP_SECRET") or getpass.getpass("app secret: ")
+        token = asyncio.run(
+            auth.fyers_login(
+                args.app_id,
+                secret,
+                redirected,
+                state=args.state,
+                base_url=base,
+                path=args.token_file,
+            )
+        )
+    except (AuthError, EOFError) as exc:
+        return _fail("login", str(exc) or "no input")
+    where = args.token_file or auth.default_token_path()
+    print(f"saved the access token to {where} (mode 600); {token.describe()}", file=sys.stderr)
+    return 0
 
 
 def _journal_export(args: argparse.Namespace) -> int:
@@ -345,6 +390,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args)
     if args.command == "journal":
         return _journal_export(args)
+    if args.command == "login":
+        return _login(args)
     return _lab(args)
 
 

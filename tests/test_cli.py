@@ -336,3 +336,40 @@ def test_serve_on_the_fyers_feed_from_the_fake_server(tmp_path: Path, data_dir: 
     finally:
         fake.terminate()
         fake.wait(timeout=30)
+
+
+def test_login_saves_a_private_token_that_sessions_then_use(
+    tmp_path: Path,
+    data_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``livetrade login`` against the fake Fyers REST API: URL out, redirected URL in, token
+    saved 0600 where ``FyersConfig.load`` finds it; the secret never printed."""
+    import io
+    import stat
+
+    from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.fake_rest import FakeFyersRest, ThreadedFakeServer
+
+    fake = FakeFyersRest()
+    server = ThreadedFakeServer(fake)
+    try:
+        code = fake.issue_auth_code()
+        redirected = f"https://example.invalid/cb?s=ok&code=200&auth_code={code}&state=livetrade"
+        monkeypatch.setattr("sys.stdin", io.StringIO(redirected + "\n"))
+        monkeypatch.setenv("FYERS_APP_SECRET", fake.app_secret)
+        monkeypatch.delenv("FYERS_ACCESS_TOKEN", raising=False)
+        monkeypatch.delenv("FYERS_TOKEN_FILE", raising=False)
+        monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config token file to shadow it
+        args = ["login", "--app-id", fake.app_id, "--redirect-uri", "https://example.invalid/cb"]
+        assert cli.main([*args, "--base-url", server.base_url]) == 0
+    finally:
+        server.close()
+    out = capsys.readouterr()
+    assert "generate-authcode" in out.out and fake.app_secret not in out.out + out.err
+    saved = data_dir / "fyers-token.json"
+    assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+    config = FyersConfig.load()
+    assert config.app_id == fake.app_id and "<hidden>" in repr(config)
+    assert cli.main([*args, "--base-url", "http://127.0.0.1:9/api/v3"]) == 2  # stdin is spent

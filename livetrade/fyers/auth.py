@@ -444,3 +444,26 @@ def _parse_token_text(text: str, source: Path, app_id: str | None) -> Token:
             f"the Fyers token file {source} holds a bare token: pass app_id=... to use it"
         )
     return Token.from_jwt(owner, text)
+
+
+async def fyers_login(
+    app_id: str,
+    app_secret: str,
+    redirected: str,
+    *,
+    state: str | None = None,
+    base_url: str = DEFAULT_API_URL,
+    save: bool = True,
+    path: str | os.PathLike[str] | None = None,
+) -> Token:
+    """The notebook login, step 2: ``redirected`` is the URL Fyers sent the browser to after
+    ``login_url(...)`` (or just its auth code). Exchanges it, saves the token (0600) unless
+    ``save=False``, and returns it; its repr shows the expiry, never the token."""
+    code = parse_auth_code(redirected, state=state)
+    token = await exchange_auth_code(app_id, app_secret, code, base_url=base_url)
+    if save:
+        save_token(token, path)
+    return token
+
+
+fyers_login_url = login_url  # the notebook login, step 1

@@ -90,6 +90,11 @@ def load_access_token(
         explicit = token_file if token_file is not None else environ.get(ENV_TOKEN_FILE)
         path = Path(explicit if explicit else DEFAULT_TOKEN_FILE).expanduser()
         if explicit is None and not path.exists():
+            from livetrade.fyers.auth import default_token_path, load_token
+
+            saved = default_token_path(environ)
+            if saved.exists():  # what `livetrade login` saved (refused if expired)
+                return load_token(saved).authorization
             raise AuthError(
                 f"no Fyers access token: pass access_token=..., set ${ENV_TOKEN}, or write it "
                 f"to {path} (mode 600)"
