@@ -292,7 +292,33 @@ class IndianEquityCharges:
             self._dp_days.add((symbol, day))
 
 
-class FlatCommission:
+class _Stateless:
+    """A charges model whose bill depends on the fill alone (nothing to remember)."""
+
+    def estimate(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        raise NotImplementedError
+
+    def charge(
+        self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
+    ) -> Charges:
+        return self.estimate(symbol, is_buy, delivery, quantity, price, day)
+
+    def record(
+        self,
+        symbol: str,
+        is_buy: bool,
+        delivery: bool,
+        quantity: int,
+        price: int,
+        day: date,
+        charges: Charges,
+    ) -> None:
+        """Stateless: nothing to account for."""
+
+
+class FlatCommission(_Stateless):
     """The original design's charges model: a flat fraction of turnover (0.05%), no taxes."""
 
     def __init__(self, rate: Decimal = Decimal("0.0005")) -> None:
@@ -303,39 +329,11 @@ class FlatCommission:
     ) -> Charges:
         return Charges(brokerage=round_half_up(Decimal(quantity * price) * self.rate))
 
-    charge = estimate
 
-    def record(
-        self,
-        symbol: str,
-        is_buy: bool,
-        delivery: bool,
-        quantity: int,
-        price: int,
-        day: date,
-        charges: Charges,
-    ) -> None:
-        """Stateless: nothing to account for."""
-
-
-class NoCharges:
+class NoCharges(_Stateless):
     """Zero charges: for exercises where only gross P&L matters."""
 
     def estimate(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
         return ZERO_CHARGES
-
-    charge = estimate
-
-    def record(
-        self,
-        symbol: str,
-        is_buy: bool,
-        delivery: bool,
-        quantity: int,
-        price: int,
-        day: date,
-        charges: Charges,
-    ) -> None:
-        """Stateless: nothing to account for."""

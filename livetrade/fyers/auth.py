@@ -374,11 +374,13 @@ def save_token(token: Token, path: str | os.PathLike[str] | None = None) -> Path
     return target
 
 
-def _check_private(path: Path) -> None:
+def check_private_file(path: Path, missing: str | None = None) -> None:
+    """Refuse a secret's file that is missing, not a file, readable by others or not ours
+    (the one check for every token file; its contents are never shown)."""
     try:
         st = path.stat()
     except FileNotFoundError:
-        raise AuthError(f"no saved Fyers token at {path}: log in first") from None
+        raise AuthError(missing or f"no saved Fyers token at {path}: log in first") from None
     except OSError as exc:
         raise AuthError(f"the Fyers token file {path} cannot be read: {exc.strerror}") from None
     if not stat.S_ISREG(st.st_mode):
@@ -406,7 +408,7 @@ def load_token(
     The expiry is always re-read from the JWT, never trusted from the file.
     """
     source = Path(path).expanduser() if path is not None else default_token_path()
-    _check_private(source)
+    check_private_file(source)
     try:
         text = source.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -51,21 +50,9 @@ DEFAULT_TOKEN_FILE: Final = Path("~/.config/livetrade/fyers_token")
 
 def _check_token_file(path: Path) -> None:
     """Refuse a token file that others could read or write (its contents are never shown)."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        raise AuthError(f"Fyers token file {path} does not exist") from None
-    except OSError as exc:
-        raise AuthError(f"Fyers token file {path} cannot be read: {exc.strerror}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise AuthError(f"Fyers token file {path} is not a regular file")
-    if st.st_mode & 0o077:
-        raise AuthError(
-            f"Fyers token file {path} has mode {stat.S_IMODE(st.st_mode):04o}; it holds a secret, "
-            f"so it must be readable by its owner only: chmod 600 {path}"
-        )
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise AuthError(f"Fyers token file {path} is owned by another user")
+    from livetrade.fyers.auth import check_private_file
+
+    check_private_file(path, missing=f"Fyers token file {path} does not exist")
 
 
 def load_access_token(
