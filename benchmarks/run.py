@@ -77,7 +77,7 @@ def scenario(
     base = {s: 100_000 + 5 * (i % 1000) for i, s in enumerate(symbols)}  # ~₹1,000
     # ---- ours: brackets placed through the engine's own submit path
     clock = VirtualClock(T0)
-    stream = LivePriceStream(history=max(1_000, ticks // max(1, len(symbols)) + 10))
+    stream = LivePriceStream(history=256)  # full and wrapping: the steady state of a session
     limits = RiskLimits(
         max_order_quantity=None,
         max_order_notional=None,
