@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: lab test bench lint typecheck venv clean chromium
+.PHONY: lab test bench lint typecheck venv clean chromium redis
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -24,7 +24,11 @@ lab: $(STAMP)  ## set up and open JupyterLab on the quickstart notebook
 chromium:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-test: $(STAMP) chromium  ## set up and run every test (lint, types, unit, property, notebooks, browser)
+# Debian's Redis server for the feed-hub tests (the tests start their own instances)
+redis:
+	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
+
+test: $(STAMP) chromium redis  ## set up and run every test (lint, types, unit, property, notebooks, browser)
 	$(BIN)/ruff check livetrade tests benchmarks
 	$(BIN)/ruff format --check livetrade tests benchmarks
 	$(BIN)/mypy

@@ -612,7 +612,7 @@ def _order_message(order: Order) -> str:
 
 
 def _feed_kind(session: Session | None) -> str:
-    """``sim``, ``replay``, ``fyers``, ``none`` (bare engine) or ``external`` (another feed)."""
+    """``sim``, ``replay``, ``fyers``, ``hub``, ``none`` (bare engine) or ``external``."""
     if session is None:
         return "none"
     if session.market is not None:
@@ -621,6 +621,8 @@ def _feed_kind(session: Session | None) -> str:
         return "replay"
     if session.fyers_feed is not None:
         return "fyers"
+    if session.hub_feed is not None:
+        return "hub"
     return "external"
 
 

@@ -93,6 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--replay", default=None, help="CSV of recorded quotes for --feed replay")
     serve.add_argument(
+        "--hub", default=None, help="Redis URL of a 'livetrade hub', with --feed hub"
+    )
+    serve.add_argument(
         "--watch",
         default="",
         help="comma-separated symbols to subscribe, e.g. NSE:SBIN-EQ,NSE:NIFTY50-INDEX "
@@ -134,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=_port, default=None, help="JupyterLab's port")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
+    sub.add_parser(
+        "hub",
+        help="run the feed hub: one feed fanned out to many sessions over Redis Streams",
+        description="Options after 'hub' go to the hub; see 'hub --help'.",
+        add_help=False,
+    )
     sub.add_parser(
         "fake-fyers",
         help="run the local fake Fyers server (data socket + REST) for tests and tutorials",
@@ -293,6 +302,7 @@ async def _serve_async(args: argparse.Namespace, token: str | None) -> int:
             realtime=True,
             speed=args.speed,
             replay=args.replay,
+            hub=args.hub,
             journal=not args.no_journal,
             journal_dir=args.journal_dir,
         )
@@ -385,6 +395,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from livetrade.fyers.fake import main as fake_main
 
         return fake_main(argv[1:])
+    if argv[:1] == ["hub"]:
+        from livetrade.hub.server import hub_main
+
+        return hub_main(argv[1:])
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return _serve(args)

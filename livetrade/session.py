@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from livetrade.fyers.credentials import FyersConfig
     from livetrade.fyers.feed import FyersFeed
     from livetrade.fyers.stream import FeedState
+    from livetrade.hub.client import HubFeed, HubFeedState
     from livetrade.ui.dashboard import Dashboard
 
 log = logging.getLogger("livetrade.session")
@@ -169,6 +170,7 @@ async def open_session(
     journal: bool = True,
     journal_dir: str | Path | None = None,
     fyers: FyersConfig | None = None,
+    hub: str | None = None,
     square_off: str | EllipsisType | None = ...,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
@@ -176,7 +178,8 @@ async def open_session(
     ``feed``: ``"sim"`` (seeded random walk over ``symbols``), ``"replay"`` (``replay=`` a
     DataFrame or CSV) or ``"fyers"`` (real quotes from the Fyers data socket; ``fyers=`` a
     ``FyersConfig``, else the token from ``FYERS_ACCESS_TOKEN`` or the token file; paper fills
-    unless a live broker is chosen). A Fyers session runs on the wall clock.
+    unless a live broker is chosen), or ``"hub"`` (quotes from a ``livetrade hub`` over Redis
+    Streams; ``hub="redis://host:6379/0"``). Fyers and hub sessions run on the wall clock.
     ``realtime=False`` runs on a virtual clock that only moves in ``run_for``, so the same
     ``seed`` gives the same ticks and fills. ``realtime=True`` paces one market step every
     ``tick_interval / speed`` wall seconds in a background task.
@@ -191,10 +194,12 @@ async def open_session(
     order is acknowledged; opening the same name again restores cash, positions, open orders and
     brackets exactly. ``journal=False`` is the opt-out for throwaway sessions.
     """
-    if feed not in ("sim", "replay", "fyers"):
-        raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers'.")
-    if feed == "fyers" and not realtime:
-        raise InvalidInput("realtime", "a Fyers feed runs on the wall clock (realtime=True)")
+    if feed not in ("sim", "replay", "fyers", "hub"):
+        raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers', 'hub'.")
+    if feed in ("fyers", "hub") and not realtime:
+        raise InvalidInput("realtime", f"a {feed} feed runs on the wall clock (realtime=True)")
+    if feed == "hub" and not hub:
+        raise InvalidInput("hub", "feed='hub' needs hub='redis://host:port/db'")
     if broker != "paper":
         raise LiveTradeError(
             f"broker={broker!r} is not available in this version; only 'paper' executes orders."
@@ -228,6 +233,7 @@ async def open_session(
             else default_product,
             journal=jrnl,
             fyers=fyers,
+            hub=hub,
             square_off=("15:15" if feed == "fyers" else None) if square_off is ... else square_off,
         )
     except BaseException:
@@ -236,9 +242,9 @@ async def open_session(
         raise
     _SESSIONS[name] = session
     session._start()
-    if session.fyers_feed is not None:
+    if session.live_feed is not None:
         try:
-            await session.fyers_feed.start()
+            await session.live_feed.start()
         except BaseException:
             await session.close()
             raise
@@ -273,6 +279,7 @@ class Session:
         default_product: Product,
         journal: Journal | None = None,
         fyers: FyersConfig | None = None,
+        hub: str | None = None,
         square_off: str | None = None,
     ) -> None:
         self.name = name
@@ -321,6 +328,8 @@ class Session:
         self.market: SimulatedMarket | None = None
         self.replay: ReplayFeed | None = None
         self.fyers_feed: FyersFeed | None = None
+        self.hub_feed: HubFeed | None = None
+        self.live_feed: FyersFeed | HubFeed | None = None  # a feed with its own connection
         if feed == "sim":
             self.market = SimulatedMarket(
                 self.stream, symbols if symbols is not None else dict(DEFAULT_SYMBOLS), seed
@@ -334,6 +343,19 @@ class Session:
             )
             self.fyers_feed.on_state.append(self.feed_event.emit)
             self.fyers_feed.on_error.append(self._report)
+            self.live_feed = self.fyers_feed
+        elif feed == "hub":
+            try:
+                from livetrade.hub.client import HubFeed
+            except ImportError as exc:
+                raise LiveTradeError(
+                    "feed='hub' needs the redis client: pip install 'livetrade[hub]'"
+                ) from exc
+
+            assert hub is not None
+            self.hub_feed = self.live_feed = HubFeed(self.stream, hub, name=name)
+            self.hub_feed.on_state.append(self.feed_event.emit)
+            self.hub_feed.on_error.append(self._report)
         else:
             if replay is None:
                 raise InvalidInput("replay", "feed='replay' needs replay=<DataFrame or CSV path>")
@@ -367,7 +389,7 @@ class Session:
     def _start(self) -> None:
         self._step_signal = asyncio.Event()
         self._sample()
-        if self.realtime and self.fyers_feed is None:
+        if self.realtime and self.live_feed is None:
             self._spawn(self._pace(), "market")
 
     def _spawn(self, coro: Any, label: str) -> None:
@@ -397,8 +419,8 @@ class Session:
         self.closed = True
         for server in self._api_servers:
             await server.stop()
-        if self.fyers_feed is not None:
-            await self.fyers_feed.close()
+        if self.live_feed is not None:
+            await self.live_feed.close()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -427,8 +449,8 @@ class Session:
         """Advance the market by one step (every simulated symbol ticks once, or one replay
         row). Returns ``False`` when a replay has run out."""
         self._check_open()
-        if self.fyers_feed is not None:
-            raise LiveTradeError("a Fyers feed is the market; wait with run_for() instead")
+        if self.live_feed is not None:
+            raise LiveTradeError(f"the {self.feed} feed is the market; wait with run_for() instead")
         if self.market is not None:
             if isinstance(self.clock, VirtualClock):
                 self.clock.advance(int(self.tick_interval * 1_000_000_000))
@@ -458,7 +480,7 @@ class Session:
             isinstance(ticks, bool) or not isinstance(ticks, int) or ticks < 0
         ):
             raise InvalidInput("ticks", "must be a non-negative integer")
-        if self.fyers_feed is not None and ticks is None:
+        if self.live_feed is not None and ticks is None:
             assert seconds is not None
             await asyncio.sleep(seconds)  # real quotes arrive on their own
             return self._steps
@@ -490,15 +512,16 @@ class Session:
     def symbols(self) -> list[str]:
         if self.market is not None:
             return self.market.symbols
-        if self.fyers_feed is not None:
-            return list(self.fyers_feed.symbols)
+        if self.live_feed is not None:
+            return list(self.live_feed.symbols)
         assert self.replay is not None
         return self.replay.symbols
 
-    def feed_state(self) -> FeedState | None:
-        """The Fyers connection's state (connecting / live / reconnecting / stalled / failed /
-        closed, with the attempt number and reason), or ``None`` for a simulated or replay feed."""
-        return None if self.fyers_feed is None else self.fyers_feed.state
+    def feed_state(self) -> FeedState | HubFeedState | None:
+        """The Fyers or hub connection's state (connecting / live / reconnecting / stalled /
+        stale / failed / closed, with the attempt and reason), or ``None`` for a simulated or
+        replay feed."""
+        return None if self.live_feed is None else self.live_feed.state
 
     def add_symbol(self, symbol: str, price: Decimal | str | int = "1000.00") -> None:
         """Add ``symbol`` to the simulated market, starting at ``price`` (rupees)."""
@@ -512,8 +535,8 @@ class Session:
         market an unknown symbol starts trading at ₹1000 (``add_symbol`` chooses the price)."""
         self._check_open()
         wanted = [symbols] if isinstance(symbols, str) else list(symbols)
-        if self.fyers_feed is not None:
-            await self.fyers_feed.watch(wanted)
+        if self.live_feed is not None:
+            await self.live_feed.watch(wanted)
             return
         for symbol in wanted:
             if symbol not in self.symbols:
@@ -522,16 +545,16 @@ class Session:
     async def unwatch(self, symbols: str | list[str]) -> None:
         """Stop receiving quotes for ``symbols`` (Fyers feed: unsubscribes)."""
         self._check_open()
-        if self.fyers_feed is None:
-            raise LiveTradeError("only a Fyers feed subscribes and unsubscribes symbols")
-        await self.fyers_feed.unwatch([symbols] if isinstance(symbols, str) else list(symbols))
+        if self.live_feed is None:
+            raise LiveTradeError("only a Fyers or hub feed subscribes and unsubscribes symbols")
+        await self.live_feed.unwatch([symbols] if isinstance(symbols, str) else list(symbols))
 
     # ------------------------------------------------------------------ events plumbing
     def _report(self, exc: BaseException) -> None:
         self.error_event.emit(exc)
 
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
-        if self.fyers_feed is not None:  # no market steps: quotes drive sampling and run_for
+        if self.live_feed is not None:  # no market steps: quotes drive sampling and run_for
             self._steps += 1
             self._sample()
             if self._step_signal is not None:

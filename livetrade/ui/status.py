@@ -113,6 +113,8 @@ def feed_name(session: Session) -> str:
         return "sim"
     if session.fyers_feed is not None:
         return "fyers"
+    if session.hub_feed is not None:
+        return "hub"
     return "replay" if session.replay is not None else "market"
 
 
@@ -128,8 +130,10 @@ def feed_state(session: Session, activity: FeedActivity, now: float) -> tuple[st
     fyers = session.feed_state()
     if fyers is not None and fyers.status != "live":  # the connection's own word, e.g. retries
         if fyers.status == "reconnecting":
-            retries = session.fyers_feed.manager.retries  # type: ignore[union-attr]
-            return f"reconnecting {fyers.attempt}/{retries}", None
+            if session.fyers_feed is not None:
+                retries = session.fyers_feed.manager.retries
+                return f"reconnecting {fyers.attempt}/{retries}", None
+            return f"reconnecting {fyers.attempt}", None
         return fyers.status + (f" ({fyers.reason})" if fyers.reason else ""), None
     if session.replay is not None and session.replay.remaining == 0:
         return "finished", None

@@ -1,0 +1,894 @@
+"""The hub process: one feed (simulated market or the Fyers stream) fanned out on Redis Streams.
+
+    livetrade hub --feed sim --redis redis://127.0.0.1:6379/0 [--maxlen N] [--tick-interval S]
+
+What it does, in four tasks on one event loop:
+
+* the **feed** pushes quotes into a :class:`LivePriceStream` subclass whose ``push`` numbers
+  each quote (``{epoch}-{seq}``, dense per symbol) and queues it: no Redis I/O on the feed's
+  path, and quotes of symbols nobody watches are dropped there;
+* the **writer** sends the queue to Redis in batches through one Lua script (``XADD`` with an
+  approximate ``MAXLEN`` per quote). While Redis is down the queue holds up to ``buffer``
+  quotes (the oldest are dropped and counted, so readers see the hole); the batch in flight
+  when the connection broke is sent again, and ids already written are skipped by the script,
+  so a lost reply never duplicates a quote;
+* the **requests** task reads the sessions' request stream, keeps every session's symbol set
+  and when it last heard from it, releases the sessions that went quiet for
+  ``session_timeout`` seconds, and subscribes the feed to the union (plus ``symbols`` pinned on
+  the command line), unsubscribing what nobody watches;
+* the **heartbeat** renews the hub's lease (one hub per prefix; a second one waits as a
+  standby), and publishes the feed's state on the heartbeat stream and the info hash.
+
+A restarted hub numbers each symbol in an epoch of its own whose first entry points back at
+the stream's last one (so sessions count exactly across the change, and no id is ever reused),
+and the simulated market continues from that entry's price: sessions see neither a duplicate,
+nor a hole, nor a jump.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import socket
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Protocol
+
+from redis.typing import EncodableT, FieldT
+
+from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
+from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
+from livetrade.hub.conn import (
+    RETRYABLE,
+    Backoff,
+    as_bytes,
+    as_text,
+    iter_xread,
+    open_redis,
+    pairs,
+    redact,
+    still_running,
+    stop_tasks,
+    wait_event,
+    xread_raw,
+)
+from livetrade.hub.protocol import (
+    PUBLISH_SCRIPT,
+    RELEASE_SCRIPT,
+    RENEW_SCRIPT,
+    HubKeys,
+    decode_quote,
+    parse_id,
+    valid_symbol,
+)
+from livetrade.model import PriceQuote
+from livetrade.prices import LivePriceStream
+
+__all__ = ["FeedSource", "Hub", "HubError", "SimSource", "hub_main", "make_source", "run_hub"]
+
+log = logging.getLogger("livetrade.hub")
+
+DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+class HubError(LiveTradeError):
+    """The hub cannot go on (its lease was taken by another hub, or its feed failed)."""
+
+
+# ====================================================================== feed sources
+class _StateLike(Protocol):
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def reason(self) -> str | None: ...
+
+
+class FeedSource(Protocol):
+    """What the hub needs of a feed: :class:`~livetrade.fyers.feed.FyersFeed`'s shape.
+
+    The feed is built around the hub's stream and calls ``stream.push(...)`` for every quote.
+    """
+
+    on_state: list[Callable[[Any], None]]
+
+    @property
+    def state(self) -> _StateLike: ...
+
+    async def start(self) -> None: ...
+
+    async def watch(self, symbols: list[str]) -> None: ...
+
+    async def unwatch(self, symbols: list[str]) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SourceState:
+    status: str
+    reason: str | None = None
+
+
+class SimSource:
+    """The seeded random walk as a hub feed: one market step every ``tick_interval`` seconds of
+    wall time, each quote stamped with the wall clock. Only watched symbols reach the hub; a
+    released symbol's walk is kept, so watching it again continues its path."""
+
+    def __init__(self, stream: LivePriceStream, *, seed: int | None, tick_interval: float) -> None:
+        if not tick_interval > 0:
+            raise InvalidInput("tick_interval", "must be positive")
+        self.market = SimulatedMarket(stream, {}, seed)
+        self.tick_interval = tick_interval
+        self.state = SourceState("closed")
+        self.on_state: list[Callable[[Any], None]] = []
+        self.late_steps = 0
+        self._watched: dict[str, None] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._watched)
+
+    def _set(self, status: str, reason: str | None = None) -> None:
+        self.state = SourceState(status, reason)
+        for cb in tuple(self.on_state):
+            cb(self.state)
+
+    def resume(self, symbol: str, last_paise: int) -> None:
+        """Start ``symbol``'s walk from ``last_paise`` (the last price the hub published)."""
+        if symbol not in self.market.symbols:
+            self.market.add_symbol(symbol, DEFAULT_SYMBOLS.get(symbol, Decimal("1000.00")))
+        if last_paise > 0 and last_paise % 5 == 0:
+            self.market.set_price(symbol, last_paise)
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._pace(), name="hub:sim")
+            self._set("live")
+
+    async def watch(self, symbols: list[str]) -> None:
+        for s in symbols:
+            if s not in self.market.symbols:
+                self.market.add_symbol(s, DEFAULT_SYMBOLS.get(s, Decimal("1000.00")))
+            self._watched[s] = None
+
+    async def unwatch(self, symbols: list[str]) -> None:
+        for s in symbols:
+            self._watched.pop(s, None)
+
+    async def close(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._set("closed")
+
+    async def _pace(self) -> None:
+        """Steps on a fixed schedule (not sleep-after-work), so the rate holds under load; more
+        than a second behind, it drops the missed steps rather than bursting them."""
+        loop = asyncio.get_running_loop()
+        interval = self.tick_interval
+        due = loop.time() + interval
+        while still_running():
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            else:
+                if delay < -1.0:
+                    self.late_steps += int(-delay / interval)
+                    due = loop.time()
+                await asyncio.sleep(0)
+            if self._watched:
+                self.market.step(time.time_ns())
+            due += interval
+
+
+def make_source(
+    feed: str, stream: LivePriceStream, *, seed: int | None, tick_interval: float
+) -> FeedSource:
+    """``sim``: :class:`SimSource`; ``fyers``: :class:`~livetrade.fyers.feed.FyersFeed` with
+    the token and URLs from the environment (``FyersConfig.load``)."""
+    if feed == "sim":
+        return SimSource(stream, seed=seed, tick_interval=tick_interval)
+    if feed == "fyers":
+        from livetrade.fyers.credentials import FyersConfig
+        from livetrade.fyers.feed import FyersFeed
+
+        return FyersFeed(stream, FyersConfig.load())
+    raise InvalidInput("feed", f"{feed!r} is not 'sim' or 'fyers'")
+
+
+# ====================================================================== the hub
+
+
+class _Sym:
+    """How the hub numbers one symbol: its epoch, the last seq given, and the ``p`` mark for
+    the next entry (the id a new epoch follows, then ``-``)."""
+
+    __slots__ = ("epoch", "key", "mark", "seq")
+
+    def __init__(self, key: bytes, epoch: int, seq: int, mark: bytes = b"-") -> None:
+        self.key = key
+        self.epoch = epoch
+        self.seq = seq
+        self.mark = mark
+
+
+class _HubSink(LivePriceStream):
+    """The stream the feed writes into: numbers and queues each watched symbol's quote."""
+
+    def __init__(self, hub: Hub) -> None:
+        super().__init__(history=1)
+        self._hub = hub
+
+    def push(
+        self,
+        symbol: str,
+        bid: int,
+        ask: int,
+        last: int,
+        volume: int,
+        ts_ns: int,
+        quote: PriceQuote | None = None,
+    ) -> None:
+        hub = self._hub
+        sym = hub.subscribed.get(symbol)
+        if sym is None:
+            return
+        sym.seq += 1
+        pending = hub.pending
+        if len(pending) == pending.maxlen:
+            hub.dropped += 1
+        pending.append(  # protocol.batch_line, inlined
+            b"%s %d-%d %d %d %d %d %d %s"
+            % (sym.mark, sym.epoch, sym.seq, bid, ask, last, volume, ts_ns, sym.key)
+        )
+        if sym.mark != b"-":
+            sym.mark = b"-"
+        hub.accepted += 1
+        hub.last_quote_ns = ts_ns
+        if not hub.wake.is_set():
+            hub.wake.set()
+
+
+@dataclass(slots=True)
+class _Session:
+    symbols: frozenset[str]
+    seen: float
+
+
+class Hub:
+    """One feed, fanned out to Redis. Build it, then ``await hub.run(stop)``; see the module
+    docstring. ``source`` builds the feed around the stream it is given."""
+
+    def __init__(
+        self,
+        redis_url: str,
+        source: Callable[[LivePriceStream], FeedSource],
+        *,
+        feed_name: str = "sim",
+        maxlen: int = 10_000,
+        symbols: list[str] | None = None,
+        prefix: str = "lt",
+        heartbeat: float = 0.2,
+        lease: float = 2.0,
+        session_timeout: float = 5.0,
+        buffer: int = 100_000,
+        batch: int = 1_000,
+    ) -> None:
+        if maxlen < 1:
+            raise InvalidInput("maxlen", "must be at least 1")
+        if not 0 < heartbeat < lease:
+            raise InvalidInput("heartbeat", "must be positive and shorter than the lease")
+        if not session_timeout > 0:
+            raise InvalidInput("session_timeout", "must be positive")
+        self.url = redis_url
+        self.feed_name = feed_name
+        self.maxlen = maxlen
+        self.pinned = frozenset(symbols or ())
+        self.keys = HubKeys(prefix)
+        self.heartbeat = heartbeat
+        self.lease = lease
+        self.session_timeout = session_timeout
+        self.batch = batch
+        self.id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.epoch = time.time_ns() // 1_000_000  # ms: ids of streams this hub starts afresh
+        self.status = "connecting"
+        self.reason: str | None = None
+        self.started_ns = time.time_ns()
+        # counters (read them; do not write)
+        self.accepted = 0  # quotes numbered and queued
+        self.written = 0  # quotes sent to Redis
+        self.dropped = 0  # quotes dropped from a full queue while Redis was down
+        self.skipped = 0  # ids Redis already had (a resent batch)
+        self.last_quote_ns: int | None = None
+        self.subscribed: dict[str, _Sym] = {}  # what the feed is asked for now
+        self._numbering: dict[str, _Sym] = {}  # every symbol this hub has numbered
+        self.rejected: dict[str, str] = {}
+        self.sessions: dict[str, _Session] = {}
+        self.pending: deque[bytes] = deque(maxlen=buffer)
+        self.wake = asyncio.Event()
+        self._inflight: list[bytes] | None = None
+        self._hb_kick = asyncio.Event()
+        self._symbols_dirty = True
+        self._redis = open_redis(redis_url, socket_timeout=max(2.0, 5 * heartbeat))
+        self._writes = open_redis(redis_url, socket_timeout=None)
+        self._publish = self._writes.register_script(PUBLISH_SCRIPT)
+        self._renew = self._redis.register_script(RENEW_SCRIPT)
+        self._release = self._redis.register_script(RELEASE_SCRIPT)
+        self.stream = _HubSink(self)
+        self.source = source(self.stream)
+        self.source.on_state.append(self._on_source_state)
+        self._redis_ok = True
+        self._failed = asyncio.Event()
+        self._failure: str | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"Hub({self.feed_name}, {redact(self.url)}, {self.status}, "
+            f"symbols={len(self.subscribed)}, sessions={len(self.sessions)})"
+        )
+
+    # ------------------------------------------------------------------ lifecycle
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Own the lease, start the feed and serve until ``stop`` is set (or the lease is lost
+        or the feed fails: ``HubError``)."""
+        stop = stop or asyncio.Event()
+        try:
+            if not await self._acquire(stop):
+                return
+            log.info(
+                "hub %s owns %s (prefix %r, feed %s, maxlen ~%d)",
+                self.id,
+                redact(self.url),
+                self.keys.prefix,
+                self.feed_name,
+                self.maxlen,
+            )
+            loop = asyncio.get_running_loop()
+            tasks = [
+                loop.create_task(self._heartbeat_loop(), name="hub:heartbeat"),
+                loop.create_task(self._writer(), name="hub:writer"),
+            ]
+            try:
+                try:
+                    await self.source.start()
+                except LiveTradeError as exc:  # a refused token, a feed that never came up
+                    self._set_status("failed", str(exc))
+                    self._failure = str(exc)
+                    self._failed.set()
+                    raise
+                tasks.append(loop.create_task(self._requests(), name="hub:requests"))
+                waiters = [loop.create_task(stop.wait()), loop.create_task(self._failed.wait())]
+                done, _ = await asyncio.wait(
+                    [*waiters, *tasks], return_when=asyncio.FIRST_COMPLETED
+                )
+                for w in waiters:
+                    w.cancel()
+                for task in tasks:
+                    if task in done and task.exception() is not None:
+                        raise task.exception()  # type: ignore[misc]
+            finally:
+                await self._shutdown(tasks)
+        finally:
+            await self._redis.aclose()
+            await self._writes.aclose()
+        if self._failed.is_set():
+            raise HubError(f"the {self.feed_name} feed failed: {self._failure}")
+
+    async def _acquire(self, stop: asyncio.Event) -> bool:
+        """Wait for Redis and for the lease; ``False`` if ``stop`` was set meanwhile."""
+        backoff = Backoff(cap=self.heartbeat)
+        announced = None
+        while not stop.is_set() and still_running():
+            try:
+                got = await self._redis.set(
+                    self.keys.owner, self.id, nx=True, px=int(self.lease * 1000)
+                )
+                if got:
+                    return True
+                owner = await self._redis.get(self.keys.owner)
+                if owner != announced:
+                    announced = owner
+                    log.warning(
+                        "another hub (%s) holds the lease on %s; waiting as a standby",
+                        as_text(owner) or "?",
+                        redact(self.url),
+                    )
+                delay = self.heartbeat
+            except RETRYABLE as exc:
+                if backoff.attempt == 0:
+                    log.warning("waiting for Redis at %s: %s", redact(self.url), exc)
+                delay = backoff.next()
+            await wait_event(stop, delay)
+        return False
+
+    async def _shutdown(self, tasks: list[asyncio.Task[None]]) -> None:
+        """Stop the feed, send what is queued (bounded), say ``closed``, give the lease back."""
+        why = (self._failure or "the feed failed") if self._failed.is_set() else "hub stopped"
+        self._set_status("closed", why)
+        with contextlib.suppress(Exception):
+            await self.source.close()
+        writer = next((t for t in tasks if t.get_name() == "hub:writer"), None)
+        if writer is not None and not writer.done():
+            deadline = time.monotonic() + 2.0
+            while (self.pending or self._inflight) and time.monotonic() < deadline:
+                await asyncio.sleep(0.01)
+        await stop_tasks(tasks)
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            last_word = "failed" if self._failed.is_set() else "closed"  # sessions keep it
+            pipe.xadd(
+                self.keys.heartbeat,
+                {"s": last_word, "r": self.reason or "", "h": self.id},
+                maxlen=64,
+                approximate=True,
+            )
+            pipe.delete(self.keys.info, self.keys.symbols)
+            await pipe.execute()
+            await self._release(keys=[self.keys.owner], args=[self.id])
+        except RETRYABLE as exc:
+            log.warning("could not say goodbye on %s: %s", redact(self.url), exc)
+        log.info(
+            "hub %s stopped: %d quotes written, %d dropped", self.id, self.written, self.dropped
+        )
+
+    def _on_source_state(self, state: Any) -> None:
+        if self.status == "closed":  # shutting down: the feed closing is no news
+            return
+        self._set_status(str(state.status), state.reason)
+        if state.status == "failed":
+            self._failure = state.reason
+            self._failed.set()
+
+    def _set_status(self, status: str, reason: str | None) -> None:
+        if (status, reason) != (self.status, self.reason):
+            self.status, self.reason = status, reason
+            log.info("feed %s%s", status, f": {reason}" if reason else "")
+            self._hb_kick.set()
+
+    def _redis_lost(self, what: str, exc: BaseException) -> None:
+        if self._redis_ok:
+            self._redis_ok = False
+            log.warning("Redis at %s lost (%s: %s); retrying", redact(self.url), what, exc)
+
+    def _redis_back(self) -> None:
+        if not self._redis_ok:
+            self._redis_ok = True
+            self._symbols_dirty = True
+            log.info("Redis at %s is back", redact(self.url))
+
+    # ------------------------------------------------------------------ writer
+    async def _writer(self) -> None:
+        pending = self.pending
+        backoff = Backoff()
+        maxlen = b"%d" % self.maxlen
+        write_timeout = max(2.0, 5 * self.heartbeat)
+        retry = False
+        while still_running():
+            batch = self._inflight
+            if batch is None:
+                if not pending:
+                    self.wake.clear()
+                    await self.wake.wait()
+                    continue
+                n = min(len(pending), self.batch)
+                batch = self._inflight = [pending.popleft() for _ in range(n)]
+                retry = False
+            try:
+                async with asyncio.timeout(write_timeout):
+                    skipped = int(await self._publish(keys=[], args=[maxlen, b"\n".join(batch)]))
+            except RETRYABLE as exc:
+                self._redis_lost("writing quotes", exc)
+                retry = True
+                await asyncio.sleep(backoff.next())
+                continue
+            backoff.reset()
+            self._redis_back()
+            self._inflight = None
+            self.written += len(batch) - skipped
+            if skipped:
+                self.skipped += skipped
+                if not retry:
+                    log.warning("Redis refused %d quote ids (another writer?)", skipped)
+
+    # ------------------------------------------------------------------ sessions
+    async def _requests(self) -> None:
+        r = self._redis
+        backoff = Backoff()
+        last: bytes | None = None
+        while still_running():
+            try:
+                if last is None:
+                    last = await self._bootstrap()
+                    backoff.reset()
+                reply = await xread_raw(
+                    r,
+                    [self.keys.requests.encode()],
+                    [last],
+                    count=1000,
+                    block_ms=max(1, int(self.heartbeat * 1000)),
+                )
+                if backoff.attempt:  # back after an outage: nobody could heartbeat meanwhile
+                    now = asyncio.get_running_loop().time()
+                    for s in self.sessions.values():
+                        s.seen = now
+                    backoff.reset()
+                refresh: set[str] = set()
+                for _key, entries in iter_xread(reply):
+                    for eid, fields in entries:
+                        last = eid
+                        f = pairs(fields)
+                        sid = f.get(b"s", b"").decode()
+                        op = f.get(b"o", b"")
+                        if not sid:
+                            continue
+                        if op == b"bye":
+                            refresh.discard(sid)
+                            if self.sessions.pop(sid, None) is not None:
+                                log.info("session %s left", sid)
+                        elif op == b"set" or sid not in self.sessions:
+                            refresh.add(sid)
+                        else:
+                            self.sessions[sid].seen = asyncio.get_running_loop().time()
+                if refresh:
+                    await self._load_sessions(sorted(refresh))
+                self._expire()
+                await self._apply()
+            except RETRYABLE as exc:
+                self._redis_lost("reading requests", exc)
+                await asyncio.sleep(backoff.next())
+
+    async def _bootstrap(self) -> bytes:
+        """Where to start reading requests, and the sessions already registered (a restarted
+        hub picks them up at once instead of waiting for their next heartbeat)."""
+        r = self._redis
+        top = await r.xrevrange(self.keys.requests, "+", "-", count=1)
+        start = as_bytes(top[0][0]) if top else b"0-0"
+        sids = [
+            key.decode()[len(self.keys.session_prefix) :]
+            async for key in r.scan_iter(match=f"{self.keys.session_prefix}*", count=1000)
+        ]
+        if sids:
+            await self._load_sessions(sids)
+        await self._apply()
+        return start
+
+    async def _load_sessions(self, sids: list[str]) -> None:
+        pipe = self._redis.pipeline(transaction=False)
+        for sid in sids:
+            pipe.smembers(self.keys.session(sid))
+        results = await pipe.execute()
+        now = asyncio.get_running_loop().time()
+        for sid, members in zip(sids, results, strict=True):
+            symbols = frozenset(m.decode() for m in members)
+            old = self.sessions.get(sid)
+            if old is None:
+                log.info("session %s joined with %d symbols", sid, len(symbols))
+            self.sessions[sid] = _Session(symbols, now)
+
+    def _expire(self) -> None:
+        cutoff = asyncio.get_running_loop().time() - self.session_timeout
+        for sid in [sid for sid, s in self.sessions.items() if s.seen < cutoff]:
+            s = self.sessions.pop(sid)
+            log.warning(
+                "session %s silent for %.1f s: releasing its %d symbols",
+                sid,
+                self.session_timeout,
+                len(s.symbols),
+            )
+
+    async def _apply(self) -> None:
+        """Subscribe the feed to the union of the sessions' symbols; release the rest."""
+        want = set(self.pinned)
+        for sess in self.sessions.values():
+            want |= sess.symbols
+        for s in want:
+            if s not in self.subscribed and s not in self.rejected and not valid_symbol(s):
+                self.rejected[s] = "not a symbol like 'NSE:SBIN-EQ'"
+                log.warning("refused %r: not a symbol like 'NSE:SBIN-EQ'", s)
+        add = sorted(s for s in want if s not in self.subscribed and s not in self.rejected)
+        drop = [s for s in self.subscribed if s not in want]
+        for s in [s for s in self.rejected if s not in want]:
+            del self.rejected[s]
+        if add:
+            await self._subscribe(add)
+        if drop:
+            for s in drop:
+                del self.subscribed[s]
+            log.info("released %d symbols: %s", len(drop), " ".join(drop[:10]))
+            try:
+                await self.source.unwatch(drop)
+            except LiveTradeError as exc:
+                log.warning("feed refused to unsubscribe %s: %s", drop, exc)
+        if add or drop:
+            self._symbols_dirty = True
+            self._hb_kick.set()
+
+    async def _subscribe(self, add: list[str]) -> None:
+        """Number each symbol, continue the simulated price from its last entry, then ask the
+        feed; symbols it refuses are kept out until nobody asks for them.
+
+        A symbol this hub numbered before (released, then watched again) continues its own ids,
+        whatever Redis holds now. A stream this hub has not written gets this hub's epoch, and
+        if it has entries its first new one points back at the last (``p``), so readers count
+        across the change exactly and no id is ever reused.
+        """
+        pipe = self._redis.pipeline(transaction=False)
+        for s in add:
+            pipe.xrevrange(self.keys.quotes(s), "+", "-", count=1)
+        tops = await pipe.execute()
+        for s, top in zip(add, tops, strict=True):
+            if s in self.subscribed:
+                continue
+            sym = self._numbering.get(s)
+            if sym is None:
+                key = self.keys.quotes(s).encode()
+                if top:
+                    eid = as_bytes(top[0][0])
+                    epoch = max(self.epoch, parse_id(eid)[0] + 1)
+                    sym = _Sym(key, epoch, 0, eid)
+                else:
+                    sym = _Sym(key, self.epoch, 0)
+                self._numbering[s] = sym
+            self.subscribed[s] = sym
+            if top and isinstance(self.source, SimSource):
+                payload = top[0][1].get(b"q")
+                if payload:
+                    with contextlib.suppress(ValueError, LiveTradeError):
+                        self.source.resume(s, decode_quote(payload)[2])
+        try:
+            await self.source.watch(add)
+        except LiveTradeError:
+            for s in add:  # find the culprits one by one, keep the rest
+                try:
+                    await self.source.watch([s])
+                except LiveTradeError as exc:
+                    self.subscribed.pop(s, None)
+                    self.rejected[s] = str(exc)
+                    log.warning("feed refused %s: %s", s, exc)
+        log.info("subscribed %d symbols: %s", len(add), " ".join(add[:10]))
+
+    # ------------------------------------------------------------------ heartbeat
+    async def _heartbeat_loop(self) -> None:
+        r = self._redis
+        backoff = Backoff(cap=self.heartbeat)
+        lease_ms = int(self.lease * 1000)
+        info_ttl = max(lease_ms, int(self.heartbeat * 5000))
+        interval = f"{self.heartbeat:g}"  # sessions wait 3.5 of these before "stale"
+        while still_running():
+            self._hb_kick.clear()
+            try:
+                owned = await self._renew(keys=[self.keys.owner], args=[self.id, lease_ms])
+                if not owned:
+                    owner = await r.get(self.keys.owner)
+                    raise HubError(
+                        f"another hub ({as_text(owner) or '?'}) took the lease on "
+                        f"{redact(self.url)}; stopping"
+                    )
+                pipe = r.pipeline(transaction=False)
+                pipe.xadd(
+                    self.keys.heartbeat,
+                    {"s": self.status, "r": self.reason or "", "h": self.id, "i": interval},
+                    maxlen=64,
+                    approximate=True,
+                )
+                pipe.hset(self.keys.info, mapping=self._info())
+                pipe.pexpire(self.keys.info, info_ttl)
+                dirty, self._symbols_dirty = self._symbols_dirty, False  # a change meanwhile
+                if dirty:  # sets it again and is published next time
+                    pipe.delete(self.keys.symbols)
+                    if self.subscribed:
+                        pipe.sadd(self.keys.symbols, *self.subscribed)
+                try:
+                    await pipe.execute()
+                except BaseException:
+                    self._symbols_dirty |= dirty
+                    raise
+                backoff.reset()
+                self._redis_back()
+                delay = self.heartbeat
+            except RETRYABLE as exc:
+                self._redis_lost("heartbeat", exc)
+                delay = backoff.next()
+            await wait_event(self._hb_kick, delay)
+
+    def _info(self) -> dict[FieldT, EncodableT]:
+        return {
+            "id": self.id,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "feed": self.feed_name,
+            "status": self.status,
+            "reason": self.reason or "",
+            "started_ns": self.started_ns,
+            "hb_ns": time.time_ns(),
+            "maxlen": self.maxlen,
+            "quotes": self.accepted,
+            "written": self.written,
+            "dropped": self.dropped,
+            "queued": len(self.pending),
+            "symbols": len(self.subscribed),
+            "sessions": len(self.sessions),
+            "rejected": " ".join(sorted(self.rejected)),
+        }
+
+
+# ====================================================================== entry points
+async def run_hub(
+    *,
+    feed: str,
+    redis_url: str,
+    maxlen: int,
+    symbols: list[str] | None,
+    seed: int | None,
+    tick_interval: float,
+    stop: asyncio.Event | None = None,
+    prefix: str = "lt",
+    heartbeat: float = 0.2,
+    lease: float = 2.0,
+    session_timeout: float = 5.0,
+    buffer: int = 100_000,
+) -> None:
+    """Run a hub until ``stop`` is set. ``feed``: ``"sim"`` (``seed``, one market step every
+    ``tick_interval`` s) or ``"fyers"`` (credentials from the environment). ``symbols`` are
+    published even when no session watches them. Raises ``HubError`` if the lease is taken over
+    or the feed fails, ``AuthError``/``InvalidInput`` for a bad configuration."""
+    if feed not in ("sim", "fyers"):
+        raise InvalidInput("feed", f"{feed!r} is not 'sim' or 'fyers'")
+    if not tick_interval > 0:
+        raise InvalidInput("tick_interval", "must be positive")
+    for s in symbols or ():
+        if not valid_symbol(s):
+            raise InvalidInput("symbols", f"{s!r} is not a symbol like 'NSE:SBIN-EQ'")
+
+    def source(stream: LivePriceStream) -> FeedSource:
+        return make_source(feed, stream, seed=seed, tick_interval=tick_interval)
+
+    hub = Hub(
+        redis_url,
+        source,
+        feed_name=feed,
+        maxlen=maxlen,
+        symbols=symbols,
+        prefix=prefix,
+        heartbeat=heartbeat,
+        lease=lease,
+        session_timeout=session_timeout,
+        buffer=buffer,
+    )
+    await hub.run(stop)
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} must be positive")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="livetrade hub",
+        description="Own one market-data feed and fan its quotes out to every session on Redis "
+        "Streams (one stream per symbol) until SIGINT or SIGTERM.",
+    )
+    p.add_argument("--feed", choices=["sim", "fyers"], default="sim", help="default: sim")
+    p.add_argument("--redis", default=DEFAULT_REDIS, help=f"Redis URL (default {DEFAULT_REDIS})")
+    p.add_argument(
+        "--maxlen",
+        type=_count,
+        default=10_000,
+        help="approximate cap of each symbol's stream, in quotes (default 10000; ~60 bytes each)",
+    )
+    p.add_argument(
+        "--tick-interval",
+        type=_positive,
+        default=1.0,
+        help="sim: seconds between market steps (default 1; each step quotes every symbol)",
+    )
+    p.add_argument("--seed", type=int, default=None, help="sim: seed of the random walk")
+    p.add_argument(
+        "--symbols",
+        default="",
+        help="comma-separated symbols to publish even when no session watches them",
+    )
+    p.add_argument("--prefix", default="lt", help="key prefix in Redis (default 'lt')")
+    p.add_argument(
+        "--session-timeout",
+        type=_positive,
+        default=5.0,
+        help="seconds without a heartbeat before a session's symbols are released (default 5)",
+    )
+    p.add_argument(
+        "--heartbeat",
+        type=_positive,
+        default=0.2,
+        help="seconds between hub heartbeats (default 0.2); sessions call the feed stale "
+        "after 3.5 of them, or their own stale_after (0.7 s) if longer",
+    )
+    p.add_argument(
+        "--lease",
+        type=_positive,
+        default=2.0,
+        help="seconds a killed hub's lease outlives it before a standby takes over (default 2)",
+    )
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    return p
+
+
+def hub_main(argv: Sequence[str] | None = None) -> int:
+    """``livetrade hub ...``: exit 0 after SIGINT/SIGTERM, 2 for a bad configuration, 1 if the
+    hub had to stop (feed failed, lease taken over)."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
+    try:
+        return asyncio.run(_main(args, symbols))
+    except (HubError, FeedDisconnected) as exc:
+        print(f"livetrade hub: {exc}", file=sys.stderr)
+        return 1
+    except LiveTradeError as exc:
+        print(f"livetrade hub: error: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _main(args: argparse.Namespace, symbols: list[str]) -> int:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    handled: list[signal.Signals] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+            handled.append(sig)
+        except (NotImplementedError, RuntimeError):
+            pass
+    print(
+        f"livetrade hub: {args.feed} feed → {redact(args.redis)} (prefix {args.prefix!r}, "
+        f"maxlen ~{args.maxlen}); SIGINT/SIGTERM stops",
+        flush=True,
+    )
+    try:
+        await run_hub(
+            feed=args.feed,
+            redis_url=args.redis,
+            maxlen=args.maxlen,
+            symbols=symbols or None,
+            seed=args.seed,
+            tick_interval=args.tick_interval,
+            stop=stop,
+            prefix=args.prefix,
+            heartbeat=args.heartbeat,
+            lease=args.lease,
+            session_timeout=args.session_timeout,
+        )
+    finally:
+        for sig in handled:
+            loop.remove_signal_handler(sig)
+    return 0
