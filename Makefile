@@ -35,12 +35,13 @@ test: $(STAMP) chromium redis  ## set up and run every test (lint, types, unit, 
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval notebooks
 
-bench: $(STAMP)  ## run the benchmarks (ratios against baselines measured in the same run)
+bench: $(STAMP) redis  ## run the benchmarks (ratios against baselines measured in the same run)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/journal_bench.py
 	$(BIN)/python benchmarks/fyers_bench.py
 	$(BIN)/python benchmarks/api_bench.py
 	$(BIN)/python benchmarks/ui_responsiveness.py
+	$(BIN)/python benchmarks/hub_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks
