@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import re
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +62,12 @@ _NEVER_HIGH = 1 << 62
 _NEVER_LOW = -1
 
 
+_NON_DIGITS = re.compile(r"\D")
+
+
 def _id_number(ident: str) -> int:
     """``LT0000042`` → 42 (ids are a prefix and a counter)."""
-    digits = "".join(ch for ch in ident if ch.isdigit())
+    digits = _NON_DIGITS.sub("", ident)
     return int(digits) if digits else 0
 
 
