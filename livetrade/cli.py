@@ -42,7 +42,7 @@ def _port(text: str) -> int:
     return port
 
 
-def _positive(text: str) -> float:
+def positive_number(text: str) -> float:
     try:
         value = float(text)
     except ValueError:
@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--seed", type=int, default=None, help="seed of the simulated market")
     serve.add_argument("--name", default="default", help="session name (default 'default')")
     serve.add_argument(
-        "--speed", type=_positive, default=1.0, help="market steps per second (default 1)"
+        "--speed", type=positive_number, default=1.0, help="market steps per second (default 1)"
     )
     serve.add_argument("--replay", default=None, help="CSV of recorded quotes for --feed replay")
     serve.add_argument(

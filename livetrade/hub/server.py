@@ -45,6 +45,7 @@ from typing import Any, Protocol
 
 from redis.typing import EncodableT, FieldT
 
+from livetrade.cli import positive_number
 from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.hub.conn import (
@@ -771,16 +772,6 @@ async def run_hub(
     await hub.run(stop)
 
 
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
-
-
 def _count(text: str) -> int:
     try:
         value = int(text)
@@ -807,7 +798,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--tick-interval",
-        type=_positive,
+        type=positive_number,
         default=1.0,
         help="sim: seconds between market steps (default 1; each step quotes every symbol)",
     )
@@ -820,20 +811,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prefix", default="lt", help="key prefix in Redis (default 'lt')")
     p.add_argument(
         "--session-timeout",
-        type=_positive,
+        type=positive_number,
         default=5.0,
         help="seconds without a heartbeat before a session's symbols are released (default 5)",
     )
     p.add_argument(
         "--heartbeat",
-        type=_positive,
+        type=positive_number,
         default=0.2,
         help="seconds between hub heartbeats (default 0.2); sessions call the feed stale "
         "after 3.5 of them, or their own stale_after (0.7 s) if longer",
     )
     p.add_argument(
         "--lease",
-        type=_positive,
+        type=positive_number,
         default=2.0,
         help="seconds a killed hub's lease outlives it before a standby takes over (default 2)",
     )
