@@ -848,7 +848,7 @@ def create_app(
             price_stream_connected=not closed and (session is None or _feed_live(session)),
             timestamp=ns_to_datetime(engine.clock.now_ns()),
             session=session.name if session is not None else None,
-            mode="LIVE" if engine.broker.live else "PAPER",
+            mode="LIVE" if engine.live else "PAPER",
             broker=engine.broker.name,
             feed=_feed_kind(session),
             clock="virtual" if isinstance(engine.clock, VirtualClock) else "wall",

@@ -23,7 +23,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any, Protocol
 
-from livetrade.brokers.base import Broker
+from livetrade.brokers.base import Broker, OrderRouter
 from livetrade.brokers.paper import PaperBroker
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import InvalidInput, OrderRejected
@@ -272,6 +272,8 @@ class LiveTradingEngine:
         self._rate = OrderRateWindow()
         self._listeners: list[EventListener] = []
         self.journal: JournalSink | None = None
+        # live: orders go to a broker through the router; fills and states come back from it
+        self.router: OrderRouter | None = None
         self._day: date | None = None
         self._day_base = 0  # total P&L (paise) when the day was first seen
 
@@ -411,6 +413,12 @@ class LiveTradingEngine:
         """
         now = self.clock.now_ns()
         try:
+            if self.router is not None and not self.router.armed:
+                raise OrderRejected(
+                    "NOT_ARMED",
+                    "Live trading is not armed: call session.arm_live(confirm='LIVE') first.",
+                    "live",
+                )
             order = self._validate(
                 symbol, side, quantity, kind, product, limit_price, trigger_price,
                 stop_loss, take_profit, tag, source, now,
@@ -423,15 +431,24 @@ class LiveTradingEngine:
         self._accept(order, now)
         top = self.price_stream.top(symbol)
         assert top is not None  # checked in _validate
+        self._dispatch(order, top, now)
+        self._flush()
+        return order
+
+    def _dispatch(self, order: Order, top: tuple[int, int, int, int], now: int) -> None:
+        """Paper: execute a market order or rest the rest. Live: hand it to the router, which
+        only queues it; it is sent once this call has returned (and the journal is flushed)."""
+        if order.live:
+            assert self.router is not None
+            self.router.place(order)
+            return
         bid, ask, last, _ = top
         if order.kind is OrderKind.MARKET:
             if not self._execute(order, bid, ask, last, now):
                 self._cancel(order, now, "no executable price for a market order")
         else:
-            self._rest(order, self._book(symbol))
-            self.on_quote(symbol, bid, ask, last, now)
-        self._flush()
-        return order
+            self._rest(order, self._book(order.symbol))
+            self.on_quote(order.symbol, bid, ask, last, now)
 
     def _validate(
         self,
@@ -695,14 +712,20 @@ class LiveTradingEngine:
         return used
 
     def _accept(self, order: Order, now: int) -> None:
-        order.status = OrderStatus.OPEN
+        if self.router is not None:  # live: PENDING until the broker acknowledges it
+            order.live = True
+            order.status = OrderStatus.PENDING
+        else:
+            order.status = OrderStatus.OPEN
+            order.broker_order_id = order.order_id
         self._orders[order.order_id] = order
-        order.broker_order_id = order.order_id
         self._rate.record(now)
         self._emit(EngineEvent("order_accepted", now, order=order))
 
     # ================================================================ fills
-    def _fill(self, order: Order, qty: int, price: int, ts_ns: int) -> Fill:
+    def _fill(
+        self, order: Order, qty: int, price: int, ts_ns: int, trade_id: str | None = None
+    ) -> Fill:
         day = ns_to_datetime(ts_ns).date()
         charges: Charges = self.charges_model.charge(
             order.symbol, order.side is Side.BUY, order.product is Product.CNC, qty, price, day
@@ -719,6 +742,7 @@ class LiveTradingEngine:
             product=order.product,
             role=order.role,
             charges=charges,
+            trade_id=trade_id,
         )
         key = (order.symbol, order.product)
         before = self._book_fill(order, fill)
@@ -843,12 +867,18 @@ class LiveTradingEngine:
             )
         self._oco[oco_id] = legs
         self._brackets.setdefault((entry.symbol, entry.product), []).append(oco_id)
-        b = self._book(entry.symbol)
         for leg in legs:
-            leg.status = OrderStatus.OPEN
+            if self.router is not None:
+                leg.live = True
+            else:
+                leg.status = OrderStatus.OPEN
+                leg.broker_order_id = leg.order_id
             self._orders[leg.order_id] = leg
             self._emit(EngineEvent("order_accepted", ts_ns, order=leg))
-            self._rest(leg, b)
+            if self.router is not None:
+                self.router.place(leg)
+            else:
+                self._rest(leg, self._book(entry.symbol))
 
     def _cap_brackets(self, key: tuple[str, Product], ts_ns: int) -> None:
         """Keep bracketed quantity within the position it protects: older brackets keep their
@@ -876,6 +906,8 @@ class LiveTradingEngine:
                     self._emit(
                         EngineEvent("order_modified", ts_ns, order=leg, message="bracket resized")
                     )
+                    if leg.live and self.router is not None:
+                        self.router.modify(leg, leg.quantity)
             room -= take
             keep.append(oco_id)
         groups[:] = keep
@@ -897,6 +929,12 @@ class LiveTradingEngine:
         return order
 
     def _cancel(self, order: Order, ts_ns: int, why: str) -> None:
+        if order.live and self.router is not None:  # cancelled once the broker confirms
+            order.message = f"cancel requested: {why}"
+            order.updated_ns = ts_ns
+            self.router.cancel(order, why)
+            self._emit(EngineEvent("order_cancel_requested", ts_ns, order=order, message=why))
+            return
         order.status = OrderStatus.CANCELLED
         order.message = why
         order.updated_ns = ts_ns
@@ -993,6 +1031,8 @@ class LiveTradingEngine:
         lots = self._positions[(symbol, product)]
         top = self.price_stream.top(symbol)
         now = self.clock.now_ns()
+        if top is None and self.router is not None:
+            top = (0, 0, 0, now)  # live: the broker prices a market exit; no quote needed
         if top is None:
             self._emit(
                 EngineEvent(
@@ -1015,9 +1055,7 @@ class LiveTradingEngine:
             source=source,
         )
         self._accept(order, now)
-        bid, ask, last, _ = top
-        if not self._execute(order, bid, ask, last, now):
-            self._cancel(order, now, "no executable price for a market order")
+        self._dispatch(order, top, now)
         return order
 
     def close_position(self, symbol: str, product: Product | str | None = None) -> Order | None:
@@ -1036,6 +1074,131 @@ class LiveTradingEngine:
             return None
         side = Side.SELL if lots.qty > 0 else Side.BUY
         return self.submit(symbol, side, abs(lots.qty), OrderKind.MARKET, product=prod)
+
+    # ================================================================ live: broker reports
+    @property
+    def live(self) -> bool:
+        """True when orders go to a real broker (a router is attached)."""
+        return self.router is not None
+
+    def adopt_position(
+        self, symbol: str, product: Product, quantity: int, price_paise: int
+    ) -> Order:
+        """Reconciliation: take on a position difference the broker shows (an order placed
+        elsewhere) as one filled order at the broker's average price. No charges are billed:
+        the broker billed them on the original trades."""
+        if quantity == 0 or price_paise <= 0:
+            raise InvalidInput("quantity", "adopt a non-zero quantity at a positive price")
+        now = self.clock.now_ns()
+        order = Order(
+            order_id=self._next_id(),
+            symbol=symbol,
+            side=Side.BUY if quantity > 0 else Side.SELL,
+            kind=OrderKind.MARKET,
+            product=product,
+            quantity=abs(quantity),
+            created_ns=now,
+            updated_ns=now,
+            source="reconcile",
+            live=self.router is not None,
+            status=OrderStatus.PENDING if self.router is not None else OrderStatus.OPEN,
+            broker_order_id="external",
+        )
+        self._orders[order.order_id] = order
+        self._emit(EngineEvent("order_accepted", now, order=order))
+        self._fill_seq += 1
+        fill = Fill(
+            fill_id=f"F{self._fill_seq:07d}",
+            order_id=order.order_id,
+            symbol=symbol,
+            side=order.side,
+            quantity=order.quantity,
+            price_paise=price_paise,
+            ts_ns=now,
+            product=product,
+            role=Role.ENTRY,
+            charges=Charges(),
+            trade_id=f"adopted-{order.order_id}",
+        )
+        before = self._book_fill(order, fill)
+        self._emit(EngineEvent("fill", now, order=order, fill=fill))
+        self._emit(EngineEvent("order_filled", now, order=order))
+        lots = self._positions[(symbol, product)]
+        if before:
+            self._cap_brackets((symbol, product), now)
+        self._emit(
+            EngineEvent(
+                "position_opened" if before == 0 else "position_changed",
+                now,
+                position=lots.view(self.price_stream.last_paise(symbol)),
+            )
+        )
+        self._flush()
+        return order
+
+    def _live_order(self, order_id: str) -> Order:
+        order = self._orders.get(order_id)
+        if order is None or not order.live:
+            raise InvalidInput("order_id", f"{order_id!r} is not a live order of this engine")
+        return order
+
+    def broker_ack(self, order_id: str, broker_order_id: str) -> Order:
+        """The broker accepted our order ``order_id`` as ``broker_order_id`` (journaled)."""
+        order = self._live_order(order_id)
+        now = self.clock.now_ns()
+        order.broker_order_id = broker_order_id
+        if order.status is OrderStatus.PENDING:
+            order.status = OrderStatus.OPEN
+        order.updated_ns = now
+        self._emit(EngineEvent("order_routed", now, order=order, message=broker_order_id))
+        self._flush()
+        return order
+
+    def broker_rejected(self, order_id: str, code: str, message: str) -> Order:
+        """The broker refused ``order_id`` (or it never reached the broker)."""
+        order = self._live_order(order_id)
+        if order.status.is_terminal:
+            return order
+        now = self.clock.now_ns()
+        order.status = OrderStatus.REJECTED
+        order.message = message
+        order.updated_ns = now
+        if order.role is not Role.ENTRY:
+            log.warning("bracket leg %s was rejected: %s is unprotected", order_id, order.symbol)
+        self._emit(EngineEvent("order_rejected", now, order=order, message=message, code=code))
+        self._flush()
+        return order
+
+    def broker_fill(
+        self, order_id: str, quantity: int, price_paise: int, ts_ns: int, trade_id: str
+    ) -> Fill:
+        """An execution the broker reported. Positions, cash and charges follow it exactly as a
+        paper fill (one-cancels-other and brackets included); the broker is the truth, so a
+        fill beyond what we asked for is booked too, with a warning."""
+        order = self._live_order(order_id)
+        if quantity <= 0 or price_paise <= 0:
+            raise InvalidInput("quantity", "a broker fill needs a positive quantity and price")
+        if order.status is OrderStatus.PENDING:
+            order.status = OrderStatus.OPEN
+        if quantity > order.quantity - order.filled_quantity:
+            log.warning("broker filled %d of %s, more than the %d left", quantity, order_id,
+                        order.quantity - order.filled_quantity)  # fmt: skip
+        fill = self._fill(order, quantity, price_paise, ts_ns, trade_id)
+        self._flush()
+        return fill
+
+    def broker_closed(self, order_id: str, message: str) -> Order:
+        """The broker cancelled (or expired) ``order_id``; what filled before stays filled."""
+        order = self._live_order(order_id)
+        if order.status.is_terminal:
+            return order
+        now = self.clock.now_ns()
+        order.status = OrderStatus.CANCELLED
+        order.message = message
+        order.updated_ns = now
+        self._emit(EngineEvent("order_cancelled", now, order=order, message=message))
+        self._flush()
+        return order
 
     # ================================================================ recovery
     def restore_order(self, order: Order) -> None:
@@ -1077,10 +1240,20 @@ class LiveTradingEngine:
             order.message = message
         elif kind == "order_modified" and quantity is not None:
             order.quantity = quantity
+        elif kind == "order_routed":
+            order.broker_order_id = message
+            if order.status is OrderStatus.PENDING:
+                order.status = OrderStatus.OPEN
+        elif kind == "order_rejected":
+            order.status = OrderStatus.REJECTED
+            order.message = message
 
     def finish_restore(self) -> None:
-        """Recovery done: put every open order back in its symbol's trigger book."""
+        """Recovery done: put every open order back in its symbol's trigger book (live orders
+        stay with their broker; the router reconciles them)."""
         for order in self._orders.values():
+            if order.live:
+                continue
             if order.is_open and order.kind is not OrderKind.MARKET:
                 self._rest(order, self._book(order.symbol))
             elif order.is_open:  # a market order never outlives its call: it was not acked

@@ -49,6 +49,7 @@ _KINDS = {
     "order_triggered",
     "order_cancelled",
     "order_modified",
+    "order_routed",
     "fill",
     "kill_switch",
 }
@@ -81,7 +82,7 @@ def default_dir() -> Path:
 
 # ---------------------------------------------------------------- (de)serialization
 def order_to_dict(o: Order) -> dict[str, Any]:
-    return {
+    d = {
         "order_id": o.order_id,
         "symbol": o.symbol,
         "side": o.side.name,
@@ -100,6 +101,9 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         "origin": o.origin,
         "created_ns": o.created_ns,
     }
+    if o.live:  # sent to a broker: PENDING until its acknowledgement is journaled
+        d["live"] = True
+    return d
 
 
 def order_from_dict(d: dict[str, Any]) -> Order:
@@ -112,7 +116,7 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         quantity=d["quantity"],
         limit_paise=d["limit"],
         trigger_paise=d["trigger"],
-        status=OrderStatus.OPEN,
+        status=OrderStatus.PENDING if d.get("live") else OrderStatus.OPEN,
         role=Role(d["role"]),
         created_ns=d["created_ns"],
         updated_ns=d["created_ns"],
@@ -123,7 +127,8 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         tag=d["tag"],
         source=d["source"],
         origin=d.get("origin", ""),
-        broker_order_id=d["order_id"],
+        broker_order_id=None if d.get("live") else d["order_id"],
+        live=bool(d.get("live")),
     )
 
 
@@ -140,6 +145,7 @@ def fill_to_dict(f: Fill) -> dict[str, Any]:
         "product": f.product.value,
         "role": f.role.value,
         "charges": [c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp],
+        **({"trade_id": f.trade_id} if f.trade_id is not None else {}),
     }
 
 
@@ -155,6 +161,7 @@ def fill_from_dict(d: dict[str, Any]) -> Fill:
         product=Product(d["product"]),
         role=Role(d["role"]),
         charges=Charges(*d["charges"]),
+        trade_id=d.get("trade_id"),
     )
 
 
@@ -256,6 +263,8 @@ class Journal:
             data = order_to_dict(event.order)
         elif event.kind in ("order_rejected", "kill_switch"):
             data = {"code": event.code, "message": event.message}
+            if event.order is not None:  # a live order the broker refused
+                data["order_id"] = event.order.order_id
         else:
             assert event.order is not None
             data = {"order_id": event.order.order_id, "message": event.message}
@@ -368,7 +377,9 @@ def restore(engine: LiveTradingEngine, records: Iterator[Record] | list[Record])
             engine.restore_order(order_from_dict(d))
         elif r.kind == "fill":
             engine.restore_fill(fill_from_dict(d))
-        elif r.kind in ("order_triggered", "order_cancelled", "order_modified"):
+        elif r.kind in ("order_triggered", "order_cancelled", "order_modified", "order_routed") or (
+            r.kind == "order_rejected" and "order_id" in d
+        ):
             engine.restore_change(
                 d["order_id"], r.kind, r.ts_ns, d.get("quantity"), d.get("message", "")
             )

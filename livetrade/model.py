@@ -170,6 +170,7 @@ class Order:
     broker_order_id: str | None = None
     charges_paise: int = 0
     message: str = ""
+    live: bool = False  # routed to a real broker: its fills and states come from there
 
     @property
     def order_type(self) -> OrderType:
@@ -201,7 +202,8 @@ class Order:
 
     @property
     def is_open(self) -> bool:
-        return self.status is OrderStatus.OPEN
+        """Working: accepted and not finished (a live order is PENDING until the broker acks)."""
+        return self.status is OrderStatus.OPEN or self.status is OrderStatus.PENDING
 
     def _repr_html_(self) -> str:
         from livetrade.frames import orders_html
@@ -223,6 +225,7 @@ class Fill:
     product: Product
     role: Role
     charges: Charges
+    trade_id: str | None = None  # the broker's trade number (live fills)
 
     @property
     def price(self) -> Decimal:

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from livetrade.brokers.paper import PaperBroker
 from livetrade.clock import Clock, VirtualClock, WallClock
 from livetrade.engine import EngineEvent, LiveTradingEngine
-from livetrade.errors import InvalidInput, LiveTradeError, SessionClosed
+from livetrade.errors import InvalidInput, LiveTradeError, OrderRejected, SessionClosed
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
@@ -41,6 +41,7 @@ from livetrade.model import (
     KillSwitch,
     Order,
     OrderKind,
+    OrderStatus,
     Product,
     Side,
     ns_to_datetime,
@@ -60,10 +61,12 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from livetrade.api import ApiServer
+    from livetrade.fyers.broker import FyersRestClient
     from livetrade.fyers.credentials import FyersConfig
     from livetrade.fyers.feed import FyersFeed
     from livetrade.fyers.stream import FeedState
     from livetrade.hub.client import HubFeed, HubFeedState
+    from livetrade.live import LiveRouter, Reconciliation, Shadow
     from livetrade.ui.dashboard import Dashboard
 
 log = logging.getLogger("livetrade.session")
@@ -157,7 +160,7 @@ async def open_session(
     seed: int | None = None,
     realtime: bool = True,
     symbols: dict[str, Decimal] | list[str] | None = None,
-    wallet_balance: Decimal | int | str = Decimal("1000000"),
+    wallet_balance: Decimal | int | str | None = None,
     start: datetime | None = None,
     tick_interval: float = 1.0,
     speed: float = 1.0,
@@ -172,6 +175,10 @@ async def open_session(
     fyers: FyersConfig | None = None,
     hub: str | None = None,
     square_off: str | EllipsisType | None = ...,
+    live: bool = False,
+    shadow: bool = False,
+    fyers_client: FyersRestClient | None = None,
+    poll_interval: float | None = 1.0,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -193,6 +200,14 @@ async def open_session(
     (default dir: ``$LIVETRADE_DATA_DIR`` or ``~/.local/share/livetrade``), written before any
     order is acknowledged; opening the same name again restores cash, positions, open orders and
     brackets exactly. ``journal=False`` is the opt-out for throwaway sessions.
+
+    Live orders: ``broker="fyers", live=True`` sends orders to Fyers (``fyers=`` a
+    ``FyersConfig``; ``fyers_client=`` an already built ``FyersRestClient``). Opening
+    reconciles with Fyers' positions, order book and funds (``session.reconciliation``); no
+    order leaves until ``await session.arm_live(confirm="LIVE")`` in this session. Fills,
+    cancels and rejections come back from Fyers' order book and tradebook, polled every
+    ``poll_interval`` s while orders are working. ``shadow=True`` runs a paper engine on the
+    same orders beside it (``session.shadow_df()``: paper-vs-live slippage and fill time).
     """
     if feed not in ("sim", "replay", "fyers", "hub"):
         raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers', 'hub'.")
@@ -200,10 +215,18 @@ async def open_session(
         raise InvalidInput("realtime", f"a {feed} feed runs on the wall clock (realtime=True)")
     if feed == "hub" and not hub:
         raise InvalidInput("hub", "feed='hub' needs hub='redis://host:port/db'")
-    if broker != "paper":
-        raise LiveTradeError(
-            f"broker={broker!r} is not available in this version; only 'paper' executes orders."
+    if broker not in ("paper", "fyers"):
+        raise InvalidInput("broker", f"{broker!r} is not 'paper' or 'fyers'")
+    if broker == "fyers" and not live:
+        raise InvalidInput(
+            "live",
+            "broker='fyers' sends real orders with real money: say so with live=True "
+            "(and then arm the session with session.arm_live(confirm='LIVE'))",
         )
+    if live and broker != "fyers":
+        raise InvalidInput("broker", "live=True needs broker='fyers'")
+    if shadow and not live:
+        raise InvalidInput("shadow", "shadow mode runs paper beside live: it needs live=True")
     if not tick_interval > 0 or not speed > 0:
         raise InvalidInput("tick_interval", "tick_interval and speed must be positive")
     old = _SESSIONS.get(name)
@@ -219,7 +242,7 @@ async def open_session(
             seed=seed,
             realtime=realtime,
             symbols=symbols,
-            wallet_balance=wallet_balance,
+            wallet_balance=Decimal("1000000") if wallet_balance is None else wallet_balance,
             start=start,
             tick_interval=tick_interval,
             speed=speed,
@@ -234,7 +257,12 @@ async def open_session(
             journal=jrnl,
             fyers=fyers,
             hub=hub,
-            square_off=("15:15" if feed == "fyers" else None) if square_off is ... else square_off,
+            square_off=("15:15" if feed == "fyers" or live else None)
+            if square_off is ...
+            else square_off,
+            live_client=_live_client(fyers, fyers_client) if live else None,
+            shadow=shadow,
+            poll_interval=poll_interval,
         )
     except BaseException:
         if jrnl is not None:
@@ -242,13 +270,29 @@ async def open_session(
         raise
     _SESSIONS[name] = session
     session._start()
-    if session.live_feed is not None:
+    if session.live_feed is not None or session.router is not None:
         try:
-            await session.live_feed.start()
+            if session.live_feed is not None:
+                await session.live_feed.start()
+            if session.router is not None:
+                await session._open_live(wallet_given=wallet_balance is not None)
         except BaseException:
             await session.close()
             raise
     return session
+
+
+def _live_client(fyers: FyersConfig | None, client: FyersRestClient | None) -> FyersRestClient:
+    """The trading REST client of a live session (its token is checked before any use)."""
+    if client is not None:
+        return client
+    from livetrade.fyers.broker import FyersRestClient
+    from livetrade.fyers.credentials import FyersConfig
+
+    cfg = fyers if fyers is not None else FyersConfig.load()
+    return FyersRestClient(
+        cfg.access_token, app_id=cfg.app_id, base_url=cfg.api_url, timeout=cfg.rest_timeout
+    )
 
 
 class Session:
@@ -281,6 +325,9 @@ class Session:
         fyers: FyersConfig | None = None,
         hub: str | None = None,
         square_off: str | None = None,
+        live_client: FyersRestClient | None = None,
+        shadow: bool = False,
+        poll_interval: float | None = 1.0,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -289,10 +336,21 @@ class Session:
         self.journal = journal
         if journal is not None:
             config = journal.get_meta("config")
+            kind = "fyers" if live_client is not None else "paper"
             if config is None:
                 journal.set_meta(
                     "config",
-                    {"wallet_paise": to_paise(wallet_balance, "wallet_balance"), "feed": feed},
+                    {
+                        "wallet_paise": to_paise(wallet_balance, "wallet_balance"),
+                        "feed": feed,
+                        "broker": kind,
+                    },
+                )
+            elif config.get("broker", "paper") != kind:
+                raise LiveTradeError(
+                    f"session {name!r} has a {config.get('broker', 'paper')} journal; a "
+                    f"{kind} session cannot continue it (paper and live books never mix): "
+                    "open it under another name"
                 )
             elif config["wallet_paise"] != to_paise(wallet_balance, "wallet_balance"):
                 log.warning(
@@ -369,6 +427,32 @@ class Session:
         self.restored = False
         if journal is not None:
             self._restore(journal)
+        self.router: LiveRouter | None = None
+        self.shadow: Shadow | None = None
+        self.reconciliation: Reconciliation | None = None
+        if live_client is not None:
+            from livetrade.live import LiveRouter, Shadow
+
+            self.router = LiveRouter(
+                self.engine,
+                live_client,
+                namespace=name,
+                poll_interval=poll_interval,
+                on_error=self._report,
+            )
+            if shadow:
+                self.shadow = Shadow(
+                    self.engine,
+                    LiveTradingEngine(
+                        from_paise(self.engine.initial_paise),
+                        self.stream,
+                        broker=PaperBroker(slippage_bps),
+                        charges=type(charges)(),
+                        clock=self.clock,
+                        default_product=default_product,
+                        id_prefix="SH",
+                    ),
+                )
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
 
@@ -413,12 +497,18 @@ class Session:
                 return
 
     async def close(self) -> None:
-        """Stop every task of this session and detach it from its stream (idempotent)."""
+        """Stop every task of this session and detach it from its stream (idempotent).
+        Live orders stay working at Fyers; reopening the session picks them up."""
         if self.closed:
             return
         self.closed = True
         for server in self._api_servers:
             await server.stop()
+        if self.router is not None:
+            await self.router.stop()
+            await self.router.client.aclose()
+        if self.shadow is not None:
+            self.shadow.paper.detach()
         if self.live_feed is not None:
             await self.live_feed.close()
         tasks = list(self._tasks)
@@ -612,11 +702,12 @@ class Session:
         take_profit: object = None,
         tag: str | None = None,
     ) -> Order:
-        """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``."""
-        return self._submit(
+        """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``.
+        Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
+        return await self._routed(self._submit(
             symbol, Side.BUY, quantity, order_type, limit_price, trigger_price, product,
             stop_loss, take_profit, tag,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     async def sell(
         self,
@@ -632,10 +723,10 @@ class Session:
         tag: str | None = None,
     ) -> Order:
         """Place a sell (an INTRADAY sell beyond the position opens a short)."""
-        return self._submit(
+        return await self._routed(self._submit(
             symbol, Side.SELL, quantity, order_type, limit_price, trigger_price, product,
             stop_loss, take_profit, tag,
-        )  # fmt: skip
+        ))  # fmt: skip
 
     def _submit(
         self,
@@ -666,17 +757,38 @@ class Session:
             origin=cell_origin(),
         )
 
+    async def _routed(self, order: Order) -> Order:
+        """Live: wait for Fyers' answer; a refusal raises like a paper rejection would."""
+        if self.router is None or not order.live:
+            return order
+        await self.router.settled(order)
+        if order.status is OrderStatus.REJECTED:
+            raise self.router.rejections.get(order.order_id) or OrderRejected(
+                "BROKER_REJECTED", order.message or "Fyers rejected the order."
+            )
+        if order.kind is OrderKind.MARKET and order.is_open and order.broker_order_id:
+            try:  # a market order fills at once: show the fill, not a stale OPEN
+                await self.router.sync()
+            except LiveTradeError as exc:
+                self._report(exc)
+        return order
+
     async def cancel(self, order_id: str | Order) -> Order:
-        """Cancel an open order (by id or ``Order``). Raises ``OrderRejected`` if not open."""
+        """Cancel an open order (by id or ``Order``). Raises ``OrderRejected`` if not open.
+        Live: returns once Fyers has answered the cancel."""
         self._check_open()
-        return self.engine.cancel(order_id if isinstance(order_id, str) else order_id.order_id)
+        order = self.engine.cancel(order_id if isinstance(order_id, str) else order_id.order_id)
+        if self.router is not None and order.live:
+            await self.router.settled(order)
+        return order
 
     async def close_position(
         self, symbol: str, product: Product | str | None = None
     ) -> Order | None:
         """Square off ``symbol`` at market; its bracket legs are cancelled."""
         self._check_open()
-        return self.engine.close_position(symbol, product)
+        order = self.engine.close_position(symbol, product)
+        return order if order is None else await self._routed(order)
 
     def kill_switch(self, state: KillSwitch | str = KillSwitch.HALTED) -> None:
         """``HALTED`` (default): nothing new; ``REDUCING``: exits only; ``ACTIVE``: normal."""
@@ -686,7 +798,143 @@ class Session:
         """Emergency stop: HALTED, open entry orders cancelled; ``flatten=True`` also closes every
         position at market (and cancels the stop-loss/take-profit legs). Returns the exits."""
         self._check_open()
-        return self.engine.kill(flatten)
+        closing = self.engine.kill(flatten)
+        if self.router is not None:  # live: every cancel and exit answered before returning
+            await self.router.drain()
+        return closing
+
+    # ------------------------------------------------------------------ live
+    @property
+    def mode(self) -> str:
+        """``"PAPER"``, ``"LIVE"`` (armed: orders go to Fyers) or ``"LIVE (not armed)"``."""
+        if self.router is None:
+            return "PAPER"
+        return "LIVE" if self.router.armed else "LIVE (not armed)"
+
+    async def _open_live(self, wallet_given: bool) -> None:
+        """Live session start: check the token, take the wallet from Fyers' funds on a fresh
+        session, reconcile, then start polling for order updates."""
+        assert self.router is not None
+        client = self.router.client
+        client.check_token()
+        if not wallet_given and not self.engine.orders:
+            available = (await client.funds()).available_balance
+            if available is not None and available >= 0:
+                paise = to_paise(available, "available balance")
+                self.engine.initial_paise = self.engine.cash_paise = paise
+                if self.journal is not None:
+                    config = self.journal.get_meta("config") or {}
+                    self.journal.set_meta("config", {**config, "wallet_paise": paise})
+                self._pnl.clear()
+                self._sample(force=True)
+        await self.reconcile()
+        self.router.start()
+        rec = self.reconciliation
+        assert rec is not None
+        log.warning(
+            "LIVE session %r opened (not armed): %s",
+            self.name,
+            "in step with Fyers" if rec.ok else f"{len(rec.differences)} differences with Fyers",
+        )
+
+    async def reconcile(
+        self, *, adopt: bool = False, cancel_unknown: bool = False
+    ) -> Reconciliation:
+        """Compare our positions and working orders with Fyers' (after reading back any fill
+        and status change first). ``adopt=True`` takes on Fyers' position differences (orders
+        placed elsewhere) at Fyers' average price; ``cancel_unknown=True`` cancels orders
+        working at Fyers that are not ours. Returns the result (also ``session.reconciliation``).
+        """
+        from livetrade.live import reconcile
+
+        self._check_open()
+        router = self._live_router()
+        await router.sync()
+        rec = await reconcile(self.engine, router.client)
+        if adopt or cancel_unknown:
+            if adopt:
+                self._adopt(rec)
+            if cancel_unknown:
+                for b in rec.broker_orders:
+                    working = b.status in (OrderStatus.OPEN, OrderStatus.PENDING)
+                    if working and self._ours(b.order_id) is None:
+                        await router.client.cancel_order(b.order_id)
+            await router.sync()
+            rec = await reconcile(self.engine, router.client)
+        self.reconciliation = rec
+        return rec
+
+    def _ours(self, broker_order_id: str) -> Order | None:
+        for o in self.engine.orders:
+            if o.broker_order_id == broker_order_id:
+                return o
+        return None
+
+    def _adopt(self, rec: Reconciliation) -> None:
+        """Book each position difference at Fyers' average price (else the last price)."""
+        ours = {(p.symbol, p.product.value): p.quantity for p in self.engine.positions()}
+        for key in set(rec.broker_positions) | set(ours):
+            qty, avg = rec.broker_positions.get(key, (0, Decimal(0)))
+            diff = qty - ours.get(key, 0)
+            symbol, product = key
+            if diff == 0:
+                continue
+            price = to_paise(avg) if avg > 0 else self.stream.last_paise(symbol)
+            if product not in ("INTRADAY", "CNC") or not price:
+                log.warning("cannot adopt %s %s: product or price unknown", symbol, product)
+                continue
+            self.engine.adopt_position(symbol, Product(product), diff, price)
+
+    def _live_router(self) -> LiveRouter:
+        if self.router is None:
+            raise LiveTradeError(
+                "this is a paper session: open_session(broker='fyers', live=True, ...) to trade "
+                "live"
+            )
+        return self.router
+
+    async def arm_live(
+        self, confirm: str = "", *, accept_differences: bool = False
+    ) -> Reconciliation:
+        """Allow real orders in this session: ``confirm`` must be exactly ``"LIVE"``. The token
+        must be valid and a fresh reconciliation must show no blocking difference (or
+        ``accept_differences=True``, having read them). Raises ``LiveNotArmed`` otherwise."""
+        from livetrade.live import LiveNotArmed
+
+        self._check_open()
+        router = self._live_router()
+        if confirm != "LIVE":
+            raise InvalidInput(
+                "confirm", "type confirm='LIVE' to send real orders with real money to Fyers"
+            )
+        router.client.check_token()
+        rec = await self.reconcile()
+        if not rec.ok and not accept_differences:
+            raise LiveNotArmed(
+                f"{len(rec.differences)} differences between this session and Fyers (see "
+                "the exception's .differences): resolve them with session.reconcile(adopt=True"
+                ", cancel_unknown=True), or arm_live(confirm='LIVE', accept_differences=True)",
+                rec.differences,
+            )
+        router.armed = True
+        log.warning("LIVE trading ARMED for session %r: orders go to Fyers", self.name)
+        self.feed_event.emit(self.mode)
+        return rec
+
+    def disarm_live(self) -> None:
+        """Stop sending new live orders (working orders stay; exits still go through)."""
+        self._live_router().armed = False
+        self.feed_event.emit(self.mode)
+
+    async def sync_orders(self) -> Any:
+        """Read Fyers' order book and tradebook now (also done every ``poll_interval``)."""
+        return await self._live_router().sync()
+
+    def shadow_df(self) -> pd.DataFrame:
+        """Shadow mode: per live order, live vs paper price, slippage and time to fill."""
+        if self.shadow is None:
+            raise LiveTradeError("no shadow engine: open the live session with shadow=True")
+        return self.shadow.frame()
 
     async def serve_api(
         self,
@@ -760,6 +1008,11 @@ class Session:
         fills or P&L (``report.ok``, ``report.mismatches``)."""
         if self.journal is None:
             raise LiveTradeError("this session has no journal (opened with journal=False)")
+        if self.router is not None:
+            raise LiveTradeError(
+                "a live journal's fills came from Fyers; replay re-runs paper fills, so it "
+                "cannot check them (journal_df() shows every recorded event)"
+            )
         records = list(self.journal.records())
         start = records[0].ts_ns if records else self.clock.now_ns()
         fresh = LiveTradingEngine(
@@ -779,7 +1032,7 @@ class Session:
 
     def _repr_html_(self) -> str:
         p = self.engine.portfolio_pnl()
-        mode = "PAPER" if not self.engine.broker.live else "LIVE"
+        mode = self.mode
         clock = "real time" if self.realtime else "virtual clock"
         state = "closed" if self.closed else "open"
         head = (
@@ -802,7 +1055,7 @@ class Session:
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
         return (
-            f"Session({self.name!r}, {state}, broker={self.engine.broker.name}, "
+            f"Session({self.name!r}, {state}, {self.mode}, "
             f"realtime={self.realtime}, symbols={len(self.symbols)})"
         )
 

@@ -152,8 +152,12 @@ async def test_replay_session_and_watch() -> None:
 async def test_unavailable_feeds_and_brokers_say_so() -> None:
     with pytest.raises(LiveTradeError, match="fyers"):
         await lt.open_session(feed="fyers")
-    with pytest.raises(LiveTradeError, match="paper"):
-        await lt.open_session(broker="fyers")
+    with pytest.raises(lt.InvalidInput, match="live=True"):
+        await lt.open_session(broker="fyers")  # real money needs an explicit live=True
+    with pytest.raises(lt.InvalidInput, match="broker='fyers'"):
+        await lt.open_session(live=True)
+    with pytest.raises(lt.InvalidInput, match="broker"):
+        await lt.open_session(broker="zerodha")
     with pytest.raises(lt.InvalidInput):
         await lt.open_session(feed="replay", realtime=False, name="x")
     with pytest.raises(lt.InvalidInput):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import itertools
 from collections.abc import AsyncIterator
 from decimal import Decimal
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
 
 import livetrade as lt
-from livetrade.brokers.paper import PaperBroker
 from livetrade.model import KillSwitch
 from livetrade.session import Session
 from livetrade.ui.quotes import QuoteBoardModel
@@ -50,16 +50,19 @@ async def test_paper_session_on_a_virtual_clock(session: Session) -> None:
     assert '<span class="lt-badge lt-paper">PAPER</span>' in status_html(v)
 
 
-class _LiveBroker(PaperBroker):
-    name = "test-live"
-    live = True
-
-
 async def test_live_badge_is_unmistakable(session: Session) -> None:
-    session.engine.broker = _LiveBroker()
-    v = status_view(session, FeedActivity(), 0.0)
-    assert v.mode == "LIVE" and v.text.startswith("LIVE")
-    assert "● LIVE — real orders" in status_html(v) and "lt-paper" not in status_html(v)
+    router = SimpleNamespace(armed=False)
+    session.router = session.engine.router = router  # type: ignore[assignment]
+    try:
+        v = status_view(session, FeedActivity(), 0.0)
+        assert v.mode == "LIVE (not armed)" and v.live and v.text.startswith("LIVE")
+        assert "● LIVE — not armed" in status_html(v) and "lt-paper" not in status_html(v)
+        router.armed = True
+        v = status_view(session, FeedActivity(), 0.0)
+        assert v.mode == "LIVE" and v.text.startswith("LIVE")
+        assert "● LIVE — real orders" in status_html(v) and "lt-paper" not in status_html(v)
+    finally:
+        session.router = session.engine.router = None
 
 
 async def test_kill_switch_buttons(session: Session) -> None:

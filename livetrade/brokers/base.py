@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from livetrade.model import Side
+from livetrade.model import Order, Side
 
 
 class Broker(Protocol):
@@ -20,3 +20,18 @@ class Broker(Protocol):
     def execution_price(
         self, side: Side, bid: int, ask: int, last: int, limit: int | None
     ) -> int | None: ...
+
+
+class OrderRouter(Protocol):
+    """Where a live engine sends orders (``LiveRouter`` for Fyers). The engine stays synchronous:
+    each call only queues the request; the router's own task talks to the broker and reports
+    back through ``LiveTradingEngine.broker_ack/broker_rejected/broker_fill/broker_closed``.
+    ``armed`` is False until the trader arms live trading; the engine refuses orders till then."""
+
+    armed: bool
+
+    def place(self, order: Order) -> None: ...
+
+    def cancel(self, order: Order, why: str) -> None: ...
+
+    def modify(self, order: Order, quantity: int) -> None: ...

@@ -1031,6 +1031,10 @@ class FyersRestClient:
     def app_id(self) -> str:
         return self._token.app_id
 
+    def check_token(self) -> Token:
+        """The token if it is still valid now, else :class:`TokenExpired` saying when it died."""
+        return self._token.ensure_valid(self._now())
+
     def set_token(self, token: Token | str) -> None:
         """Use a renewed token from now on (Fyers tokens end daily)."""
         self._token = self._as_token(token, self._token.app_id)

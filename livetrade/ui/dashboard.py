@@ -171,7 +171,7 @@ class Dashboard:
             ]
         )  # fmt: skip
         self.widget.add_class("livetrade-dashboard")
-        if session.engine.broker.live:
+        if session.engine.live:
             self.widget.add_class("lt-live-mode")
         self.widget.observe(self._widget_closed, names="comm")
 

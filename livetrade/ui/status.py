@@ -65,7 +65,7 @@ class FeedMonitor:
 class StatusView:
     """Everything the status bar shows."""
 
-    mode: str  # "PAPER" or "LIVE"
+    mode: str  # "PAPER", "LIVE" (armed) or "LIVE (not armed)"
     session: str
     feed: str  # "sim" or "replay" (the sources a session has today)
     feed_state: str  # running | stalled | waiting | virtual clock | finished | stopped
@@ -79,7 +79,7 @@ class StatusView:
 
     @property
     def live(self) -> bool:
-        return self.mode == "LIVE"
+        return self.mode.startswith("LIVE")
 
     @property
     def can_halt(self) -> bool:
@@ -151,7 +151,7 @@ def status_view(session: Session, activity: FeedActivity, now: float) -> StatusV
     p = engine.pnl_paise()
     state, age = feed_state(session, activity, now)
     return StatusView(
-        mode="LIVE" if engine.broker.live else "PAPER",
+        mode=session.mode,
         session=session.name,
         feed=feed_name(session),
         feed_state=state,
@@ -179,9 +179,11 @@ def set_kill_switch(session: Session, state: KillSwitch) -> ActionResult:
 
 def status_html(view: StatusView) -> str:
     badge = (
-        '<span class="lt-badge lt-live">● LIVE — real orders</span>'
-        if view.live
-        else '<span class="lt-badge lt-paper">PAPER</span>'
+        '<span class="lt-badge lt-paper">PAPER</span>'
+        if not view.live
+        else '<span class="lt-badge lt-live">● LIVE — real orders</span>'
+        if view.mode == "LIVE"
+        else '<span class="lt-badge lt-live">● LIVE — not armed</span>'
     )
     feed_cls = {
         "running": "lt-ok",

@@ -1,0 +1,599 @@
+"""Live trading through Fyers: the router, reconciliation and shadow mode.
+
+The engine stays the one place where positions, cash and charges are kept; in live mode it only
+decides *what* to send. :class:`LiveRouter` is the asyncio shell that sends it:
+
+* ``place``/``cancel``/``modify`` (called synchronously by the engine) queue a request; each
+  order's requests run in order in their own task (a slow place never delays another order's
+  cancel) and are sent only after the engine's call returned, i.e. after the journal holds the
+  order. Every order carries the tag ``client_tag(order_id, session)``, so an answer lost to a
+  timeout is looked up by tag, never resent blind.
+* :meth:`LiveRouter.sync` reads the order book and the tradebook and reports what changed:
+  acknowledgements (by tag, for orders whose answer was lost), each new trade once (by trade
+  number) as a fill, and cancellations, expiries and rejections. The engine's positions follow
+  these broker fills, never a guess. ``poll_interval`` bounds the polling (2 reads per poll,
+  well under Fyers' 10/s and 200/min even beside order traffic).
+* :func:`reconcile` compares our positions and working orders with Fyers' positions, order book
+  and funds as a DataFrame; the session refuses to arm live trading while a blocking difference
+  is neither resolved nor accepted.
+* :class:`Shadow` runs a paper engine on the same quotes beside the live one, mirrors every live
+  entry order into it and reports paper-vs-live price and fill time per order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
+from livetrade.fyers.broker import (
+    BrokerOrder,
+    FyersApiError,
+    FyersRestClient,
+    SubmitUncertain,
+    client_tag,
+)
+from livetrade.model import (
+    KillSwitch,
+    Order,
+    OrderKind,
+    OrderStatus,
+    Role,
+    Side,
+    datetime_to_ns,
+    ns_to_datetime,
+)
+from livetrade.money import from_paise, to_paise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from livetrade.engine import EngineEvent, LiveTradingEngine
+
+log = logging.getLogger("livetrade.live")
+
+__all__ = [
+    "LiveNotArmed",
+    "LiveRouter",
+    "Reconciliation",
+    "Shadow",
+    "SyncReport",
+    "order_summary",
+    "reconcile",
+]
+
+
+class LiveNotArmed(LiveTradeError):
+    """Live trading is not armed: ``session.arm_live(confirm="LIVE")`` first. When the reason is
+    a reconciliation difference, ``differences`` is the DataFrame of what differs."""
+
+    def __init__(self, message: str, differences: pd.DataFrame | None = None) -> None:
+        super().__init__(message)
+        self.differences = differences
+
+
+@dataclass
+class SyncReport:
+    """What one :meth:`LiveRouter.sync` changed."""
+
+    acked: int = 0
+    fills: int = 0
+    closed: int = 0
+    rejected: int = 0
+    external_trades: int = 0  # trades of orders that are not ours (placed elsewhere)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.acked or self.fills or self.closed or self.rejected)
+
+
+_Op = tuple[str, Any]  # ("place", None) | ("cancel", why) | ("modify", quantity)
+
+
+class LiveRouter:
+    """Sends a live engine's orders to Fyers and reports back what happened (see the module).
+
+    ``namespace`` (the session name) makes order tags unique per session. ``poll_interval``
+    seconds between order-book polls while we have working orders (``idle_interval`` when we
+    have none); ``None`` disables the background poll (tests call :meth:`sync`).
+    """
+
+    def __init__(
+        self,
+        engine: LiveTradingEngine,
+        client: FyersRestClient,
+        *,
+        namespace: str = "",
+        poll_interval: float | None = 1.0,
+        idle_interval: float = 10.0,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        if poll_interval is not None and not poll_interval >= 0.2:
+            raise InvalidInput("poll_interval", "must be at least 0.2 s (Fyers allows 10 req/s)")
+        self.engine = engine
+        self.client = client
+        self.namespace = namespace
+        self.poll_interval = poll_interval
+        self.idle_interval = idle_interval
+        self.on_error = on_error
+        self.armed = False
+        self.rejections: dict[str, OrderRejected] = {}  # our order id → why the broker refused
+        self.uncertain: set[str] = set()  # sent, answer lost, not yet found in the book
+        self._cancelling: set[str] = set()
+        self._seen_trades: set[str] = {f.trade_id for f in engine.fills if f.trade_id}
+        self._chains: dict[str, asyncio.Task[None]] = {}
+        self._backlog: list[tuple[Order, _Op]] = []
+        self._poller: asyncio.Task[None] | None = None
+        self._sync_lock = asyncio.Lock()
+        self.polls = 0
+        engine.router = self
+
+    def __repr__(self) -> str:
+        working = sum(1 for o in self.engine.orders if o.live and o.is_open)
+        return (
+            f"LiveRouter({'armed' if self.armed else 'not armed'}, working={working}, "
+            f"client={self.client!r})"
+        )
+
+    def tag(self, order: Order) -> str:
+        """The Fyers ``orderTag`` of ``order``."""
+        return client_tag(order.order_id, self.namespace)
+
+    # ---- the engine's side (synchronous: only queues) ------------------------------------
+    def place(self, order: Order) -> None:
+        self._enqueue(order, ("place", None))
+
+    def cancel(self, order: Order, why: str) -> None:
+        if order.order_id in self._cancelling:
+            return
+        self._cancelling.add(order.order_id)
+        self._enqueue(order, ("cancel", why))
+
+    def modify(self, order: Order, quantity: int) -> None:
+        self._enqueue(order, ("modify", quantity))
+
+    def _enqueue(self, order: Order, op: _Op) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a plain script): sent by the next drain()/start()
+            self._backlog.append((order, op))
+            return
+        prev = self._chains.get(order.order_id)
+        task = loop.create_task(self._run(prev, order, op), name=f"livetrade:live:{op[0]}")
+        self._chains[order.order_id] = task
+        task.add_done_callback(self._chain_done)
+
+    def _chain_done(self, task: asyncio.Task[None]) -> None:
+        for order_id, last in list(self._chains.items()):
+            if last is task:
+                del self._chains[order_id]
+                return
+
+    async def _run(self, prev: asyncio.Task[None] | None, order: Order, op: _Op) -> None:
+        if prev is not None:
+            await asyncio.wait([prev])
+        try:
+            if op[0] == "place":
+                await self._place(order)
+            elif op[0] == "cancel":
+                await self._cancel(order, str(op[1]))
+            else:
+                await self._modify(order, int(op[1]))
+        except AuthError as exc:
+            self._auth_failed(exc)
+        except Exception as exc:  # reported, never lost in a task
+            log.exception("live %s of %s failed", op[0], order.order_id)
+            self._report(exc)
+
+    def _report(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)
+
+    def _auth_failed(self, exc: AuthError) -> None:
+        """A dead token: nothing more can be sent, so trading halts until a new login."""
+        if self.engine.kill_switch is not KillSwitch.HALTED:
+            self.engine.set_kill_switch(KillSwitch.HALTED)
+        log.error("Fyers refused the token: live trading halted (%s)", exc)
+        self._report(exc)
+
+    # ---- the broker's side (async) ---------------------------------------------------------
+    async def _place(self, order: Order) -> None:
+        engine = self.engine
+        if order.status.is_terminal or order.broker_order_id is not None:
+            return
+        if order.order_id in self._cancelling:  # cancelled before it was ever sent
+            self._cancelling.discard(order.order_id)
+            engine.broker_closed(order.order_id, "cancelled before it was sent")
+            return
+        try:
+            ack = await self.client.place(order, namespace=self.namespace)
+        except OrderRejected as rej:
+            self.rejections[order.order_id] = rej
+            engine.broker_rejected(order.order_id, rej.code, rej.reason)
+            return
+        except AuthError as exc:
+            refused = OrderRejected("AUTH", f"Fyers refused the access token: {exc}", "token")
+            self.rejections[order.order_id] = refused
+            engine.broker_rejected(order.order_id, refused.code, refused.reason)
+            raise
+        except (SubmitUncertain, FyersApiError) as exc:
+            self.uncertain.add(order.order_id)
+            order.message = f"sent; Fyers' answer was lost ({exc}); looking for it by tag"
+            log.warning("order %s: %s", order.order_id, order.message)
+            self._report(exc)
+            return
+        engine.broker_ack(order.order_id, ack.order_id)
+        if order.order_id in self._cancelling:  # a cancel arrived while the place was in flight
+            await self._cancel(order, "cancel requested while it was being sent")
+
+    async def _cancel(self, order: Order, why: str) -> None:
+        engine = self.engine
+        if order.status.is_terminal:
+            self._cancelling.discard(order.order_id)
+            return
+        if order.broker_order_id is None:
+            if order.order_id not in self.uncertain:  # never reached Fyers
+                self._cancelling.discard(order.order_id)
+                engine.broker_closed(order.order_id, why)
+            return  # found by tag later: sync() cancels it then
+        try:
+            await self.client.cancel_order(order.broker_order_id)
+        except OrderRejected as rej:  # e.g. it filled first: the next sync brings the truth
+            self._cancelling.discard(order.order_id)
+            log.warning("cancel of %s refused: %s", order.order_id, rej.reason)
+            order.message = f"cancel refused: {rej.reason}"
+            await self.sync()
+            return
+        except FyersApiError as exc:
+            self._cancelling.discard(order.order_id)
+            order.message = f"cancel not confirmed ({exc}); check the order book"
+            self._report(exc)
+            return
+        self._cancelling.discard(order.order_id)
+        await self.sync()  # book any fill that beat the cancel before closing the order
+        engine.broker_closed(order.order_id, why)
+
+    async def _modify(self, order: Order, quantity: int) -> None:
+        if order.status.is_terminal or order.broker_order_id is None:
+            return
+        try:
+            await self.client.modify_order(
+                order.broker_order_id, kind=order.kind, quantity=quantity
+            )
+        except (OrderRejected, FyersApiError) as exc:
+            log.warning("resize of %s to %d failed: %s", order.order_id, quantity, exc)
+            self._report(exc)
+
+    # ---- updates ---------------------------------------------------------------------------
+    async def sync(self) -> SyncReport:
+        """Read the order book and the tradebook once and apply what changed."""
+        async with self._sync_lock:
+            return await self._sync()
+
+    async def _sync(self) -> SyncReport:
+        engine = self.engine
+        report = SyncReport()
+        book = await self.client.orderbook()
+        trades = await self.client.tradebook()
+        self.polls += 1
+        ours = {o.broker_order_id: o for o in engine.orders if o.live and o.broker_order_id}
+        lost = {
+            self.tag(o): o
+            for o in engine.orders
+            if o.live and o.broker_order_id is None and o.is_open
+        }
+        rows: list[tuple[BrokerOrder, Order]] = []
+        for row in book:
+            order = ours.get(row.order_id)
+            if order is None and row.tag is not None and row.tag in lost:
+                order = lost.pop(row.tag)
+                self.uncertain.discard(order.order_id)
+                if not order.status.is_terminal:
+                    engine.broker_ack(order.order_id, row.order_id)
+                else:
+                    order.broker_order_id = row.order_id
+                ours[row.order_id] = order
+                report.acked += 1
+                if order.order_id in self._cancelling:
+                    self._cancelling.discard(order.order_id)
+                    self.cancel(order, "cancel requested while its answer was lost")
+            if order is not None:
+                rows.append((row, order))
+        for t in trades:
+            if t.trade_id in self._seen_trades:
+                continue
+            order = ours.get(t.order_id)
+            if order is None:
+                report.external_trades += 1
+                continue
+            self._seen_trades.add(t.trade_id)
+            ts = datetime_to_ns(t.traded_at) if t.traded_at is not None else engine.clock.now_ns()
+            engine.broker_fill(order.order_id, t.quantity, to_paise(t.price), ts, t.trade_id)
+            report.fills += 1
+        for row, order in rows:
+            if order.status.is_terminal:
+                continue
+            if row.status is OrderStatus.REJECTED and order.filled_quantity == 0:
+                engine.broker_rejected(order.order_id, "BROKER_REJECTED", row.message or "rejected")
+                report.rejected += 1
+            elif row.status is OrderStatus.CANCELLED and order.filled_quantity >= min(
+                row.filled_quantity, order.quantity
+            ):  # all of its fills are booked (the tradebook can lag the order book)
+                why = row.message or f"{row.fyers_status.name.lower()} at Fyers"
+                engine.broker_closed(order.order_id, why)
+                report.closed += 1
+        return report
+
+    async def drain(self) -> None:
+        """Wait until every queued place/cancel/modify has been answered."""
+        for order, op in self._backlog:
+            self._enqueue(order, op)
+        self._backlog.clear()
+        while self._chains:
+            await asyncio.wait(list(self._chains.values()))
+
+    async def settled(self, order: Order) -> Order:
+        """Wait for ``order``'s queued requests (its placement) to be answered."""
+        task = self._chains.get(order.order_id)
+        if task is not None:
+            await asyncio.wait([task])
+        return order
+
+    # ---- lifecycle -------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the background poll (and send anything queued without a loop)."""
+        for order, op in self._backlog:
+            self._enqueue(order, op)
+        self._backlog.clear()
+        if self.poll_interval is not None and self._poller is None:
+            self._poller = asyncio.get_running_loop().create_task(
+                self._poll(), name="livetrade:live:poll"
+            )
+
+    async def _poll(self) -> None:
+        assert self.poll_interval is not None
+        while True:
+            working = any(o.live and o.is_open for o in self.engine.orders)
+            await asyncio.sleep(self.poll_interval if working else self.idle_interval)
+            try:
+                await self.sync()
+            except AuthError as exc:
+                self._auth_failed(exc)
+                return
+            except FyersApiError as exc:  # rate limit or an outage: try again next time
+                log.warning("order-book poll failed: %s", exc)
+            except Exception as exc:
+                log.exception("order-book poll failed")
+                self._report(exc)
+
+    async def stop(self) -> None:
+        """Stop polling and wait for requests in flight (the client stays open)."""
+        poller, self._poller = self._poller, None
+        if poller is not None:
+            poller.cancel()
+            await asyncio.gather(poller, return_exceptions=True)
+        if self._chains:
+            await asyncio.wait(list(self._chains.values()), timeout=self.client.timeout * 2)
+
+
+# ------------------------------------------------------------------------------- reconciliation
+@dataclass
+class Reconciliation:
+    """Our book against Fyers'. ``frame`` has one row per compared item; ``blocking`` rows
+    (positions and working orders that differ) keep live trading disarmed until resolved or
+    accepted. Funds rows are information: the two margin models differ."""
+
+    frame: pd.DataFrame
+    broker_positions: dict[tuple[str, str], tuple[int, Decimal]] = field(default_factory=dict)
+    broker_orders: list[BrokerOrder] = field(default_factory=list)
+
+    @property
+    def differences(self) -> pd.DataFrame:
+        return self.frame[self.frame["blocking"]].reset_index(drop=True)
+
+    @property
+    def ok(self) -> bool:
+        return not bool(self.frame["blocking"].any())
+
+    def _repr_html_(self) -> str:
+        head = "in step with Fyers" if self.ok else f"{len(self.differences)} differences"
+        return f"<b>Reconciliation: {head}</b>" + str(self.frame.to_html(index=False))
+
+
+_COLUMNS = ["item", "key", "ours", "broker", "difference", "blocking", "note"]
+
+
+async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Reconciliation:
+    """Compare ``engine``'s positions and working live orders with Fyers' positions, order
+    book and funds (three reads)."""
+    import pandas as pd
+
+    positions = await client.positions()
+    book = await client.orderbook()
+    funds = await client.funds()
+    rows: list[dict[str, Any]] = []
+    broker_pos: dict[tuple[str, str], tuple[int, Decimal]] = {
+        (p.symbol, p.product): (p.net_quantity, p.avg_price) for p in positions.positions
+    }
+    ours_pos = {(p.symbol, p.product.value): p for p in engine.positions(include_closed=True)}
+    for key in sorted(set(broker_pos) | set(ours_pos)):
+        mine = ours_pos.get(key)
+        qty = mine.quantity if mine is not None else 0
+        theirs, avg = broker_pos.get(key, (0, Decimal(0)))
+        if qty == 0 and theirs == 0:
+            continue
+        rows.append(
+            {
+                "item": "position",
+                "key": f"{key[0]} {key[1]}",
+                "ours": qty,
+                "broker": theirs,
+                "difference": theirs - qty,
+                "blocking": theirs != qty,
+                "note": "" if theirs == qty else f"Fyers holds {theirs} at ₹{avg}",
+            }
+        )
+    working = {
+        o.broker_order_id or f"({o.order_id})": o for o in engine.orders if o.live and o.is_open
+    }
+    at_broker = {b.order_id: b for b in book if b.status in (OrderStatus.OPEN, OrderStatus.PENDING)}
+    for bid in sorted(set(working) | set(at_broker)):
+        mine_o = working.get(bid)
+        theirs_o = at_broker.get(bid)
+        left = mine_o.quantity - mine_o.filled_quantity if mine_o is not None else 0
+        left_b = theirs_o.remaining_quantity if theirs_o is not None else 0
+        if mine_o is not None and theirs_o is None:
+            note = (
+                "sent; no answer yet (looking for it by tag)"
+                if mine_o.broker_order_id is None
+                else "working here, not working at Fyers"
+            )
+        elif mine_o is None and theirs_o is not None:
+            note = f"working at Fyers, not ours: {theirs_o.side.name} {theirs_o.symbol}"
+        else:
+            note = "" if left == left_b else "remaining quantity differs"
+        rows.append(
+            {
+                "item": "order",
+                "key": bid,
+                "ours": left,
+                "broker": left_b,
+                "difference": left_b - left,
+                "blocking": bool(note),
+                "note": note,
+            }
+        )
+    available = funds.available_balance
+    ours_cash = from_paise(engine.cash_paise)
+    rows.append(
+        {
+            "item": "funds",
+            "key": "available balance",
+            "ours": ours_cash,
+            "broker": available,
+            "difference": None if available is None else available - ours_cash,
+            "blocking": False,
+            "note": "information: Fyers' figure nets its own margin blocks",
+        }
+    )
+    frame = pd.DataFrame(rows, columns=_COLUMNS)
+    frame["blocking"] = frame["blocking"].astype(bool)
+    return Reconciliation(frame, broker_pos, list(book))
+
+
+# ------------------------------------------------------------------------------------ shadow
+@dataclass
+class _Pair:
+    live: Order
+    paper: Order | None
+    paper_error: str = ""
+
+
+class Shadow:
+    """A paper engine beside the live one: same quotes, same orders, compared per order.
+
+    Every live entry order (not the bracket legs: the paper engine makes its own) is submitted
+    to ``paper`` with the same arguments the moment the live engine accepts it.
+    """
+
+    def __init__(self, live: LiveTradingEngine, paper: LiveTradingEngine) -> None:
+        if paper.router is not None:
+            raise InvalidInput("paper", "the shadow engine must be a paper engine")
+        self.live = live
+        self.paper = paper
+        self._pairs: dict[str, _Pair] = {}
+        live.add_listener(self._on_live)
+
+    def _on_live(self, event: EngineEvent) -> None:
+        order = event.order
+        if (
+            event.kind != "order_accepted"
+            or order is None
+            or not order.live
+            or order.role is not Role.ENTRY
+            or order.order_id in self._pairs
+        ):
+            return
+        pair = _Pair(order, None)
+        self._pairs[order.order_id] = pair
+        try:
+            pair.paper = self.paper.submit(
+                order.symbol,
+                order.side,
+                order.quantity,
+                order.kind,
+                product=order.product,
+                limit_price=order.limit_price,
+                trigger_price=order.trigger_price,
+                stop_loss=order.stop_loss_price,
+                take_profit=order.take_profit_price,
+                tag=order.tag,
+                source=f"shadow of {order.order_id}",
+            )
+        except OrderRejected as rej:
+            pair.paper_error = f"{rej.code}: {rej.reason}"
+
+    def frame(self) -> pd.DataFrame:
+        """One row per live entry order: live and paper average prices, slippage (rupees per
+        share and in total, positive = live did worse) and time from order to last fill."""
+        import pandas as pd
+
+        last_fill: dict[str, int] = {}
+        for engine in (self.live, self.paper):
+            for f in engine.fills:
+                last_fill[f.order_id] = max(f.ts_ns, last_fill.get(f.order_id, 0))
+        rows = []
+        for pair in self._pairs.values():
+            lo, po = pair.live, pair.paper
+            sign = 1 if lo.side is Side.BUY else -1
+            lp = lo.fill_paise if lo.filled_quantity else None
+            pp = po.fill_paise if po is not None and po.filled_quantity else None
+            slip = None if lp is None or pp is None else sign * (lp - pp)
+            both = min(lo.filled_quantity, po.filled_quantity if po is not None else 0)
+            rows.append(
+                {
+                    "order_id": lo.order_id,
+                    "broker_order_id": lo.broker_order_id,
+                    "symbol": lo.symbol,
+                    "side": lo.side.name,
+                    "kind": lo.kind.value,
+                    "quantity": lo.quantity,
+                    "live_status": lo.status.value,
+                    "live_filled": lo.filled_quantity,
+                    "live_price": None if lp is None else from_paise(lp),
+                    "paper_status": po.status.value if po is not None else "REJECTED",
+                    "paper_filled": po.filled_quantity if po is not None else 0,
+                    "paper_price": None if pp is None else from_paise(pp),
+                    "slippage": None if slip is None else from_paise(slip),
+                    "slippage_total": None if slip is None else from_paise(slip * both),
+                    "live_fill_s": _fill_seconds(lo, last_fill),
+                    "paper_fill_s": _fill_seconds(po, last_fill) if po is not None else None,
+                    "paper_note": pair.paper_error,
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def _fill_seconds(order: Order, last_fill: dict[str, int]) -> float | None:
+    """Seconds from creation to the last fill (None until it has filled)."""
+    ts = last_fill.get(order.order_id)
+    return None if ts is None else (ts - order.created_ns) / 1e9
+
+
+def order_summary(order: Order) -> str:
+    """One line for logs and notebook output (no secrets)."""
+    price = (
+        f" @ ₹{order.executed_price}"
+        if order.filled_quantity
+        else (f" limit ₹{order.limit_price}" if order.kind is OrderKind.LIMIT else "")
+    )
+    return (
+        f"{order.order_id} {order.side.name} {order.quantity} {order.symbol} "
+        f"{order.kind.value} {order.product.value} → {order.status.value}"
+        f"{f' (Fyers {order.broker_order_id})' if order.broker_order_id else ''}{price}"
+        f" at {ns_to_datetime(order.updated_ns):%H:%M:%S}"
+    )
