@@ -32,11 +32,13 @@ from typing import TYPE_CHECKING, Any
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
 from livetrade.fyers.broker import (
     BrokerOrder,
+    BrokerTrade,
     FyersApiError,
     FyersRestClient,
     SubmitUncertain,
     client_tag,
 )
+from livetrade.fyers.order_socket import OrderEvent, OrderSocketMessage, TradeEvent
 from livetrade.model import (
     KillSwitch,
     Order,
@@ -122,9 +124,16 @@ class LiveRouter:
         self.on_error = on_error
         self.armed = False
         self.rejections: dict[str, OrderRejected] = {}  # our order id → why the broker refused
-        self.uncertain: set[str] = set()  # sent, answer lost, not yet found in the book
         self._cancelling: set[str] = set()
         self._seen_trades: set[str] = {f.trade_id for f in engine.fills if f.trade_id}
+        self._by_broker: dict[str, Order] = {
+            o.broker_order_id: o for o in engine.orders if o.live and o.broker_order_id
+        }
+        # journaled but never acknowledged (e.g. a crash mid-send): found by tag, or not sent
+        self.uncertain = {
+            o.order_id for o in engine.orders if o.live and o.is_open and not o.broker_order_id
+        }
+        self._pending_close: dict[str, BrokerOrder] = {}
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[tuple[Order, _Op]] = []
         self._poller: asyncio.Task[None] | None = None
@@ -226,6 +235,7 @@ class LiveRouter:
             log.warning("order %s: %s", order.order_id, order.message)
             self._report(exc)
             return
+        self._by_broker[ack.order_id] = order
         engine.broker_ack(order.order_id, ack.order_id)
         if order.order_id in self._cancelling:  # a cancel arrived while the place was in flight
             await self._cancel(order, "cancel requested while it was being sent")
@@ -236,10 +246,20 @@ class LiveRouter:
             self._cancelling.discard(order.order_id)
             return
         if order.broker_order_id is None:
-            if order.order_id not in self.uncertain:  # never reached Fyers
-                self._cancelling.discard(order.order_id)
-                engine.broker_closed(order.order_id, why)
-            return  # found by tag later: sync() cancels it then
+            if order.order_id in self.uncertain:  # did it reach Fyers? the book decides
+                try:
+                    found = await self.client.find_by_tag(self.tag(order))
+                except FyersApiError as exc:  # cannot tell: keep it; sync() retries by tag
+                    self._report(exc)
+                    return
+                if found is not None:
+                    self.apply_order(found)  # adopts it, and re-queues this cancel
+                    return
+                self.uncertain.discard(order.order_id)
+                why = f"{why} (it never reached Fyers)"
+            self._cancelling.discard(order.order_id)
+            engine.broker_closed(order.order_id, why)
+            return
         try:
             await self.client.cancel_order(order.broker_order_id)
         except OrderRejected as rej:  # e.g. it filled first: the next sync brings the truth
@@ -275,58 +295,89 @@ class LiveRouter:
             return await self._sync()
 
     async def _sync(self) -> SyncReport:
-        engine = self.engine
         report = SyncReport()
         book = await self.client.orderbook()
         trades = await self.client.tradebook()
         self.polls += 1
-        ours = {o.broker_order_id: o for o in engine.orders if o.live and o.broker_order_id}
-        lost = {
-            self.tag(o): o
-            for o in engine.orders
-            if o.live and o.broker_order_id is None and o.is_open
-        }
-        rows: list[tuple[BrokerOrder, Order]] = []
         for row in book:
-            order = ours.get(row.order_id)
-            if order is None and row.tag is not None and row.tag in lost:
-                order = lost.pop(row.tag)
-                self.uncertain.discard(order.order_id)
-                if not order.status.is_terminal:
-                    engine.broker_ack(order.order_id, row.order_id)
-                else:
-                    order.broker_order_id = row.order_id
-                ours[row.order_id] = order
-                report.acked += 1
-                if order.order_id in self._cancelling:
-                    self._cancelling.discard(order.order_id)
-                    self.cancel(order, "cancel requested while its answer was lost")
-            if order is not None:
-                rows.append((row, order))
-        for t in trades:
-            if t.trade_id in self._seen_trades:
-                continue
-            order = ours.get(t.order_id)
-            if order is None:
-                report.external_trades += 1
-                continue
-            self._seen_trades.add(t.trade_id)
-            ts = datetime_to_ns(t.traded_at) if t.traded_at is not None else engine.clock.now_ns()
-            engine.broker_fill(order.order_id, t.quantity, to_paise(t.price), ts, t.trade_id)
-            report.fills += 1
-        for row, order in rows:
-            if order.status.is_terminal:
-                continue
-            if row.status is OrderStatus.REJECTED and order.filled_quantity == 0:
-                engine.broker_rejected(order.order_id, "BROKER_REJECTED", row.message or "rejected")
-                report.rejected += 1
-            elif row.status is OrderStatus.CANCELLED and order.filled_quantity >= min(
-                row.filled_quantity, order.quantity
-            ):  # all of its fills are booked (the tradebook can lag the order book)
-                why = row.message or f"{row.fyers_status.name.lower()} at Fyers"
-                engine.broker_closed(order.order_id, why)
-                report.closed += 1
+            self.apply_order(row, report)
+        for trade in trades:
+            self.apply_trade(trade, report)
         return report
+
+    def apply_order(self, row: BrokerOrder, report: SyncReport | None = None) -> None:
+        """One order-book row or order-socket update: adopt it by tag if its answer was lost,
+        then close ours if Fyers cancelled, expired or rejected it."""
+        report = report if report is not None else SyncReport()
+        order = self._by_broker.get(row.order_id)
+        if order is None and row.tag is not None and self.uncertain:
+            order = self._adopt(row, report)
+        if order is not None:
+            self._settle(order, row, report)
+
+    def _adopt(self, row: BrokerOrder, report: SyncReport) -> Order | None:
+        for order_id in self.uncertain:
+            order = self.engine.order(order_id)
+            if order is not None and self.tag(order) == row.tag:
+                break
+        else:
+            return None
+        self.uncertain.discard(order.order_id)
+        self._by_broker[row.order_id] = order
+        if order.status.is_terminal:
+            order.broker_order_id = row.order_id
+        else:
+            self.engine.broker_ack(order.order_id, row.order_id)
+        report.acked += 1
+        if order.order_id in self._cancelling:
+            self._cancelling.discard(order.order_id)
+            self.cancel(order, "cancel requested while its answer was lost")
+        return order
+
+    def _settle(self, order: Order, row: BrokerOrder, report: SyncReport) -> None:
+        if order.status.is_terminal:
+            self._pending_close.pop(order.order_id, None)
+            return
+        if row.status is OrderStatus.REJECTED and order.filled_quantity == 0:
+            self.engine.broker_rejected(
+                order.order_id, "BROKER_REJECTED", row.message or "rejected by Fyers"
+            )
+            report.rejected += 1
+        elif row.status is OrderStatus.CANCELLED:
+            if order.filled_quantity >= min(row.filled_quantity, order.quantity):
+                self._pending_close.pop(order.order_id, None)
+                why = row.message or f"{row.fyers_status.name.lower()} at Fyers"
+                self.engine.broker_closed(order.order_id, why)
+                report.closed += 1
+            else:  # its last fills are not in yet (the tradebook can lag the order book)
+                self._pending_close[order.order_id] = row
+
+    def apply_trade(self, trade: BrokerTrade, report: SyncReport | None = None) -> None:
+        """One tradebook row or order-socket trade: booked once, by trade number."""
+        report = report if report is not None else SyncReport()
+        if trade.trade_id in self._seen_trades:
+            return
+        order = self._by_broker.get(trade.order_id)
+        if order is None:
+            report.external_trades += 1
+            return
+        self._seen_trades.add(trade.trade_id)
+        engine = self.engine
+        ts = datetime_to_ns(trade.traded_at) if trade.traded_at else engine.clock.now_ns()
+        engine.broker_fill(
+            order.order_id, trade.quantity, to_paise(trade.price), ts, trade.trade_id
+        )
+        report.fills += 1
+        row = self._pending_close.get(order.order_id)
+        if row is not None:
+            self._settle(order, row, report)
+
+    def on_socket(self, event: OrderSocketMessage) -> None:
+        """An order-socket update (the socket is the fast path; polling the safety net)."""
+        if isinstance(event, OrderEvent):
+            self.apply_order(event.order)
+        elif isinstance(event, TradeEvent):
+            self.apply_trade(event.trade)
 
     async def drain(self) -> None:
         """Wait until every queued place/cancel/modify has been answered."""

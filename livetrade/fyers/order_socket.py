@@ -1,0 +1,413 @@
+"""Fyers' order socket (``wss://socket.fyers.in/trade/v3``): order, trade and position updates.
+
+Two layers, as for the data socket:
+
+* sans-I/O: :func:`subscribe_frame` builds the text frames we send and :func:`parse_message`
+  turns a received text frame into an :class:`OrderEvent`, :class:`TradeEvent`,
+  :class:`PositionEvent` or :class:`GeneralEvent`. Raw field names are renamed exactly as the
+  official SDK does (``map.json``: ``org_ord_status`` → ``status``, ``id_fill`` →
+  ``tradeNumber``...; spec 2), so the rows parse with the same functions as the REST order
+  book and tradebook (:func:`~livetrade.fyers.broker.parse_order`,
+  :func:`~livetrade.fyers.broker.parse_trade`). Unlike the SDK we keep unmapped raw keys.
+* :class:`FyersOrderSocket`: one ``websockets`` connection with the ``authorization:
+  APP_ID:token`` header, the subscribe frame, a text ``ping`` every 10 s, reconnect with
+  backoff and jitter; a refused handshake (HTTP 401/403) is an :class:`AuthError`, never a
+  retry storm. Every (re)connect calls ``on_connect`` so the owner can read the books once and
+  catch up on anything sent while the socket was down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, TypeAlias
+
+from websockets.asyncio.client import ClientConnection
+from websockets.asyncio.client import connect as ws_connect
+from websockets.exceptions import ConnectionClosed, InvalidStatus
+
+from livetrade.errors import AuthError, InvalidInput, ProtocolError
+from livetrade.fyers.broker import BrokerOrder, BrokerTrade, parse_order, parse_trade
+from livetrade.fyers.rest import is_loopback
+from livetrade.fyers.stream import ExponentialBackoff
+
+__all__ = [
+    "DEFAULT_ORDER_WS_URL",
+    "FyersOrderSocket",
+    "GeneralEvent",
+    "OrderEvent",
+    "OrderSocketMessage",
+    "PositionEvent",
+    "TradeEvent",
+    "parse_message",
+    "subscribe_frame",
+    "to_sdk",
+]
+
+log = logging.getLogger("livetrade.fyers.order_socket")
+
+DEFAULT_ORDER_WS_URL: Final = "wss://socket.fyers.in/trade/v3"
+CHANNELS: Final[Mapping[str, tuple[str, ...]]] = {
+    "orders": ("orders",),
+    "trades": ("trades",),
+    "positions": ("positions",),
+    "general": ("edis", "pricealerts", "login"),
+}
+"""Our channel names → the SLIST entries Fyers expects (spec 2)."""
+
+# Raw key → the SDK's name (spec 2, the SDK's map.json). Keys not listed keep their name.
+ORDER_KEYS: Final[Mapping[str, str]] = {
+    "client_id": "clientId",
+    "id": "id",
+    "id_parent": "parentId",
+    "id_exchange": "exchOrdId",
+    "qty": "qty",
+    "qty_remaining": "remainingQuantity",
+    "qty_filled": "filledQty",
+    "price_limit": "limitPrice",
+    "price_stop": "stopPrice",
+    "price_traded": "tradedPrice",
+    "ord_type": "type",
+    "fy_token": "fyToken",
+    "exchange": "exchange",
+    "segment": "segment",
+    "symbol": "symbol",
+    "instrument": "instrument",
+    "oms_msg": "message",
+    "offline_flag": "offlineOrder",
+    "time_oms": "orderDateTime",
+    "validity": "orderValidity",
+    "product_type": "productType",
+    "tran_side": "side",
+    "org_ord_status": "status",
+    "ord_source": "source",
+    "symbol_exch": "ex_sym",
+    "symbol_desc": "description",
+    "ordertag": "orderTag",
+    "take_profit": "takeProfit",
+    "stop_loss": "stopLoss",
+    "leg_type": "legType",
+}
+TRADE_KEYS: Final[Mapping[str, str]] = {
+    "id_fill": "tradeNumber",
+    "id": "orderNumber",
+    "qty_traded": "tradedQty",
+    "price_traded": "tradePrice",
+    "traded_val": "tradeValue",
+    "product_type": "productType",
+    "client_id": "clientId",
+    "id_exchange": "exchangeOrderNo",
+    "ord_type": "orderType",
+    "tran_side": "side",
+    "symbol": "symbol",
+    "fill_time": "orderDateTime",
+    "fy_token": "fyToken",
+    "exchange": "exchange",
+    "segment": "segment",
+    "ordertag": "orderTag",
+}
+POSITION_KEYS: Final[Mapping[str, str]] = {
+    "symbol": "symbol",
+    "id": "id",
+    "buy_avg": "buyAvg",
+    "buy_qty": "buyQty",
+    "buy_val": "buyVal",
+    "sell_avg": "sellAvg",
+    "sell_qty": "sellQty",
+    "sell_val": "sellVal",
+    "net_avg": "netAvg",
+    "net_qty": "netQty",
+    "tran_side": "side",
+    "qty": "qty",
+    "product_type": "productType",
+    "pl_realized": "realized_profit",
+    "rbirefrate": "rbiRefRate",
+    "fy_token": "fyToken",
+    "exchange": "exchange",
+    "segment": "segment",
+    "day_buy_qty": "dayBuyQty",
+    "day_sell_qty": "daySellQty",
+    "cf_buy_qty": "cfBuyQty",
+    "cf_sell_qty": "cfSellQty",
+    "qty_multiplier": "qtyMulti_com",
+    "pl_total": "pl",
+    "cross_curr_flag": "crossCurrency",
+    "pl_unrealized": "unrealized_profit",
+    "take_profit": "takeProfit",
+    "stop_loss": "stopLoss",
+    "leg_type": "legType",
+}
+_MAPS: Final = {"orders": ORDER_KEYS, "trades": TRADE_KEYS, "positions": POSITION_KEYS}
+
+
+# ---------------------------------------------------------------------------- sans-I/O
+def subscribe_frame(channels: Iterable[str], subscribe: bool = True) -> str:
+    """``{"T":"SUB_ORD","SLIST":[...],"SUB_T":1}`` (``-1`` to unsubscribe) for our channel
+    names (``orders``, ``trades``, ``positions``, ``general``). A flat list, always (the
+    SDK nests one for ``general`` on unsubscribe: spec 2)."""
+    slist: list[str] = []
+    for name in channels:
+        if name not in CHANNELS:
+            raise InvalidInput("channels", f"{name!r} is not one of {', '.join(CHANNELS)}")
+        slist += [c for c in CHANNELS[name] if c not in slist]
+    if not slist:
+        raise InvalidInput("channels", "subscribe to at least one channel")
+    return json.dumps({"T": "SUB_ORD", "SLIST": slist, "SUB_T": 1 if subscribe else -1})
+
+
+def to_sdk(kind: str, raw: Mapping[str, Any], keep_unmapped: bool = True) -> dict[str, Any]:
+    """A raw ``orders``/``trades``/``positions`` object with the SDK's key names. With
+    ``keep_unmapped=False`` it is exactly what the SDK hands its callback (mapped keys, in map
+    order, plus ``id_fyers``)."""
+    mapping = _MAPS[kind]
+    out = {new: raw[old] for old, new in mapping.items() if old in raw}
+    if "id_fyers" in raw:
+        out["id_fyers"] = raw["id_fyers"]
+    if keep_unmapped:
+        for key, value in raw.items():
+            if key not in mapping and key not in out:
+                out[key] = value
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class OrderEvent:
+    """An order changed (placed, modified, triggered, filled in part or whole, cancelled...)."""
+
+    order: BrokerOrder
+    sdk: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TradeEvent:
+    """One execution."""
+
+    trade: BrokerTrade
+    sdk: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PositionEvent:
+    """A net position changed (SDK key names)."""
+
+    position: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class GeneralEvent:
+    """Anything else: the subscribe acknowledgement, EDIS, price alerts, login notices."""
+
+    data: dict[str, Any]
+
+
+OrderSocketMessage: TypeAlias = OrderEvent | TradeEvent | PositionEvent | GeneralEvent
+
+
+def parse_message(text: str | bytes) -> OrderSocketMessage | None:
+    """One received frame → an event; ``None`` for the ``pong`` answer to our ping. Raises
+    :class:`ProtocolError` for a frame that is not a JSON object."""
+    if isinstance(text, bytes):
+        try:
+            text = text.decode()
+        except UnicodeDecodeError:
+            raise ProtocolError("order socket frame is not UTF-8 text") from None
+    if text.strip() == "pong":
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        raise ProtocolError(f"order socket frame is not JSON: {text[:60]!r}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError("order socket frame is not a JSON object")
+    for kind in ("orders", "positions", "trades"):  # the SDK's precedence
+        if kind in data:
+            raw = data[kind]
+            if not isinstance(raw, dict):
+                raise ProtocolError(f"order socket {kind!r} is not an object")
+            sdk = to_sdk(kind, raw)
+            if kind == "orders":
+                return OrderEvent(parse_order(sdk), sdk)
+            if kind == "trades":
+                return TradeEvent(parse_trade(sdk), sdk)
+            return PositionEvent(sdk)
+    return GeneralEvent(data)
+
+
+# ---------------------------------------------------------------------------- asyncio
+SocketState = Literal["idle", "connecting", "connected", "reconnecting", "failed", "closed"]
+
+
+class FyersOrderSocket:
+    """Order/trade/position updates over Fyers' order socket (see the module docstring).
+
+    ``authorization`` is ``"APP_ID:access_token"``. Callbacks run in the event loop and must
+    not block. ``retries`` reconnect attempts in a row before giving up (``on_error`` then
+    gets the last failure); a connection that delivered a frame resets the count.
+    """
+
+    def __init__(
+        self,
+        authorization: str,
+        *,
+        url: str = DEFAULT_ORDER_WS_URL,
+        channels: Iterable[str] = ("orders", "trades", "positions"),
+        on_event: Callable[[OrderSocketMessage], None] | None = None,
+        on_connect: Callable[[], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+        ping_interval: float = 10.0,
+        open_timeout: float = 10.0,
+        retries: int = 5,
+        backoff: Callable[[int], float] | None = None,
+    ) -> None:
+        if ":" not in authorization:
+            raise AuthError("the order socket needs 'APP_ID:access_token' authorization")
+        if not url.startswith(("ws://", "wss://")):
+            raise InvalidInput("url", f"must start with ws:// or wss://, got {url!r}")
+        self._authorization = authorization
+        self.url = url
+        self.channels = tuple(channels)
+        self._subscribe = subscribe_frame(self.channels)
+        self.on_event = on_event
+        self.on_connect = on_connect
+        self.on_error = on_error
+        self.ping_interval = ping_interval
+        self.open_timeout = open_timeout
+        self.retries = retries
+        self._backoff = backoff if backoff is not None else ExponentialBackoff()
+        self.state: SocketState = "idle"
+        self.connects = 0
+        self.messages = 0
+        self.protocol_errors = 0
+        self._task: asyncio.Task[None] | None = None
+        self._ws: ClientConnection | None = None
+        self._closing = False
+        self._connected = asyncio.Event()
+
+    def __repr__(self) -> str:
+        return (
+            f"FyersOrderSocket(url={self.url!r}, state={self.state!r}, "
+            f"authorization=<hidden>, messages={self.messages})"
+        )
+
+    def start(self) -> None:
+        """Connect in the background (returns at once; see :meth:`wait_connected`)."""
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name="livetrade:fyers:order-socket"
+            )
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    async def close(self) -> None:
+        self._closing = True
+        task, self._task = self._task, None
+        if self._ws is not None:
+            with contextlib.suppress(Exception):
+                await self._ws.close()
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self.state = "closed"
+
+    async def drop(self) -> None:
+        """Close the current connection (it reconnects): what a network blip does."""
+        if self._ws is not None:
+            await self._ws.close()
+
+    def _report(self, exc: BaseException) -> None:
+        if self.on_error is not None:
+            self.on_error(exc)
+
+    async def _run(self) -> None:
+        attempt = 0
+        while not self._closing:
+            healthy = False
+            try:
+                healthy = await self._session()
+                reason = "closed by the server"
+            except AuthError as exc:
+                self.state = "failed"
+                self._report(exc)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            self._connected.clear()
+            if self._closing:
+                return
+            attempt = 1 if healthy else attempt + 1
+            if attempt > self.retries:
+                self.state = "failed"
+                self._report(ConnectionError(f"order socket failed {self.retries} times: {reason}"))
+                return
+            self.state = "reconnecting"
+            log.warning("order socket: %s; reconnect %d/%d", reason, attempt, self.retries)
+            await asyncio.sleep(max(0.0, self._backoff(attempt)))
+
+    async def _session(self) -> bool:
+        """One connection; True if it delivered anything (so the retry count restarts)."""
+        self.state = "connecting"
+        try:
+            ws = await ws_connect(
+                self.url,
+                additional_headers={"authorization": self._authorization},
+                open_timeout=self.open_timeout,
+                ping_interval=None,
+                compression=None,
+                max_size=2**20,
+                proxy=None if is_loopback(self.url) else True,
+            )
+        except InvalidStatus as exc:
+            status = exc.response.status_code
+            if status in (401, 403):
+                raise AuthError(
+                    f"the Fyers order socket refused the access token (HTTP {status}); "
+                    "log in again for a fresh token"
+                ) from None
+            raise ConnectionError(f"order socket handshake refused (HTTP {status})") from None
+        self._ws = ws
+        pinger = asyncio.get_running_loop().create_task(self._ping(ws))
+        delivered = False
+        try:
+            await ws.send(self._subscribe)
+            self.state = "connected"
+            self.connects += 1
+            self._connected.set()
+            if self.on_connect is not None:
+                self.on_connect()
+            async for frame in ws:
+                delivered = True
+                try:
+                    event = parse_message(frame)
+                except ProtocolError as exc:
+                    self.protocol_errors += 1
+                    log.warning("order socket: skipped a bad frame (%s)", exc)
+                    continue
+                if event is None:
+                    continue
+                self.messages += 1
+                if self.on_event is not None:
+                    try:
+                        self.on_event(event)
+                    except Exception as exc:  # a handler bug must not kill the socket
+                        log.exception("order socket handler failed")
+                        self._report(exc)
+        except ConnectionClosed:
+            pass
+        finally:
+            pinger.cancel()
+            self._ws = None
+        return delivered
+
+    async def _ping(self, ws: ClientConnection) -> None:
+        with contextlib.suppress(ConnectionClosed, asyncio.CancelledError):
+            while True:
+                await asyncio.sleep(self.ping_interval)
+                await ws.send("ping")
