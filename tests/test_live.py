@@ -290,6 +290,31 @@ async def test_when_fyers_cannot_tell_the_order_waits_and_is_adopted_by_tag(rig:
     assert s.engine.positions()[0].quantity == 2
 
 
+async def test_cancelling_an_order_that_never_reached_fyers_closes_it(rig: Rig) -> None:
+    s = await rig.open()
+    rig.fake.drop_next(method="POST", path="/orders/sync", processed=False)
+    rig.fake.error_next(500, count=4, method="GET", path="/orders")
+    order = await s.buy(SBIN, 2, order_type="LIMIT", limit_price=from_paise(last(s)) - 5)
+    assert order.status is OrderStatus.PENDING and rig.fake.orders == {}
+    await s.cancel(order)  # the book (readable again) has no such tag: it was never placed
+    assert order.status is OrderStatus.CANCELLED and "never reached Fyers" in order.message
+    assert rig.fake.orders == {}
+
+
+async def test_a_crash_mid_send_is_recovered_by_tag(rig: Rig, tmp_path: Path) -> None:
+    s = await rig.open(journal=True, journal_dir=tmp_path)
+    rig.fake.drop_next(method="POST", path="/orders/sync", processed=True)
+    rig.fake.error_next(500, count=4, method="GET", path="/orders")
+    order = await s.buy(SBIN, 3)
+    assert order.status is OrderStatus.PENDING
+    await s.close()  # as if the kernel died before Fyers' answer arrived
+    s = await rig.open(journal=True, journal_dir=tmp_path, arm=False, ticks=0)
+    again = s.engine.order(order.order_id)
+    assert again is not None and again.status is OrderStatus.FILLED
+    assert again.broker_order_id in rig.fake.orders and len(rig.fake.orders) == 1
+    assert s.reconciliation is not None and s.reconciliation.ok
+
+
 # ============================================================ brackets, kill switch, square-off
 
 
