@@ -73,7 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
         help="market data: 'sim' (default), 'replay' (with --replay) or 'fyers' "
         "(token from FYERS_ACCESS_TOKEN or the token file)",
     )
-    serve.add_argument("--broker", default="paper", help="order execution: 'paper' (default)")
+    serve.add_argument(
+        "--broker",
+        default="paper",
+        help="order execution: 'paper' (default) or 'fyers' (real orders: needs --live)",
+    )
+    serve.add_argument(
+        "--live",
+        action="store_true",
+        help="with --broker fyers: send real orders to Fyers (the session opens NOT armed)",
+    )
+    serve.add_argument(
+        "--arm-live",
+        default=None,
+        metavar="LIVE",
+        help="arm live trading at start: give the word LIVE; refused while the reconciliation "
+        "with Fyers shows differences",
+    )
+    serve.add_argument(
+        "--shadow", action="store_true", help="with --live: run a paper engine beside it"
+    )
     serve.add_argument(
         "--host",
         default="127.0.0.1",
@@ -305,8 +324,12 @@ async def _serve_async(args: argparse.Namespace, token: str | None) -> int:
             hub=args.hub,
             journal=not args.no_journal,
             journal_dir=args.journal_dir,
+            live=args.live,
+            shadow=args.shadow,
         )
         try:
+            if args.arm_live is not None:
+                await session.arm_live(confirm=args.arm_live)
             if args.watch:
                 await session.watch([w.strip() for w in args.watch.split(",") if w.strip()])
             server = await serve_api(
@@ -317,7 +340,7 @@ async def _serve_async(args: argparse.Namespace, token: str | None) -> int:
                 allow_update_price=not args.no_update_price,
             )
             try:
-                mode = "LIVE" if session.engine.broker.live else "PAPER"
+                mode = session.mode
                 journal = session.journal.path if session.journal is not None else "off"
                 print(
                     f"livetrade: session {session.name!r} ({mode}, {args.feed} feed, journal "

@@ -156,7 +156,9 @@ def test_token_from_the_environment_allows_a_public_host(
     ("args", "expected"),
     [
         (["--feed", "fyers"], "Fyers token file"),
-        (["--broker", "fyers"], "broker='fyers' is not available"),
+        (["--broker", "fyers"], "live=True"),
+        (["--broker", "fyers", "--live"], "Fyers token file"),
+        (["--live"], "broker='fyers'"),
         (["--feed", "replay"], "replay"),
         (["--feed", "carrier-pigeon"], "not one of 'sim', 'replay', 'fyers'"),
     ],

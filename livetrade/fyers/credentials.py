@@ -18,13 +18,16 @@ from pathlib import Path
 from typing import Any, Final
 
 from livetrade.errors import AuthError, InvalidInput
+from livetrade.fyers.auth import DEFAULT_API_URL
 from livetrade.fyers.symbols import AccessTokenClaims, decode_access_token, split_access_token
 from livetrade.model import IST
 
 __all__ = [
+    "DEFAULT_API_URL",
     "DEFAULT_REST_URL",
     "DEFAULT_TOKEN_FILE",
     "DEFAULT_WS_URL",
+    "ENV_API_URL",
     "ENV_REST_URL",
     "ENV_TOKEN",
     "ENV_TOKEN_FILE",
@@ -44,6 +47,7 @@ ENV_TOKEN: Final = "FYERS_ACCESS_TOKEN"
 ENV_TOKEN_FILE: Final = "FYERS_TOKEN_FILE"
 ENV_WS_URL: Final = "FYERS_WS_URL"
 ENV_REST_URL: Final = "FYERS_REST_URL"
+ENV_API_URL: Final = "FYERS_API_URL"
 ENV_APP_ID: Final = "FYERS_APP_ID"
 DEFAULT_TOKEN_FILE: Final = Path("~/.config/livetrade/fyers_token")
 
@@ -134,12 +138,14 @@ def token_claims(access_token: str) -> AccessTokenClaims:
 
 @dataclass(frozen=True, slots=True)
 class FyersConfig:
-    """Where and as whom to connect: the access token and the two base URLs.
+    """Where and as whom to connect: the access token and the three base URLs.
 
     ``access_token`` is ``"APP_ID:jwt"`` (the documented form) or a bare JWT; it is kept out of
-    the repr. ``ws_url`` and ``rest_url`` default to the real Fyers endpoints; point them at a
-    :class:`~livetrade.fyers.fake.FakeFyersServer` to run with no account. ``rest_timeout`` is
-    the per-request timeout of the REST calls in seconds.
+    the repr. ``ws_url`` (market data socket), ``rest_url`` (data REST calls) and ``api_url``
+    (the trading REST API: orders, books, funds) default to the real Fyers endpoints; point them
+    at a :class:`~livetrade.fyers.fake.FakeFyersServer` to run with no account.
+    ``rest_timeout`` is the per-request timeout of the REST calls in seconds. ``api_url`` is the
+    last field so positional construction stays as it was before it existed.
     """
 
     access_token: str = field(repr=False)
@@ -147,20 +153,21 @@ class FyersConfig:
     rest_url: str = DEFAULT_REST_URL
     app_id: str | None = None
     rest_timeout: float = 10.0
+    api_url: str = DEFAULT_API_URL
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token.strip():
             raise AuthError("FyersConfig needs a non-empty access token")
-        for name in ("ws_url", "rest_url"):
+        for name in ("ws_url", "rest_url", "api_url"):
             url = getattr(self, name)
             if not isinstance(url, str) or "://" not in url:
                 raise InvalidInput(name, f"must be an absolute URL, got {url!r}")
         if not self.ws_url.startswith(("ws://", "wss://")):
             raise InvalidInput("ws_url", f"must start with ws:// or wss://, got {self.ws_url!r}")
-        if not self.rest_url.startswith(("http://", "https://")):
-            raise InvalidInput(
-                "rest_url", f"must start with http:// or https://, got {self.rest_url!r}"
-            )
+        for name in ("rest_url", "api_url"):
+            url = getattr(self, name)
+            if not url.startswith(("http://", "https://")):
+                raise InvalidInput(name, f"must start with http:// or https://, got {url!r}")
         if not self.rest_timeout > 0:
             raise InvalidInput("rest_timeout", "must be positive")
         if self.app_id is None:
@@ -179,11 +186,12 @@ class FyersConfig:
         app_id: str | None = None,
         rest_timeout: float = 10.0,
         env: Mapping[str, str] | None = None,
+        api_url: str | None = None,
     ) -> FyersConfig:
         """Build a config from arguments, falling back to the environment and the token file.
 
-        URLs: argument, else ``$FYERS_WS_URL`` / ``$FYERS_REST_URL``, else the real Fyers URLs.
-        Token: see :func:`load_access_token`.
+        URLs: argument, else ``$FYERS_WS_URL`` / ``$FYERS_REST_URL`` / ``$FYERS_API_URL``, else
+        the real Fyers URLs. Token: see :func:`load_access_token`.
         """
         environ = os.environ if env is None else env
         token = load_access_token(access_token, token_file=token_file, env=environ)
@@ -193,6 +201,7 @@ class FyersConfig:
             rest_url=rest_url or environ.get(ENV_REST_URL) or DEFAULT_REST_URL,
             app_id=app_id or environ.get(ENV_APP_ID) or None,
             rest_timeout=rest_timeout,
+            api_url=api_url or environ.get(ENV_API_URL) or DEFAULT_API_URL,
         )
 
     from_env = load
@@ -210,7 +219,7 @@ class FyersConfig:
     def __repr__(self) -> str:
         return (
             f"FyersConfig(access_token=<hidden>, ws_url={self.ws_url!r}, "
-            f"rest_url={self.rest_url!r}, app_id={self.app_id!r})"
+            f"rest_url={self.rest_url!r}, api_url={self.api_url!r}, app_id={self.app_id!r})"
         )
 
     __str__ = __repr__

@@ -1,4 +1,5 @@
-"""A local fake Fyers server: the HSM data socket and the symbol-token REST call, on loopback.
+"""A local fake Fyers server on loopback: the HSM data socket, the symbol-token call and the
+trading REST API (orders, books, positions, funds), all priced by one simulated market.
 
 It speaks the real wire protocol through the same codec the client uses (server-side encoders
 :class:`~livetrade.fyers.codec.AuthReply`, :class:`~livetrade.fyers.codec.StatusReply`,
@@ -20,8 +21,18 @@ step every ``tick_interval`` seconds (or call :meth:`FakeFyersServer.step` yours
         ws = FyersWebSocketManager(fake.config.access_token, ws_url=fake.config.ws_url,
                                    rest_url=fake.config.rest_url)
 
-The REST endpoint is served by a tiny HTTP/1.1 handler on a second port (the ``websockets``
-server only accepts GET upgrades); ``fake.config.rest_url`` points at it.
+The REST endpoints are served by a tiny HTTP/1.1 handler on a second port (the ``websockets``
+server only accepts GET upgrades): ``fake.config.rest_url`` (``/data``, symbol-token) and
+``fake.config.api_url`` (``/api/v3``, the trading API). The trading API is
+:attr:`FakeFyersServer.orders`, a :class:`~livetrade.fyers.fake_rest.FakeFyersRest` whose
+prices are the simulated last traded prices: resting limit and stop orders fill as the market
+steps or :meth:`~FakeFyersServer.push_quote` moves a price, and its fault injection
+(``fake.orders.rate_limit_next()``...) works over this socket too::
+
+    async with FakeFyersServer(tick_interval=None) as fake:
+        client = FyersRestClient(fake.config.access_token, base_url=fake.config.api_url)
+        ack = await client.place_order("NSE:SBIN-EQ", "BUY", 1, "LIMIT", limit_price="795")
+        await fake.push_quote("NSE:SBIN-EQ", 79_400)  # paise: the limit order fills
 """
 
 from __future__ import annotations
@@ -37,6 +48,7 @@ import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from http import HTTPStatus
 from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -67,8 +79,9 @@ from livetrade.fyers.codec import (
     parse_client_frame,
 )
 from livetrade.fyers.credentials import FyersConfig, quiet_ws_logger
+from livetrade.fyers.fake_rest import FakeFyersRest, FakeReply
 from livetrade.fyers.symbols import mint_fake_token, parse_symbol, split_access_token, topic_for
-from livetrade.money import to_paise
+from livetrade.money import from_paise, to_paise
 from livetrade.prices import LivePriceStream
 
 __all__ = ["GARBAGE_FRAMES", "FakeConnection", "FakeFyersServer", "main"]
@@ -78,6 +91,7 @@ log = logging.getLogger("livetrade.fyers.fake")
 DEFAULT_APP_ID: Final = "ABCDEFGHIJ-100"  # 14 characters: the SDK's token decoder accepts it
 HSM_PATH: Final = "/hsm/v1-5/prod"
 REST_BASE: Final = "/data"
+API_BASE: Final = "/api/v3"
 
 # Real exchange tokens of the default simulated symbols (fytoken = 1010 + 000000 + token).
 _KNOWN_TOKENS: Final[Mapping[str, str]] = {
@@ -102,13 +116,15 @@ GARBAGE_FRAMES: Final[tuple[bytes, ...]] = (
 """Malformed server frames :meth:`FakeFyersServer.send_garbage` sends by default: every one
 makes the client codec raise ``ProtocolError`` (none of them parses as anything)."""
 
-_REASONS: Final[Mapping[int, str]] = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-}
+MAX_BODY: Final = 1 << 20
+"""Largest REST request body the fake reads (bytes); a larger one closes the connection."""
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 class _Tape(LivePriceStream):
@@ -284,6 +300,9 @@ class FakeFyersServer:
     ``ack_count``: the ack cadence announced in the auth reply (4-byte field, SDK-compatible).
     ``topic_limit``: past it, subscribe answers custom message 51001 and ignores the excess.
     ``records_per_frame``: datafeed frames carry at most this many records.
+    ``funds``: the trading account's opening cash (rupees); ``max_fill_qty``: fills are at most
+    this many shares each, so orders fill partially over several price moves (see
+    :attr:`orders`).
     """
 
     def __init__(
@@ -303,6 +322,8 @@ class FakeFyersServer:
         topic_limit: int = 5000,
         records_per_frame: int = 250,
         clock: Clock | None = None,
+        funds: Decimal | str | int = Decimal("1000000"),
+        max_fill_qty: int | None = None,
     ) -> None:
         if tick_interval is not None and not tick_interval > 0:
             raise InvalidInput("tick_interval", "must be positive (or None for manual steps)")
@@ -324,7 +345,7 @@ class FakeFyersServer:
         self.app_id = app_id
         self._port = port
         self._rest_port = rest_port
-        self.reject_token = False  # every auth (and REST call) is refused while True
+        self._reject_token = False
         self.delay = 0.0  # seconds before every reply (auth, mode, subscribe...) and REST answer
         self._stall_all = False
         self._strict = symbols is not None
@@ -352,6 +373,49 @@ class FakeFyersServer:
         self._resume_handle: asyncio.TimerHandle | None = None
         self.ws_port = 0
         self.rest_port = 0
+        self._stopping = asyncio.Event()
+        self.orders = FakeFyersRest(
+            prices=self._ltp,
+            app_id=app_id or DEFAULT_APP_ID,
+            fy_id="XF00001",
+            funds=funds,
+            max_fill_qty=max_fill_qty,
+            base_path=API_BASE,
+            token_ttl=token_ttl,
+            clock=lambda: self.clock.now_ns() / 1e9,
+            hsm_key=self.hsm_key,
+        )
+        """The trading REST API (``/api/v3`` on the REST port): orders fill at the simulated
+        last traded prices. Use it for fault injection and to inspect the book."""
+        self.orders.accept_token(self._jwt)
+
+    @property
+    def reject_token(self) -> bool:
+        """While True every auth is refused: the data socket answers ``N``, symbol-token and
+        the trading API answer 401 code -8. Back to False, :attr:`access_token` works again."""
+        return self._reject_token
+
+    @reject_token.setter
+    def reject_token(self, value: bool) -> None:
+        self._reject_token = bool(value)
+        if value:
+            self.orders.expire_tokens()
+        else:
+            self.orders.accept_token(self._jwt)
+
+    def _ltp(self, symbol: str) -> Decimal | None:
+        """The trading API's price source: the last traded price, in rupees. Well-formed
+        unknown symbols are registered, as a symbol-token lookup would do."""
+        inst = self.instrument(symbol)
+        return None if inst is None else from_paise(inst.values[0])
+
+    def _match_orders(self, moved: Iterable[_Instrument]) -> None:
+        """Fill the resting orders the new prices reach (before the quotes go out, so a client
+        that sees a tick and then reads its order book sees the fill)."""
+        if not self.orders.orders:
+            return
+        for symbol in dict.fromkeys(inst.symbol for inst in moved):
+            self.orders.match(symbol)
 
     def __repr__(self) -> str:
         return (
@@ -370,6 +434,11 @@ class FakeFyersServer:
         return f"http://{self.host}:{self.rest_port}{REST_BASE}"
 
     @property
+    def api_url(self) -> str:
+        """Base URL of the trading REST API (what ``FyersRestClient(base_url=...)`` takes)."""
+        return f"http://{self.host}:{self.rest_port}{self.orders.base_path}"
+
+    @property
     def config(self) -> FyersConfig:
         """Token and URLs a client needs (valid once the server is started)."""
         if not self.ws_port:
@@ -379,9 +448,11 @@ class FakeFyersServer:
             ws_url=self.ws_url,
             rest_url=self.rest_url,
             app_id=self.app_id,
+            api_url=self.api_url,
         )
 
     async def start(self) -> FakeFyersServer:
+        self._stopping = asyncio.Event()  # bound to this loop on first use
         self._ws_server = await serve(
             self._handle,
             self.host,
@@ -396,10 +467,11 @@ class FakeFyersServer:
         self.rest_port = self._rest_server.sockets[0].getsockname()[1]
         if self.tick_interval is not None:
             self._ticker = asyncio.create_task(self._tick_loop(self.tick_interval))
-        log.info("fake Fyers server on %s and %s", self.ws_url, self.rest_url)
+        log.info("fake Fyers server on %s, %s and %s", self.ws_url, self.rest_url, self.api_url)
         return self
 
     async def stop(self) -> None:
+        self._stopping.set()  # cuts short REST answers that are being delayed
         if self._background:
             await asyncio.wait(tuple(self._background), timeout=5)
         if self._resume_handle is not None:
@@ -510,6 +582,7 @@ class FakeFyersServer:
             inst = self._by_symbol[symbol]
             inst.apply(bid, ask, last, volume, ts_ns)
             moved.append(inst)
+        self._match_orders(moved)
         return await self._broadcast(moved)
 
     def record_frames(
@@ -575,7 +648,8 @@ class FakeFyersServer:
     ) -> int:
         """Send ``symbol`` at ``last`` (paise; bid/ask default to it) to its subscribers now.
 
-        The random walk continues from there. Returns ``time.perf_counter_ns()`` taken just
+        The random walk continues from there; resting orders that price reaches fill first
+        (see :attr:`orders`). Returns ``time.perf_counter_ns()`` taken just
         before the first send (latency benchmarks compare it with the fill time).
         """
         inst = self.instrument(symbol)
@@ -584,6 +658,7 @@ class FakeFyersServer:
         self.market.set_price(symbol, last)
         volume = inst.values[1] + (1 if inst.kind == "sf" else 0)
         inst.apply(bid or last, ask or last, last, volume, self.clock.now_ns())
+        self._match_orders((inst,))
         t0 = time.perf_counter_ns()
         await self._broadcast([inst])
         return t0
@@ -808,9 +883,10 @@ class FakeFyersServer:
 
     def expire_token(self, *, drop: bool = True) -> asyncio.Task[int]:
         """From now on the token is refused (as after Fyers' daily expiry): auth answers ``N``,
-        REST answers 401 code -8. With ``drop`` the live connections are closed too, so the
-        client's reconnect meets the refusal. Returns the task doing the drop (await it, or
-        not); it resolves to the number of connections dropped."""
+        symbol-token and the trading API answer 401 code -8 (see :attr:`reject_token`). With
+        ``drop`` the live connections are closed too, so the client's reconnect meets the
+        refusal. Returns the task doing the drop (await it, or not); it resolves to the number
+        of connections dropped."""
         self.reject_token = True
         task = asyncio.get_running_loop().create_task(self._expire(drop))
         self._background.add(task)
@@ -829,31 +905,26 @@ class FakeFyersServer:
             self._rest_tasks.add(task)
         try:
             while True:
-                line = await reader.readline()
-                if not line:
+                request = await self._read_request(reader)
+                if request is None:
                     break
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers: dict[str, str] = {}
-                while True:
-                    raw = await reader.readline()
-                    if raw in (b"\r\n", b"\n", b""):
-                        break
-                    name, _, value = raw.decode("latin-1").partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                size = int(headers.get("content-length", "0"))
-                body = await reader.readexactly(size) if size else b""
-                status, payload = self._route(method, target, headers, body)
-                if self.delay > 0:
-                    await asyncio.sleep(self.delay)
-                data = json.dumps(payload).encode()
+                method, target, headers, body = request
+                reply = self._dispatch(method, target, headers, body)
+                wait = reply.delay or self.delay
+                if wait > 0 and await self._pause(wait):
+                    break  # stopping: the answer is never sent
+                if reply.drop:
+                    break  # the answer is lost: close the connection without one
+                data = self.orders.encode(reply.body)
                 close = headers.get("connection", "").lower() == "close"
-                head = (
-                    f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
-                    "Content-Type: application/json\r\n"
-                    f"Content-Length: {len(data)}\r\n"
-                    f"{'Connection: close' + chr(13) + chr(10) if close else ''}\r\n"
-                )
-                writer.write(head.encode("latin-1") + data)
+                lines = [
+                    f"HTTP/1.1 {reply.status} {_reason(reply.status)}",
+                    "Content-Type: application/json",
+                    f"Content-Length: {len(data)}",
+                    *(f"{name}: {value}" for name, value in reply.headers.items()),
+                    *(["Connection: close"] if close else []),
+                ]
+                writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + data)
                 await writer.drain()
                 if close:
                     break
@@ -863,6 +934,56 @@ class FakeFyersServer:
             self._rest_writers.discard(writer)
             self._rest_tasks.discard(task)
             writer.close()
+
+    @staticmethod
+    async def _read_request(
+        reader: asyncio.StreamReader,
+    ) -> tuple[str, str, dict[str, str], bytes] | None:
+        """One HTTP/1.1 request: (method, target with its query, lower-cased headers, body);
+        None at EOF. Bodies come with Content-Length or chunked (any method: Fyers' DELETE
+        carries one). ValueError for what this fake does not parse."""
+        line = await reader.readline()
+        if not line.strip():
+            return None
+        method, target, _ = line.decode("latin-1").split(" ", 2)
+        headers: dict[str, str] = {}
+        while True:
+            raw = await reader.readline()
+            if raw in (b"\r\n", b"\n", b""):
+                break
+            name, _, value = raw.decode("latin-1").partition(":")
+            headers[name.strip().lower()] = value.strip()
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            body = b""
+            while size := int((await reader.readline()).split(b";")[0], 16):
+                body += await reader.readexactly(size)
+                await reader.readline()
+                if len(body) > MAX_BODY:
+                    raise ValueError("request body too large")
+            while (await reader.readline()).strip():  # trailers
+                pass
+        else:
+            size = int(headers.get("content-length", "0"))
+            if not 0 <= size <= MAX_BODY:
+                raise ValueError("bad Content-Length")
+            body = await reader.readexactly(size) if size else b""
+        return method.upper(), target, headers, body
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait ``seconds`` before an answer; True if :meth:`stop` cut the wait short."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        return self._stopping.is_set()
+
+    def _dispatch(
+        self, method: str, target: str, headers: Mapping[str, str], body: bytes
+    ) -> FakeReply:
+        """The trading API (everything under ``/api/v3/``) is :attr:`orders`; the rest is
+        the data REST call."""
+        if target.split("?", 1)[0].startswith(self.orders.base_path + "/"):
+            return self.orders.respond(method, target, headers, body)
+        status, payload = self._route(method, target, headers, body)
+        return FakeReply(status, payload)
 
     def _route(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
@@ -915,7 +1036,8 @@ async def serve_forever(
     seed: int = 1,
     tick_interval: float = 1.0,
 ) -> None:
-    """Run a fake server until cancelled, printing the config a client needs."""
+    """Run a fake server until cancelled, printing the config a client needs (data socket,
+    data REST, token, trading API)."""
     fake = FakeFyersServer(
         seed,
         host=host,
@@ -929,9 +1051,11 @@ async def serve_forever(
         print(f"fake Fyers REST base:   {cfg.rest_url}", flush=True)
         print("fake access token (not a secret; for this server only):", flush=True)
         print(f"  {cfg.access_token}", flush=True)
+        # after the token: scripts read the first four lines by position
+        print(f"fake Fyers trading API: {cfg.api_url}", flush=True)
         print(
             "connect: FyersConfig(access_token=<above>, "
-            f"ws_url={cfg.ws_url!r}, rest_url={cfg.rest_url!r})",
+            f"ws_url={cfg.ws_url!r}, rest_url={cfg.rest_url!r}, api_url={cfg.api_url!r})",
             flush=True,
         )
         await asyncio.Event().wait()

@@ -8,7 +8,9 @@
 Mount it in any HTTP server (``respond()`` also returns the reply headers, a delay, and whether
 the answer must be dropped), or use the two adapters here: :func:`mock_transport` for an
 ``httpx.AsyncClient`` and :class:`ThreadedFakeServer` (stdlib ``ThreadingHTTPServer`` on
-loopback) for synchronous clients such as the official SDK.
+loopback) for synchronous clients such as the official SDK. The fake data server
+(:class:`~livetrade.fyers.fake.FakeFyersServer`) also mounts one, as ``fake.orders`` on its REST
+port and priced by its simulated market, so one local fake serves data and trading alike.
 
 What it does (spec 3.1-3.6): ``validate-authcode`` (``appIdHash`` checked, codes single-use),
 ``profile``, ``funds``, ``holdings``, ``positions``, ``tradebook``, ``orders`` (``?id=``,
@@ -191,6 +193,8 @@ class FakeFyersRest:
     ``funds``: the opening cash. ``holdings``: symbol → (quantity, cost price) in demat.
     ``intraday_margin``: the fraction of an INTRADAY order's value blocked as margin.
     ``clock``: wall-clock seconds (token expiry, order times, ``enforce_limits``).
+    ``hsm_key``: the key minted into its tokens (default: derived from ``app_id``). Given the
+    fake data socket's key, tokens from a login here pass that socket's auth (it checks the key).
     """
 
     def __init__(
@@ -208,6 +212,7 @@ class FakeFyersRest:
         token_ttl: int = 86_400,
         enforce_limits: bool = False,
         clock: Callable[[], float] = time.time,
+        hsm_key: str | None = None,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
@@ -220,7 +225,7 @@ class FakeFyersRest:
         self.opening_cash = Decimal(funds)
         self.enforce_limits = enforce_limits
         self.delay = 0.0
-        self.hsm_key = hashlib.sha256(f"fake-rest:{app_id}".encode()).hexdigest()[:56]
+        self.hsm_key = hsm_key or hashlib.sha256(f"fake-rest:{app_id}".encode()).hexdigest()[:56]
         self._lock = threading.RLock()
         self._prices: dict[str, Decimal] = {}
         self._price_fn: Callable[[str], Decimal | str | int | None] | None = None
@@ -290,6 +295,16 @@ class FakeFyersRest:
         code = self.issue_auth_code()
         query = urlencode({"s": "ok", "code": 200, "auth_code": code, "state": state})
         return f"{redirect_uri}?{query}"
+
+    def accept_token(self, jwt: str) -> None:
+        """Accept ``jwt``, an access token minted elsewhere (bare JWT, e.g. the one a
+        :class:`~livetrade.fyers.fake.FakeFyersServer` hands out), and make it the current
+        :attr:`access_token`, until :meth:`expire_tokens`. Its ``exp`` claim still counts."""
+        if not isinstance(jwt, str) or jwt.count(".") != 2 or ":" in jwt:
+            raise InvalidInput("jwt", "must be a bare JWT (header.payload.signature)")
+        with self._lock:
+            self._tokens.add(jwt)
+            self.access_token = jwt
 
     def expire_tokens(self) -> None:
         """Every access token is refused from now on (401, code -8), as after the daily
