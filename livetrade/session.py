@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 from livetrade.brokers.paper import PaperBroker
 from livetrade.clock import Clock, VirtualClock, WallClock
 from livetrade.engine import EngineEvent, LiveTradingEngine
-from livetrade.errors import InvalidInput, LiveTradeError, OrderRejected, SessionClosed
+from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected, SessionClosed
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from livetrade.fyers.broker import FyersRestClient
     from livetrade.fyers.credentials import FyersConfig
     from livetrade.fyers.feed import FyersFeed
+    from livetrade.fyers.order_socket import FyersOrderSocket
     from livetrade.fyers.stream import FeedState
     from livetrade.hub.client import HubFeed, HubFeedState
     from livetrade.live import LiveRouter, Reconciliation, Shadow
@@ -179,6 +180,7 @@ async def open_session(
     shadow: bool = False,
     fyers_client: FyersRestClient | None = None,
     poll_interval: float | None = 1.0,
+    order_updates: str = "socket",
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -205,9 +207,11 @@ async def open_session(
     ``FyersConfig``; ``fyers_client=`` an already built ``FyersRestClient``). Opening
     reconciles with Fyers' positions, order book and funds (``session.reconciliation``); no
     order leaves until ``await session.arm_live(confirm="LIVE")`` in this session. Fills,
-    cancels and rejections come back from Fyers' order book and tradebook, polled every
-    ``poll_interval`` s while orders are working. ``shadow=True`` runs a paper engine on the
-    same orders beside it (``session.shadow_df()``: paper-vs-live slippage and fill time).
+    cancels and rejections arrive on Fyers' order socket (``order_updates="socket"``, the
+    default, when a ``FyersConfig`` gives its URL) and are checked against the order book and
+    tradebook, polled every ``poll_interval`` s while orders are working (``None``: never).
+    ``shadow=True`` runs a paper engine on the same orders beside it
+    (``session.shadow_df()``: paper-vs-live slippage and fill time).
     """
     if feed not in ("sim", "replay", "fyers", "hub"):
         raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers', 'hub'.")
@@ -227,6 +231,8 @@ async def open_session(
         raise InvalidInput("broker", "live=True needs broker='fyers'")
     if shadow and not live:
         raise InvalidInput("shadow", "shadow mode runs paper beside live: it needs live=True")
+    if order_updates not in ("socket", "poll"):
+        raise InvalidInput("order_updates", f"{order_updates!r} is not 'socket' or 'poll'")
     if not tick_interval > 0 or not speed > 0:
         raise InvalidInput("tick_interval", "tick_interval and speed must be positive")
     old = _SESSIONS.get(name)
@@ -261,6 +267,9 @@ async def open_session(
             if square_off is ...
             else square_off,
             live_client=_live_client(fyers, fyers_client) if live else None,
+            order_socket=_order_socket(fyers, fyers_client)
+            if live and order_updates == "socket"
+            else None,
             shadow=shadow,
             poll_interval=poll_interval,
         )
@@ -280,6 +289,24 @@ async def open_session(
             await session.close()
             raise
     return session
+
+
+def _order_socket(
+    fyers: FyersConfig | None, client: FyersRestClient | None
+) -> FyersOrderSocket | None:
+    """The order socket of a live session (``None`` when only a client was given: polling)."""
+    from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.order_socket import FyersOrderSocket
+    from livetrade.fyers.symbols import split_access_token
+
+    if fyers is None and client is not None:
+        return None
+    cfg = fyers if fyers is not None else FyersConfig.load()
+    app, jwt = split_access_token(cfg.access_token.strip())
+    app_id = cfg.app_id or app
+    if app_id is None:
+        raise InvalidInput("fyers", "the order socket needs the app id (APP_ID:token)")
+    return FyersOrderSocket(f"{app_id}:{jwt}", url=cfg.order_ws_url)
 
 
 def _live_client(fyers: FyersConfig | None, client: FyersRestClient | None) -> FyersRestClient:
@@ -326,6 +353,7 @@ class Session:
         hub: str | None = None,
         square_off: str | None = None,
         live_client: FyersRestClient | None = None,
+        order_socket: FyersOrderSocket | None = None,
         shadow: bool = False,
         poll_interval: float | None = 1.0,
     ) -> None:
@@ -428,6 +456,7 @@ class Session:
         if journal is not None:
             self._restore(journal)
         self.router: LiveRouter | None = None
+        self.order_socket: FyersOrderSocket | None = None
         self.shadow: Shadow | None = None
         self.reconciliation: Reconciliation | None = None
         if live_client is not None:
@@ -440,6 +469,11 @@ class Session:
                 poll_interval=poll_interval,
                 on_error=self._report,
             )
+            if order_socket is not None:
+                self.order_socket = order_socket
+                order_socket.on_event = self.router.on_socket
+                order_socket.on_connect = self._order_socket_connected
+                order_socket.on_error = self._order_socket_failed
             if shadow:
                 self.shadow = Shadow(
                     self.engine,
@@ -504,6 +538,8 @@ class Session:
         self.closed = True
         for server in self._api_servers:
             await server.stop()
+        if self.order_socket is not None:
+            await self.order_socket.close()
         if self.router is not None:
             await self.router.stop()
             await self.router.client.aclose()
@@ -829,6 +865,8 @@ class Session:
                 self._sample(force=True)
         await self.reconcile()
         self.router.start()
+        if self.order_socket is not None:
+            self.order_socket.start()
         rec = self.reconciliation
         assert rec is not None
         log.warning(
@@ -884,6 +922,17 @@ class Session:
                 log.warning("cannot adopt %s %s: product or price unknown", symbol, product)
                 continue
             self.engine.adopt_position(symbol, Product(product), diff, price)
+
+    def _order_socket_connected(self) -> None:
+        """(Re)connected: read the books once for anything sent while the socket was down."""
+        if self.router is not None and not self.closed:
+            self._spawn(self.router.sync(), "order-sync")
+
+    def _order_socket_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, AuthError) and self.router is not None:
+            self.router._auth_failed(exc)  # a dead token: halt, as a refused order would
+        else:
+            self._report(exc)
 
     def _live_router(self) -> LiveRouter:
         if self.router is None:

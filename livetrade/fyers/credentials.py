@@ -24,10 +24,12 @@ from livetrade.model import IST
 
 __all__ = [
     "DEFAULT_API_URL",
+    "DEFAULT_ORDER_WS_URL",
     "DEFAULT_REST_URL",
     "DEFAULT_TOKEN_FILE",
     "DEFAULT_WS_URL",
     "ENV_API_URL",
+    "ENV_ORDER_WS_URL",
     "ENV_REST_URL",
     "ENV_TOKEN",
     "ENV_TOKEN_FILE",
@@ -39,6 +41,7 @@ __all__ = [
 ]
 
 DEFAULT_WS_URL: Final = "wss://socket.fyers.in/hsm/v1-5/prod"
+DEFAULT_ORDER_WS_URL: Final = "wss://socket.fyers.in/trade/v3"
 """The market-data (HSM) socket (spec 1.1)."""
 DEFAULT_REST_URL: Final = "https://api-t1.fyers.in/data"
 """Base of the data REST calls; ``/symbol-token`` is appended (spec 1.8)."""
@@ -48,6 +51,7 @@ ENV_TOKEN_FILE: Final = "FYERS_TOKEN_FILE"
 ENV_WS_URL: Final = "FYERS_WS_URL"
 ENV_REST_URL: Final = "FYERS_REST_URL"
 ENV_API_URL: Final = "FYERS_API_URL"
+ENV_ORDER_WS_URL: Final = "FYERS_ORDER_WS_URL"
 ENV_APP_ID: Final = "FYERS_APP_ID"
 DEFAULT_TOKEN_FILE: Final = Path("~/.config/livetrade/fyers_token")
 
@@ -144,8 +148,9 @@ class FyersConfig:
     the repr. ``ws_url`` (market data socket), ``rest_url`` (data REST calls) and ``api_url``
     (the trading REST API: orders, books, funds) default to the real Fyers endpoints; point them
     at a :class:`~livetrade.fyers.fake.FakeFyersServer` to run with no account.
-    ``rest_timeout`` is the per-request timeout of the REST calls in seconds. ``api_url`` is the
-    last field so positional construction stays as it was before it existed.
+    ``order_ws_url`` is the order socket (order, trade and position updates of a live session).
+    ``rest_timeout`` is the per-request timeout of the REST calls in seconds. ``api_url`` and
+    ``order_ws_url`` come last so positional construction stays as it was before them.
     """
 
     access_token: str = field(repr=False)
@@ -154,16 +159,19 @@ class FyersConfig:
     app_id: str | None = None
     rest_timeout: float = 10.0
     api_url: str = DEFAULT_API_URL
+    order_ws_url: str = DEFAULT_ORDER_WS_URL
 
     def __post_init__(self) -> None:
         if not isinstance(self.access_token, str) or not self.access_token.strip():
             raise AuthError("FyersConfig needs a non-empty access token")
-        for name in ("ws_url", "rest_url", "api_url"):
+        for name in ("ws_url", "rest_url", "api_url", "order_ws_url"):
             url = getattr(self, name)
             if not isinstance(url, str) or "://" not in url:
                 raise InvalidInput(name, f"must be an absolute URL, got {url!r}")
-        if not self.ws_url.startswith(("ws://", "wss://")):
-            raise InvalidInput("ws_url", f"must start with ws:// or wss://, got {self.ws_url!r}")
+        for name in ("ws_url", "order_ws_url"):
+            url = getattr(self, name)
+            if not url.startswith(("ws://", "wss://")):
+                raise InvalidInput(name, f"must start with ws:// or wss://, got {url!r}")
         for name in ("rest_url", "api_url"):
             url = getattr(self, name)
             if not url.startswith(("http://", "https://")):
@@ -187,11 +195,12 @@ class FyersConfig:
         rest_timeout: float = 10.0,
         env: Mapping[str, str] | None = None,
         api_url: str | None = None,
+        order_ws_url: str | None = None,
     ) -> FyersConfig:
         """Build a config from arguments, falling back to the environment and the token file.
 
-        URLs: argument, else ``$FYERS_WS_URL`` / ``$FYERS_REST_URL`` / ``$FYERS_API_URL``, else
-        the real Fyers URLs. Token: see :func:`load_access_token`.
+        URLs: argument, else ``$FYERS_WS_URL`` / ``$FYERS_REST_URL`` / ``$FYERS_API_URL`` /
+        ``$FYERS_ORDER_WS_URL``, else the real Fyers URLs. Token: see :func:`load_access_token`.
         """
         environ = os.environ if env is None else env
         token = load_access_token(access_token, token_file=token_file, env=environ)
@@ -202,6 +211,7 @@ class FyersConfig:
             app_id=app_id or environ.get(ENV_APP_ID) or None,
             rest_timeout=rest_timeout,
             api_url=api_url or environ.get(ENV_API_URL) or DEFAULT_API_URL,
+            order_ws_url=order_ws_url or environ.get(ENV_ORDER_WS_URL) or DEFAULT_ORDER_WS_URL,
         )
 
     from_env = load
@@ -219,7 +229,8 @@ class FyersConfig:
     def __repr__(self) -> str:
         return (
             f"FyersConfig(access_token=<hidden>, ws_url={self.ws_url!r}, "
-            f"rest_url={self.rest_url!r}, api_url={self.api_url!r}, app_id={self.app_id!r})"
+            f"rest_url={self.rest_url!r}, api_url={self.api_url!r}, "
+            f"order_ws_url={self.order_ws_url!r}, app_id={self.app_id!r})"
         )
 
     __str__ = __repr__

@@ -53,6 +53,7 @@ from typing import Any, Final
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import InvalidInput, ProtocolError
@@ -90,6 +91,7 @@ log = logging.getLogger("livetrade.fyers.fake")
 
 DEFAULT_APP_ID: Final = "ABCDEFGHIJ-100"  # 14 characters: the SDK's token decoder accepts it
 HSM_PATH: Final = "/hsm/v1-5/prod"
+ORDER_WS_PATH: Final = "/trade/v3"
 REST_BASE: Final = "/data"
 API_BASE: Final = "/api/v3"
 
@@ -288,6 +290,30 @@ class FakeConnection:
     ws: ServerConnection | None = field(default=None, repr=False)
 
 
+@dataclass(eq=False)
+class OrderSocketConnection:
+    """One order-socket client: what it subscribed to and what it sent (for tests). Frames
+    go out through one queue, so updates arrive in the order they happened."""
+
+    number: int
+    ws: ServerConnection
+    channels: set[str] = field(default_factory=set)
+    frames_in: list[str] = field(default_factory=list)
+    sent: int = 0
+    closed: bool = False
+    _queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+
+    def send(self, frame: str) -> None:
+        self._queue.put_nowait(frame)
+
+    async def pump(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                frame = await self._queue.get()
+                await self.ws.send(frame)
+                self.sent += 1
+
+
 class FakeFyersServer:
     """The fake Fyers server (async context manager). See the module docstring.
 
@@ -388,6 +414,8 @@ class FakeFyersServer:
         """The trading REST API (``/api/v3`` on the REST port): orders fill at the simulated
         last traded prices. Use it for fault injection and to inspect the book."""
         self.orders.accept_token(self._jwt)
+        self.order_connections: list[OrderSocketConnection] = []
+        self.orders.listeners.append(self._publish_order_update)
 
     @property
     def reject_token(self) -> bool:
@@ -434,6 +462,11 @@ class FakeFyersServer:
         return f"http://{self.host}:{self.rest_port}{REST_BASE}"
 
     @property
+    def order_ws_url(self) -> str:
+        """The order socket (order, trade and position updates)."""
+        return f"ws://{self.host}:{self.ws_port}{ORDER_WS_PATH}"
+
+    @property
     def api_url(self) -> str:
         """Base URL of the trading REST API (what ``FyersRestClient(base_url=...)`` takes)."""
         return f"http://{self.host}:{self.rest_port}{self.orders.base_path}"
@@ -449,14 +482,16 @@ class FakeFyersServer:
             rest_url=self.rest_url,
             app_id=self.app_id,
             api_url=self.api_url,
+            order_ws_url=self.order_ws_url,
         )
 
     async def start(self) -> FakeFyersServer:
         self._stopping = asyncio.Event()  # bound to this loop on first use
         self._ws_server = await serve(
-            self._handle,
+            self._route_ws,
             self.host,
             self._port,
+            process_request=self._check_handshake,
             compression=None,
             ping_interval=None,
             max_size=2**20,
@@ -736,6 +771,77 @@ class FakeFyersServer:
     def subscriptions(self) -> list[set[str]]:
         """The subscribed symbols of each live connection."""
         return [set(c.symbols) for c in self.live_connections]
+
+    # ---- order socket ------------------------------------------------------------------------
+
+    def _check_handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        """The order socket authenticates at the handshake (``authorization: APP_ID:token``
+        header): a wrong or expired token is HTTP 403, as at Fyers (spec 2)."""
+        if request.path.split("?", 1)[0] != ORDER_WS_PATH:
+            return None
+        header = request.headers.get("authorization", "")
+        refused = self.orders.check_authorization(header)
+        if refused is None:
+            return None
+        return ws.respond(HTTPStatus.FORBIDDEN, f"{refused}\n")
+
+    async def _route_ws(self, ws: ServerConnection) -> None:
+        path = ws.request.path.split("?", 1)[0] if ws.request is not None else ""
+        if path == ORDER_WS_PATH:
+            await self._order_socket(ws)
+        else:
+            await self._handle(ws)
+
+    async def _order_socket(self, ws: ServerConnection) -> None:
+        conn = OrderSocketConnection(len(self.order_connections) + 1, ws)
+        self.order_connections.append(conn)
+        writer = asyncio.get_running_loop().create_task(conn.pump())
+        try:
+            async for msg in ws:
+                conn.frames_in.append(msg if isinstance(msg, str) else msg.decode("latin-1"))
+                if msg == "ping":
+                    conn.send("pong")
+                    continue
+                try:
+                    request = json.loads(msg)
+                    slist = request["SLIST"]
+                    flat = [x for it in slist for x in (it if isinstance(it, list) else [it])]
+                    if request.get("T") != "SUB_ORD" or not all(isinstance(x, str) for x in flat):
+                        raise ValueError
+                except (ValueError, KeyError, TypeError):
+                    conn.send(json.dumps({"s": "error", "code": -1, "message": "Invalid request"}))
+                    continue
+                if request.get("SUB_T") == -1:
+                    conn.channels.difference_update(flat)
+                    conn.send(json.dumps({"code": 1606, "message": "Unsubscribed", "s": "ok"}))
+                else:
+                    conn.channels.update(flat)
+                    conn.send(
+                        json.dumps({"code": 1605, "message": "Successfully subscribed", "s": "ok"})
+                    )
+        except ConnectionClosed:
+            pass
+        finally:
+            conn.closed = True
+            writer.cancel()
+
+    def _publish_order_update(self, kind: str, raw: dict[str, Any]) -> None:
+        """FakeFyersRest listener: push an order or trade update to every subscriber."""
+        frame = json.dumps({kind: raw, "s": "ok"}, default=float)
+        for conn in self.order_connections:
+            if not conn.closed and kind in conn.channels:
+                conn.send(frame)
+
+    @property
+    def live_order_connections(self) -> list[OrderSocketConnection]:
+        return [c for c in self.order_connections if not c.closed]
+
+    async def drop_order_sockets(self) -> int:
+        """Close every order-socket connection (clients reconnect and catch up)."""
+        live = self.live_order_connections
+        for conn in live:
+            await conn.ws.close(1001, "going away")
+        return len(live)
 
     async def _handle(self, ws: ServerConnection) -> None:
         conn = FakeConnection(len(self.connections) + 1, ws=ws)

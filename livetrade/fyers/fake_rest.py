@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from livetrade.errors import InvalidInput
+from livetrade.fyers.order_socket import ORDER_KEYS
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.model import IST
 
@@ -85,6 +86,7 @@ _FUND_TITLES: Final = (
 )
 
 # Fyers order statuses (spec 3.6)
+_RAW_ORDER: Final = {sdk: raw for raw, sdk in ORDER_KEYS.items()}  # order-book name → raw
 CANCELLED, FILLED, TRANSIT, REJECTED, PENDING, EXPIRED = 1, 2, 4, 5, 6, 7
 
 
@@ -247,6 +249,10 @@ class FakeFyersRest:
         self._trade_seq = 0
         self._stamps: dict[str, deque[float]] = {"s": deque(), "m": deque(), "o": deque()}
         self.limit_violations = 0
+        # order-socket listeners: called with ("orders" | "trades", raw Fyers object)
+        self.listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._published: dict[str, tuple[Any, ...]] = {}
+        self._published_trades = 0
         self.access_token = self._mint_token()
 
     def __repr__(self) -> str:
@@ -338,6 +344,8 @@ class FakeFyersRest:
             for order in list(self.orders.values()):
                 if order.status == PENDING and (symbol is None or order.symbol == symbol):
                     fills += self._match(order)
+            if fills:
+                self.publish()
             return fills
 
     def _match(self, o: FakeOrder) -> int:
@@ -373,6 +381,7 @@ class FakeFyersRest:
                 raise InvalidInput("quantity", f"must be in 1..{o.remaining}")
             at = Decimal(price) if price is not None else (self.price(o.symbol) or o.limit)
             self._fill(o, qty, at)
+            self.publish()
 
     def _fill(self, o: FakeOrder, qty: int, price: Decimal) -> None:
         o.filled += qty
@@ -400,6 +409,59 @@ class FakeFyersRest:
                 if o.status == PENDING:
                     o.status = EXPIRED
                     o.message = "Order expired at end of day"
+            self.publish()
+
+    # ---- order socket ------------------------------------------------------------------------
+
+    def publish(self) -> None:
+        """Tell the listeners (the order socket) about every order that changed and every new
+        trade since the last call, as raw Fyers objects (spec 2: ``org_ord_status``,
+        ``id_fill``...). Called after every request, match, manual fill and expiry."""
+        if not self.listeners:
+            return
+        with self._lock:
+            events: list[tuple[str, dict[str, Any]]] = []
+            for o in self.orders.values():
+                state = (o.status, o.filled, o.qty, o.limit, o.stop, o.message)
+                if self._published.get(o.id) != state:
+                    self._published[o.id] = state
+                    events.append(("orders", self.raw_order(o)))
+            for t in self.trades[self._published_trades :]:
+                events.append(("trades", self.raw_trade(t)))
+            self._published_trades = len(self.trades)
+        for kind, raw in events:
+            for listener in tuple(self.listeners):
+                listener(kind, raw)
+
+    def raw_order(self, o: FakeOrder) -> dict[str, Any]:
+        """``o`` as the order socket sends it (raw key names)."""
+        row = self.order_row(o)
+        raw = {_RAW_ORDER.get(k, k): v for k, v in row.items()}
+        raw["ord_status"] = 20 if o.status == PENDING else 90
+        raw["status_msg"] = o.message or "New Ack"
+        return raw
+
+    def raw_trade(self, t: Mapping[str, Any]) -> dict[str, Any]:
+        """A tradebook entry as the order socket sends it (raw key names)."""
+        o = self.orders[t["order"]]
+        return {
+            "id_fill": t["trade_id"],
+            "id": o.id,
+            "qty_traded": t["qty"],
+            "price_traded": _num(t["price"]),
+            "traded_val": _num(t["price"] * t["qty"]),
+            "product_type": o.product,
+            "client_id": self.fy_id,
+            "id_exchange": o.exch_id,
+            "ord_type": o.type,
+            "tran_side": o.side,
+            "symbol": o.symbol,
+            "fill_time": self._fmt_time(t["ts"]),
+            "fy_token": self._fytoken(o.symbol),
+            "exchange": 10,
+            "segment": 10,
+            "ordertag": f"1:{o.tag}" if o.tag else "2:Untagged",
+        }
 
     # ---- faults ------------------------------------------------------------------------------
 
@@ -505,6 +567,7 @@ class FakeFyersRest:
             now = self.clock()
             self.requests.append(RecordedRequest(method, path, query, lower, parsed, raw, now))
             reply = self._respond(method, path, query, lower, parsed, now)
+            self.publish()
             if self.delay and not reply.delay:
                 reply = FakeReply(reply.status, reply.body, reply.headers, self.delay, reply.drop)
             return reply
@@ -562,6 +625,13 @@ class FakeFyersRest:
         for key in ("s", "m", "o") if order else ("s", "m"):
             self._stamps[key].append(now)
         return False
+
+    def check_authorization(self, header: str) -> str | None:
+        """``None`` if ``header`` (``APP_ID:token``) is a live credential, else why not (the
+        order socket checks this at its handshake)."""
+        with self._lock:
+            refused = self._auth({"authorization": header}, self.clock())
+        return None if refused is None else str(refused.body.get("message", "refused"))
 
     def _auth(self, headers: Mapping[str, str], now: float) -> FakeReply | None:
         value = headers.get("authorization", "")

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from livetrade.errors import AuthError, InvalidInput, ProtocolError
 from livetrade.fyers.broker import BrokerOrder, BrokerTrade, parse_order, parse_trade
+from livetrade.fyers.credentials import DEFAULT_ORDER_WS_URL
 from livetrade.fyers.rest import is_loopback
 from livetrade.fyers.stream import ExponentialBackoff
 
@@ -50,7 +51,6 @@ __all__ = [
 
 log = logging.getLogger("livetrade.fyers.order_socket")
 
-DEFAULT_ORDER_WS_URL: Final = "wss://socket.fyers.in/trade/v3"
 CHANNELS: Final[Mapping[str, tuple[str, ...]]] = {
     "orders": ("orders",),
     "trades": ("trades",),
