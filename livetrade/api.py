@@ -229,6 +229,9 @@ class OrderOut(BaseModel):
     tag: str | None
     charges: ChargesOut | None = None
     message: str
+    broker_order_id: str | None = Field(
+        default=None, description="Fyers' order id (live orders; ours for paper fills)"
+    )
 
     @classmethod
     def of(cls, order: Order, charges: Charges | None = None) -> OrderOut:
@@ -254,6 +257,7 @@ class OrderOut(BaseModel):
             tag=order.tag,
             charges=ChargesOut.of(charges),
             message=order.message,
+            broker_order_id=order.broker_order_id,
         )
 
 
@@ -391,6 +395,9 @@ class HealthResponse(BaseModel):
     clock: Literal["virtual", "wall"]
     symbol_count: int
     kill_switch: str
+    armed: bool = Field(
+        default=False, description="LIVE only: orders go to Fyers (session.arm_live was called)"
+    )
 
 
 class ErrorItem(BaseModel):
@@ -604,6 +611,8 @@ def _order_message(order: Order) -> str:
         )
     side = "buy" if order.side is Side.BUY else "sell"
     text = f"{order.kind.value} {side} of {order.quantity} {order.symbol}"
+    if order.status is OrderStatus.PENDING:
+        return f"{text}: order {order.order_id} was sent to Fyers; its answer is not in yet."
     if order.trigger_price is not None:
         text += f", trigger ₹{order.trigger_price}"
     if order.limit_price is not None:
@@ -718,7 +727,7 @@ def create_app(
         if session is not None and session.closed:
             raise SessionClosed(f"session {session.name!r} is closed; open a new one")
 
-    def place(side: Side, body: OrderRequest, request: Request) -> OrderResponse:
+    async def place(side: Side, body: OrderRequest, request: Request) -> OrderResponse:
         writable()
         with _capture_fills(engine) as fills:
             order = engine.submit(
@@ -735,6 +744,8 @@ def create_app(
                 source="api",
                 origin=_origin(request),
             )
+            if order.live and session is not None:  # Fyers' answer (and a market fill)
+                order = await session._routed(order)
         out = OrderOut.of(order, _sum_charges(fills, order.order_id))
         if order.status is OrderStatus.CANCELLED:  # accepted, but nothing to execute against
             raise ApiError(409, "NOT_EXECUTED", order.message or "The order did not execute.")
@@ -742,16 +753,18 @@ def create_app(
 
     @guarded.post("/buy", summary="Buy (market by default; LIMIT, SL, SL-M with prices)")
     async def buy(body: OrderRequest, request: Request) -> OrderResponse:
-        return place(Side.BUY, body, request)
+        return await place(Side.BUY, body, request)
 
     @guarded.post("/sell", summary="Sell (an INTRADAY sell beyond the position opens a short)")
     async def sell(body: OrderRequest, request: Request) -> OrderResponse:
-        return place(Side.SELL, body, request)
+        return await place(Side.SELL, body, request)
 
     @guarded.post("/cancel", summary="Cancel an open order (a bracket leg cancels alone)")
     async def cancel(body: CancelRequest) -> OrderResponse:
         writable()
         order = engine.cancel(body.order_id)
+        if order.live and session is not None and session.router is not None:
+            await session.router.settled(order)  # Fyers has answered the cancel
         return OrderResponse(
             success=True, message=f"Cancelled order {order.order_id}.", order=OrderOut.of(order)
         )
@@ -849,11 +862,12 @@ def create_app(
             timestamp=ns_to_datetime(engine.clock.now_ns()),
             session=session.name if session is not None else None,
             mode="LIVE" if engine.live else "PAPER",
-            broker=engine.broker.name,
+            broker="fyers" if engine.live else engine.broker.name,
             feed=_feed_kind(session),
             clock="virtual" if isinstance(engine.clock, VirtualClock) else "wall",
             symbol_count=len(stream.symbols),
             kill_switch=engine.kill_switch.value,
+            armed=engine.router is not None and engine.router.armed,
         )
 
     app.include_router(guarded)

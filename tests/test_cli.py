@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from livetrade import cli
+from livetrade.fyers.rest import is_loopback
 
 PREFIX = "/api/live-trading"
 START_TIMEOUT_S = 60.0  # generous: a loaded CI machine imports FastAPI slowly
@@ -375,3 +376,61 @@ def test_login_saves_a_private_token_that_sessions_then_use(
     config = FyersConfig.load()
     assert config.app_id == fake.app_id and "<hidden>" in repr(config)
     assert cli.main([*args, "--base-url", "http://127.0.0.1:9/api/v3"]) == 2  # stdin is spent
+
+
+@posix_only
+def test_serve_live_headless_against_the_fake_server(tmp_path: Path, data_dir: Path) -> None:
+    """``livetrade serve --feed fyers --broker fyers --live --arm-live LIVE``: the REST API's
+    orders go to the (fake) Fyers trading API; the order socket brings the fill back."""
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.05"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        assert fake.stdout is not None
+        lines = [fake.stdout.readline() for _ in range(6)]
+        token = lines[3].strip()
+        env = {
+            "FYERS_WS_URL": lines[0].split(": ", 1)[1].strip(),
+            "FYERS_REST_URL": lines[1].split(":", 1)[1].strip(),
+            "FYERS_ACCESS_TOKEN": token,
+            "FYERS_API_URL": lines[4].split(": ", 1)[1].strip(),
+            "FYERS_ORDER_WS_URL": lines[5].split(": ", 1)[1].strip(),
+        }
+        assert all(is_loopback(env[k]) for k in ("FYERS_API_URL", "FYERS_ORDER_WS_URL"))
+        args = ("--feed", "fyers", "--broker", "fyers", "--live", "--arm-live", "LIVE")
+        proc, url, log = start_serve(
+            tmp_path, *args, "--watch", "NSE:SBIN-EQ", "--no-journal", env=env
+        )
+        try:
+            with httpx.Client(base_url=url + PREFIX, trust_env=False, timeout=10) as client:
+                health = client.get("/health").json()
+                assert (health["mode"], health["broker"], health["armed"]) == (
+                    "LIVE",
+                    "fyers",
+                    True,
+                )
+                deadline = time.monotonic() + START_TIMEOUT_S
+                while True:  # the first quote may still be on its way
+                    r = client.post("/buy", json={"symbol": "NSE:SBIN-EQ", "quantity": 3})
+                    if r.status_code == 200 or time.monotonic() > deadline:
+                        break
+                    time.sleep(0.05)
+                assert r.status_code == 200, r.text
+                order = r.json()["order"]
+                assert order["status"] == "FILLED" and order["broker_order_id"]
+                positions = client.get("/positions").json()["positions"]
+                assert [(p["symbol"], p["quantity"]) for p in positions] == [("NSE:SBIN-EQ", 3)]
+            with httpx.Client(trust_env=False, timeout=10) as broker:
+                book = broker.get(
+                    env["FYERS_API_URL"] + "/orders", headers={"Authorization": token}
+                ).json()["orderBook"]
+            assert [(o["id"], o["qty"]) for o in book] == [(order["broker_order_id"], 3)]
+        finally:
+            assert stop(proc, signal.SIGTERM) == 0, log.read_text()
+        assert "LIVE trading ARMED" in log.read_text()
+    finally:
+        fake.terminate()
+        fake.wait(timeout=30)

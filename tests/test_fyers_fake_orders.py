@@ -421,7 +421,9 @@ async def test_fake_fyers_command_prints_the_trading_api(
         assert lines[0].startswith("fake Fyers data socket: ws://127.0.0.1:")
         api_url = lines[4].split(": ", 1)[1].strip()
         assert api_url.startswith("http://127.0.0.1:") and api_url.endswith("/api/v3")
-        assert f"api_url={api_url!r}" in lines[5]
+        order_ws = lines[5].split(": ", 1)[1].strip()
+        assert order_ws.startswith("ws://127.0.0.1:") and order_ws.endswith("/trade/v3")
+        assert f"api_url={api_url!r}" in lines[6] and f"order_ws_url={order_ws!r}" in lines[6]
         assert is_loopback(api_url)
         limiter = RateLimiter(clock=clock, sleep=clock.sleep)
         async with FyersRestClient(token, base_url=api_url, limiter=limiter) as client:

@@ -1159,9 +1159,11 @@ async def serve_forever(
         print(f"  {cfg.access_token}", flush=True)
         # after the token: scripts read the first four lines by position
         print(f"fake Fyers trading API: {cfg.api_url}", flush=True)
+        print(f"fake Fyers order socket: {cfg.order_ws_url}", flush=True)
         print(
             "connect: FyersConfig(access_token=<above>, "
-            f"ws_url={cfg.ws_url!r}, rest_url={cfg.rest_url!r}, api_url={cfg.api_url!r})",
+            f"ws_url={cfg.ws_url!r}, rest_url={cfg.rest_url!r}, api_url={cfg.api_url!r}, "
+            f"order_ws_url={cfg.order_ws_url!r})",
             flush=True,
         )
         await asyncio.Event().wait()
