@@ -65,7 +65,7 @@ def _plain(v: Any) -> Any:
 ORDER_COLUMNS = [
     "order_id", "created", "symbol", "side", "type", "product", "quantity", "filled",
     "limit_price", "trigger_price", "avg_price", "status", "role", "parent_id", "charges",
-    "tag", "source", "message",
+    "tag", "source", "message", "broker_order_id",
 ]  # fmt: skip
 
 
@@ -91,6 +91,7 @@ def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
         "tag": [o.tag for o in orders],
         "source": [o.source for o in orders],
         "message": [o.message for o in orders],
+        "broker_order_id": [o.broker_order_id for o in orders],
     }
     frame = pd.DataFrame(data, columns=ORDER_COLUMNS)
     for col in ("limit_price", "trigger_price", "avg_price"):

@@ -364,6 +364,7 @@ class LiveRouter:
         self._seen_trades.add(trade.trade_id)
         engine = self.engine
         ts = datetime_to_ns(trade.traded_at) if trade.traded_at else engine.clock.now_ns()
+        ts = max(ts, order.created_ns)  # Fyers' times are whole seconds: never before the order
         engine.broker_fill(
             order.order_id, trade.quantity, to_paise(trade.price), ts, trade.trade_id
         )

@@ -837,6 +837,11 @@ class Session:
         closing = self.engine.kill(flatten)
         if self.router is not None:  # live: every cancel and exit answered before returning
             await self.router.drain()
+            if any(o.is_open for o in closing):
+                try:  # market exits fill at once: read the fills back
+                    await self.router.sync()
+                except LiveTradeError as exc:
+                    self._report(exc)
         return closing
 
     # ------------------------------------------------------------------ live

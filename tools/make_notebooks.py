@@ -1,4 +1,5 @@
-"""Writes the tutorial notebooks 02 and 03 (sources only). Refresh their committed outputs with
+"""Writes the tutorial notebooks 02 to 06 (sources only; it rewrites all five, so restore the
+ones you did not change with ``git checkout``). Refresh their committed outputs with
 ``jupyter nbconvert --to notebook --execute --inplace
 --ExecutePreprocessor.store_widget_state=False notebooks/NAME.ipynb``."""
 
@@ -326,7 +327,9 @@ write(
     "notebooks/04-fyers-connection.ipynb",
     [
         md(
-            "# Real quotes from Fyers\n\nThe same session on real Fyers quotes: the data socket runs inside this "
+            "# Fyers: real quotes, the daily login and live orders\n\nThe same session on real Fyers quotes, then "
+            "the daily login, then live orders with their guardrails (arming, reconciliation, brackets at the broker, "
+            "shadow mode, the kill switch). The data socket runs inside this "
             "kernel's event loop, with reconnects and a watchdog. With a Fyers account you would write\n\n"
             "```python\nsession = await lt.open_session(feed=\"fyers\", broker=\"paper\")   # token from FYERS_ACCESS_TOKEN\n```\n\n"
             "Here, with no account, a local **fake Fyers server** speaks the real protocol on 127.0.0.1 "
@@ -374,6 +377,102 @@ write(
             "q = session.stream.quote(\"NSE:SBIN-EQ\")\n"
             "order.status, order.executed_price >= q.bid_price"
         ),
+        md(
+            "## Logging in (once a day)\n\nFyers tokens end every day. The login is the auth-code flow: open "
+            "the URL, log in, and hand back the URL the browser lands on. `livetrade login` does the same from a "
+            "terminal and saves the token (mode 0600) where sessions find it. Here the fake plays Fyers' login page:"
+        ),
+        code(
+            "import dataclasses\n"
+            "from livetrade.fyers.broker import FyersRestClient\n\n"
+            "url = lt.fyers_login_url(fake.app_id, \"https://example.invalid/callback\", base_url=fake.api_url)\n"
+            "url.split(\"?\")[1].split(\"&\")[1:3]"
+        ),
+        code(
+            "redirected = fake.orders.redirect_url(\"https://example.invalid/callback\", \"livetrade\")  # the browser's URL\n"
+            "token = await lt.fyers_login(fake.app_id, fake.orders.app_secret, redirected,\n"
+            "                             base_url=fake.api_url, save=False)\n"
+            "cfg = dataclasses.replace(fake.config, access_token=token.authorization)\n"
+            "type(token).__name__, \"<hidden>\" in repr(cfg), token.access_token not in repr(token)"
+        ),
+        md(
+            "## Live orders, safely\n\n`broker=\"fyers\", live=True` sends real orders — but not yet: a live session "
+            "opens **not armed**, after reconciling with Fyers' positions, order book and funds. Every order is "
+            "refused until `arm_live(confirm=\"LIVE\")`. `shadow=True` runs a paper engine beside it on the same orders."
+        ),
+        code(
+            "live = await lt.open_session(feed=\"fyers\", broker=\"fyers\", live=True, fyers=cfg,\n"
+            "                             name=\"desk-live\", journal=False, shadow=True)\n"
+            "await live.watch([\"NSE:SBIN-EQ\"])\n"
+            "await live.run_for(ticks=40)\n"
+            "live.mode, live.reconciliation.ok"
+        ),
+        code("live.reconciliation.frame"),
+        code(
+            "try:\n"
+            "    await live.buy(\"NSE:SBIN-EQ\", 5)\n"
+            "except lt.OrderRejected as e:\n"
+            "    print(e.code, \"-\", e.reason)"
+        ),
+        code(
+            "await live.arm_live(confirm=\"LIVE\")\n"
+            "live.mode"
+        ),
+        md(
+            "An order now goes to Fyers: every paper check first, then the journal, then the wire, tagged so that a "
+            "lost answer is looked up, never sent twice. The fill comes back from Fyers (its order socket, checked "
+            "against the order book and tradebook); the stop-loss and take-profit become two real orders at Fyers "
+            "that cancel each other."
+        ),
+        code(
+            "last = live.stream.quote(\"NSE:SBIN-EQ\").last_price\n"
+            "order = await live.buy(\"NSE:SBIN-EQ\", 5, stop_loss=last - 20, take_profit=last + 20)\n"
+            "await live.router.drain()\n"
+            "order.status.value, order.broker_order_id in fake.orders.orders"
+        ),
+        code(
+            "orders = live.orders_df()\n"
+            "orders[\"at_fyers\"] = orders.broker_order_id.notna()   # Fyers' own order ids\n"
+            "orders[[\"order_id\", \"side\", \"type\", \"quantity\", \"status\", \"role\", \"at_fyers\"]]"
+        ),
+        code(
+            "[(o.type, o.side, o.qty, o.tag) for o in fake.orders.orders.values()]   # Fyers' book: type 2 market, 3 SL-M, 1 limit"
+        ),
+        md("Shadow mode: the same order on paper, and what the live fill cost or saved against it:"),
+        code(
+            "live.shadow_df()[[\"order_id\", \"side\", \"quantity\", \"live_status\", \"paper_status\"]]"
+        ),
+        code(
+            "# NBVAL_IGNORE_OUTPUT\n"
+            "live.shadow_df()[[\"live_price\", \"paper_price\", \"slippage\", \"slippage_total\", \"live_fill_s\"]]"
+        ),
+        md(
+            "## Reconciliation\n\nSomeone buys 2 more from the Fyers app. Our book no longer matches Fyers': "
+            "reconciliation shows it, and a fresh `arm_live` would be refused until it is resolved (or knowingly accepted)."
+        ),
+        code(
+            "async with FyersRestClient(cfg.access_token, base_url=fake.api_url) as web:\n"
+            "    await web.place_order(\"NSE:SBIN-EQ\", \"BUY\", 2, tag=\"fromtheapp\")\n"
+            "rec = await live.reconcile()\n"
+            "rec.differences[[\"item\", \"key\", \"ours\", \"broker\", \"difference\"]]"
+        ),
+        code(
+            "rec = await live.reconcile(adopt=True)   # take on Fyers' position at its average price\n"
+            "rec.ok, live.positions_df()[[\"symbol\", \"quantity\"]].to_dict(\"records\")"
+        ),
+        md(
+            "## Kill switch\n\n`kill(flatten=True)` halts, cancels every working order at Fyers and closes every "
+            "position at market; it returns when Fyers has answered."
+        ),
+        code(
+            "closing = await live.kill(flatten=True)\n"
+            "[(o.side.name, o.quantity, o.status.value) for o in closing], live.engine.kill_switch.value"
+        ),
+        code(
+            "broker = await live.router.client.positions()\n"
+            "live.positions_df().empty, broker.open(), sorted({o.status for o in fake.orders.orders.values()})"
+        ),
+        code("await live.close()"),
         md(
             "A refused token is an `AuthError` at once, not a reconnect storm:"
         ),
