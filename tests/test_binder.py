@@ -37,3 +37,10 @@ def test_binder_pins_every_runtime_dependency() -> None:
     for r in reqs:
         assert _spec(r).contains(pins[_name(r)]), f"binder pin of {_name(r)} violates {r!r}"
     assert (ROOT / "binder" / "runtime.txt").read_text().strip() == "python-3.11"
+
+
+def test_binder_opens_the_quickstart() -> None:
+    post = (ROOT / "binder" / "postBuild").read_text()
+    assert 'c.ServerApp.default_url = "/lab/tree/notebooks/01-quickstart.ipynb"' in post
+    assert (ROOT / "notebooks" / "01-quickstart.ipynb").exists()
+    assert "pip install --no-deps -e ." in post  # the pinned requirements.txt brings the rest

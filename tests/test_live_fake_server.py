@@ -6,8 +6,10 @@ a test pushes a quote."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
@@ -176,3 +178,55 @@ async def test_a_dead_token_on_the_order_socket_halts_live_trading(
         await until(lambda: s.engine.kill_switch is lt.KillSwitch.HALTED, "the halt")
     finally:
         await s.close()
+
+
+# ================================================================ the official SDK, same server
+
+
+@pytest.fixture
+def sdk(
+    fake: FakeFyersServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The SDK's ``FyersModel`` pointed at the fake server through its ``Config.API``."""
+    fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
+    monkeypatch.setattr(fyers_model.Config, "API", fake.api_url)
+    assert is_loopback(fyers_model.Config.API)
+    names = ("FyersAPI", "FyersAPIRequest")
+    before = {n: list(logging.getLogger(n).handlers) for n in names}
+    app_id, jwt = fake.config.access_token.split(":", 1)
+    model = fyers_model.FyersModel(
+        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
+    )
+    yield model
+    model.service.session.close()
+    for name in names:
+        for handler in logging.getLogger(name).handlers[:]:
+            if handler not in before[name]:
+                logging.getLogger(name).removeHandler(handler)
+                handler.close()
+
+
+async def test_the_sdk_and_our_client_agree_on_the_fake_server(
+    fake: FakeFyersServer, sdk: Any
+) -> None:
+    order = {
+        "symbol": SBIN, "qty": 2, "type": 1, "side": 1, "productType": "INTRADAY",
+        "limitPrice": 700.0, "stopPrice": 0, "validity": "DAY", "disclosedQty": 0,
+        "offlineOrder": False, "orderTag": "sdk1",
+    }  # fmt: skip
+    placed = await asyncio.to_thread(sdk.place_order, order)
+    assert placed["s"] == "ok" and placed["id"] in fake.orders.orders
+    async with FyersRestClient(fake.config.access_token, base_url=fake.config.api_url) as ours:
+        ack = await ours.place_order(
+            SBIN, "BUY", 2, "LIMIT", limit_price=Decimal("700.00"), tag="ours1"
+        )
+        sdk_req, our_req = fake.orders.requests_to("/orders/sync", "POST")
+        assert our_req.headers["authorization"] == sdk_req.headers["authorization"]
+        assert {**sdk_req.body, "orderTag": "x"} == {**our_req.body, "orderTag": "x"}
+        sdk_book = (await asyncio.to_thread(sdk.orderbook))["orderBook"]
+        our_book = await ours.orderbook()
+        assert [o["id"] for o in sdk_book] == [o.order_id for o in our_book]
+        assert [o.tag for o in our_book] == ["sdk1", "ours1"]
+        cancelled = await asyncio.to_thread(sdk.cancel_order, {"id": ack.order_id})
+        assert cancelled["s"] == "ok"
+        assert (await ours.order(ack.order_id)).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
