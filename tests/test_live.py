@@ -535,3 +535,19 @@ async def test_cash_and_pnl_identities_hold_for_any_broker_fills(
         assert net == sum(p.net_quantity for p in broker.positions)
     finally:
         await s.close()
+
+
+async def test_the_dashboard_ticket_sends_live_orders_and_says_so(rig: Rig) -> None:
+    from livetrade.ui.ticket import TicketInput, submit
+
+    s = await rig.open(arm=False)
+    refused = submit(s, TicketInput(SBIN, quantity=2))
+    assert not refused.ok and refused.code == "NOT_ARMED" and rig.posts() == []
+    await s.arm_live(confirm="LIVE")
+    sent = submit(s, TicketInput(SBIN, quantity=2))
+    assert sent.ok and "sent to Fyers" in sent.text
+    await s.router.drain()  # type: ignore[union-attr]
+    await s.sync_orders()
+    (order,) = s.engine.orders[-1:]
+    assert order.status is OrderStatus.FILLED and order.source == "widget"
+    assert len(rig.posts()) == 1

@@ -197,6 +197,12 @@ def describe(order: Order) -> tuple[bool, str]:
             f"Order {order.order_id} is resting: {side} {order.quantity} {order.symbol} "
             f"{order.kind.value} at {inr(where)}."
         )
+    if order.status is OrderStatus.PENDING:  # live: sent, Fyers' answer on its way
+        side = "buy" if order.side is Side.BUY else "sell"
+        return True, (
+            f"Order {order.order_id} sent to Fyers: {side} {order.quantity} {order.symbol} "
+            f"{order.kind.value}; the blotter shows its answer."
+        )
     return False, f"Order {order.order_id} {order.status.value.lower()}: {order.message}"
 
 
