@@ -55,7 +55,7 @@ import socket
 from collections.abc import Generator, Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import uvicorn
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
@@ -91,6 +91,9 @@ from livetrade.model import (
 )
 from livetrade.money import Charges, from_paise
 from livetrade.session import Session
+
+if TYPE_CHECKING:
+    from livetrade.live import Reconciliation
 
 log = logging.getLogger("livetrade.api")
 
@@ -176,6 +179,52 @@ class OrderRequest(_Request):
 
 class CancelRequest(_Request):
     order_id: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class ArmRequest(_Request):
+    """Body of ``arm-live``: the exact word, as ``session.arm_live(confirm="LIVE")``."""
+
+    confirm: Annotated[str, Field(max_length=16, description='Must be exactly "LIVE"')]
+    accept_differences: bool = False
+
+
+class ReconciliationRow(BaseModel):
+    item: Literal["position", "order", "funds"]
+    key: str
+    ours: Money | int | None
+    broker: Money | int | None
+    difference: Money | int | None
+    blocking: bool
+    note: str
+
+
+class ModeResponse(BaseModel):
+    mode: str
+    armed: bool
+
+
+class ReconciliationResponse(BaseModel):
+    """Our positions, working orders and funds against Fyers' (``ok``: nothing blocks)."""
+
+    ok: bool
+    mode: str
+    rows: list[ReconciliationRow]
+
+    @classmethod
+    def of(cls, rec: Reconciliation, mode: str) -> ReconciliationResponse:
+        rows = [
+            ReconciliationRow(
+                item=r["item"],
+                key=str(r["key"]),
+                ours=r["ours"],
+                broker=r["broker"],
+                difference=r["difference"],
+                blocking=bool(r["blocking"]),
+                note=str(r["note"]),
+            )
+            for r in rec.frame.astype(object).where(rec.frame.notna(), None).to_dict("records")
+        ]
+        return cls(ok=rec.ok, mode=mode, rows=rows)
 
 
 class PriceUpdate(_Request):
@@ -815,6 +864,43 @@ def create_app(
                 s: [RiskOrderOut.of(c) for c in legs] for s, legs in r["take_profits"].items()
             },
         )
+
+    def live_session() -> Session:
+        if session is None or session.router is None:
+            raise ApiError(
+                409, "NOT_LIVE", "This is a paper session: there is nothing to reconcile or arm."
+            )
+        return session
+
+    @guarded.get("/reconciliation", summary="LIVE: our book against Fyers' (reads Fyers now)")
+    async def reconciliation() -> ReconciliationResponse:
+        s = live_session()
+        writable()
+        return ReconciliationResponse.of(await s.reconcile(), s.mode)
+
+    @guarded.post("/arm-live", summary='LIVE: allow real orders (confirm must be "LIVE")')
+    async def arm_live(body: ArmRequest) -> ReconciliationResponse:
+        from livetrade.live import LiveNotArmed
+
+        s = live_session()
+        writable()
+        try:
+            rec = await s.arm_live(body.confirm, accept_differences=body.accept_differences)
+        except LiveNotArmed:
+            assert s.reconciliation is not None
+            raise ApiError(
+                409,
+                "RECONCILIATION_DIFFERS",
+                f"{len(s.reconciliation.differences)} differences with Fyers: see GET "
+                "reconciliation; resolve them or arm with accept_differences=true.",
+            ) from None
+        return ReconciliationResponse.of(rec, s.mode)
+
+    @guarded.post("/disarm-live", summary="LIVE: stop sending new orders")
+    async def disarm_live() -> ModeResponse:
+        s = live_session()
+        s.disarm_live()
+        return ModeResponse(mode=s.mode, armed=False)
 
     @guarded.post("/update-price", summary="Push a quote (simulated prices only)")
     async def update_price(body: PriceUpdate) -> UpdatePriceResponse:

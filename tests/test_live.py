@@ -551,3 +551,46 @@ async def test_the_dashboard_ticket_sends_live_orders_and_says_so(rig: Rig) -> N
     (order,) = s.engine.orders[-1:]
     assert order.status is OrderStatus.FILLED and order.source == "widget"
     assert len(rig.posts()) == 1
+
+
+async def test_the_rest_api_reconciles_arms_and_trades_live(rig: Rig) -> None:
+    import httpx
+
+    from livetrade.api import PREFIX, create_app
+
+    outside = rig.client()
+    s = await rig.open(arm=False)
+    transport = httpx.ASGITransport(app=create_app(s))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+        refused = await api.post(f"{PREFIX}/buy", json={"symbol": SBIN, "quantity": 1})
+        assert refused.status_code >= 400 and refused.json()["code"] == "NOT_ARMED"
+        bad = await api.post(f"{PREFIX}/arm-live", json={"confirm": "yes"})
+        assert bad.status_code == 400 and bad.json()["field"] == "confirm"
+        await outside.place_order(SBIN, "BUY", 3, tag="web9")
+        rec = (await api.get(f"{PREFIX}/reconciliation")).json()
+        assert not rec["ok"] and rec["mode"] == "LIVE (not armed)"
+        (pos,) = [r for r in rec["rows"] if r["item"] == "position"]
+        assert (pos["ours"], pos["broker"], pos["blocking"]) == (0, 3, True)
+        differs = await api.post(f"{PREFIX}/arm-live", json={"confirm": "LIVE"})
+        assert differs.status_code == 409 and differs.json()["code"] == "RECONCILIATION_DIFFERS"
+        armed = await api.post(
+            f"{PREFIX}/arm-live", json={"confirm": "LIVE", "accept_differences": True}
+        )
+        assert armed.status_code == 200 and armed.json()["mode"] == "LIVE"
+        assert (await api.get(f"{PREFIX}/health")).json()["armed"] is True
+        bought = await api.post(f"{PREFIX}/buy", json={"symbol": SBIN, "quantity": 2})
+        assert bought.status_code == 200, bought.text
+        order = bought.json()["order"]
+        assert order["status"] == "FILLED" and order["broker_order_id"] in rig.fake.orders
+        rig.fake.reject_next("Order rejected by RMS: quantity beyond the freeze limit")
+        rejected = await api.post(f"{PREFIX}/buy", json={"symbol": SBIN, "quantity": 2})
+        assert rejected.status_code >= 400
+        assert rejected.json()["code"] == "INVALID_QUANTITY"
+        off = await api.post(f"{PREFIX}/disarm-live")
+        assert off.json() == {"mode": "LIVE (not armed)", "armed": False}
+    paper = await lt.open_session(realtime=False, name="paper-api", journal=False)
+    transport = httpx.ASGITransport(app=create_app(paper))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as api:
+        assert (await api.get(f"{PREFIX}/reconciliation")).json()["code"] == "NOT_LIVE"
+    await paper.close()
+    await outside.aclose()
