@@ -1108,8 +1108,9 @@ class Session:
 
     def __repr__(self) -> str:
         state = "closed" if self.closed else "open"
+        broker = f"fyers, {self.mode}" if self.router else self.engine.broker.name
         return (
-            f"Session({self.name!r}, {state}, {self.mode}, "
+            f"Session({self.name!r}, {state}, broker={broker}, "
             f"realtime={self.realtime}, symbols={len(self.symbols)})"
         )
 
