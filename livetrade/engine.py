@@ -92,6 +92,19 @@ class EngineEvent:
     position: Position | None = None
     message: str = ""
     code: str = ""
+    charges: Charges | None = None  # charges_refunded: what came back
+
+
+@dataclass(frozen=True, slots=True)
+class ChargesRefund:
+    """Charges given back on earlier fills: a CNC sell re-billing the day's CNC buys it
+    matched as intraday (they were billed as delivery when they filled)."""
+
+    fill_id: str  # the sell that caused it
+    symbol: str
+    product: Product
+    ts_ns: int
+    charges: Charges
 
 
 EventListener = Callable[[EngineEvent], None]
@@ -264,6 +277,7 @@ class LiveTradingEngine:
         self._heap_seq = 0
         self._orders: dict[str, Order] = {}
         self._fills: list[Fill] = []
+        self._refunds: list[ChargesRefund] = []
         self._executed: list[ExecutedOrder] = []
         self._positions: dict[tuple[str, Product], _Lots] = {}
         self._books: dict[str, _Book] = {}
@@ -730,6 +744,7 @@ class LiveTradingEngine:
         charges: Charges = self.charges_model.charge(
             order.symbol, order.side is Side.BUY, order.product is Product.CNC, qty, price, day
         )
+        refund = self.charges_model.take_refund()
         self._fill_seq += 1
         fill = Fill(
             fill_id=f"F{self._fill_seq:07d}",
@@ -748,6 +763,20 @@ class LiveTradingEngine:
         before = self._book_fill(order, fill)
         lots = self._positions[key]
         self._emit(EngineEvent("fill", ts_ns, order=order, fill=fill))
+        if refund.total:
+            self.restore_refund(
+                ChargesRefund(fill.fill_id, fill.symbol, fill.product, ts_ns, refund)
+            )
+            self._emit(
+                EngineEvent(
+                    "charges_refunded",
+                    ts_ns,
+                    order=order,
+                    fill=fill,
+                    charges=refund,
+                    message="the day's CNC buys this sell matched are billed as intraday",
+                )
+            )
         if order.status is OrderStatus.FILLED:
             self._emit(EngineEvent("order_filled", ts_ns, order=order))
         # one-cancels-other: a filled leg cancels its partner
@@ -1227,6 +1256,16 @@ class LiveTradingEngine:
         )
         self._fill_seq = max(self._fill_seq, _id_number(fill.fill_id))
 
+    def restore_refund(self, refund: ChargesRefund) -> None:
+        """Give ``refund`` back: cash up, charges down (also the recovery path)."""
+        total = refund.charges.total
+        self.cash_paise += total
+        self.charges_paise -= total
+        lots = self._positions.get((refund.symbol, refund.product))
+        if lots is not None:
+            lots.charges -= total
+        self._refunds.append(refund)
+
     def restore_change(
         self, order_id: str, kind: str, ts_ns: int, quantity: int | None = None, message: str = ""
     ) -> None:
@@ -1268,6 +1307,11 @@ class LiveTradingEngine:
     @property
     def fills(self) -> list[Fill]:
         return list(self._fills)
+
+    @property
+    def refunds(self) -> list[ChargesRefund]:
+        """Charges given back (same-day CNC round trips re-billed as intraday)."""
+        return list(self._refunds)
 
     def order(self, order_id: str) -> Order | None:
         return self._orders.get(order_id)

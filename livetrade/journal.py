@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from livetrade.engine import EngineEvent, LiveTradingEngine
+from livetrade.engine import ChargesRefund, EngineEvent, LiveTradingEngine
 from livetrade.errors import LiveTradeError
 from livetrade.model import Fill, KillSwitch, Order, OrderKind, OrderStatus, Product, Role, Side
 from livetrade.money import Charges, from_paise
@@ -51,6 +51,7 @@ _KINDS = {
     "order_modified",
     "order_routed",
     "fill",
+    "charges_refunded",
     "kill_switch",
 }
 
@@ -258,6 +259,16 @@ class Journal:
         if event.kind == "fill":
             assert event.fill is not None
             data = fill_to_dict(event.fill)
+        elif event.kind == "charges_refunded":
+            assert event.fill is not None and event.charges is not None
+            c = event.charges
+            data = {
+                "fill_id": event.fill.fill_id,
+                "symbol": event.fill.symbol,
+                "product": event.fill.product.value,
+                "message": event.message,
+                "charges": [c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp],
+            }
         elif event.kind == "order_accepted":
             assert event.order is not None
             data = order_to_dict(event.order)
@@ -377,6 +388,10 @@ def restore(engine: LiveTradingEngine, records: Iterator[Record] | list[Record])
             engine.restore_order(order_from_dict(d))
         elif r.kind == "fill":
             engine.restore_fill(fill_from_dict(d))
+        elif r.kind == "charges_refunded":
+            back = Charges(*d["charges"])
+            product = Product(d["product"])
+            engine.restore_refund(ChargesRefund(d["fill_id"], d["symbol"], product, r.ts_ns, back))
         elif r.kind in ("order_triggered", "order_cancelled", "order_modified", "order_routed") or (
             r.kind == "order_rejected" and "order_id" in d
         ):

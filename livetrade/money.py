@@ -9,6 +9,7 @@ brokers print contract notes: each component to the paisa, STT to the rupee per 
 from __future__ import annotations
 
 import math
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
@@ -215,12 +216,22 @@ class ChargesModel(Protocol):
     ) -> None:
         """Account for a fill billed earlier (journal recovery) without billing it again."""
 
+    def take_refund(self) -> Charges:
+        """What the last ``charge`` gave back on earlier fills (re-billed), once; usually 0."""
+
 
 class IndianEquityCharges:
     """NSE/BSE cash-equity charges as Fyers bills them (see ``RATES`` for each source).
 
     STT is computed per scrip, side and day on the day's cumulative turnover and rounded to the
     rupee; each fill pays the increase, so the day's STT total is exactly the rounded day figure.
+
+    A CNC buy sold the same day is intraday (spec: same-day matched quantity is intraday, the
+    rest delivery). The sell is billed at intraday rates for the quantity it matches against
+    today's CNC buys (FIFO), delivery for the rest; the matched buys, billed at delivery rates
+    when they filled, are re-billed as intraday through a refund the sell leaves behind
+    (:meth:`take_refund`): their delivery STT comes off the day's rounded figure, their stamp
+    duty drops from 0.015% to 0.003% and their brokerage (with its GST) to the intraday rate.
     """
 
     def __init__(self, table: Iterable[RateRow] = RATES) -> None:
@@ -229,6 +240,9 @@ class IndianEquityCharges:
         self._stt_charged: dict[tuple[str, date, bool, bool], int] = {}
         self._dp_days: set[tuple[str, date]] = set()
         self._rates: dict[tuple[str, str, date], Decimal] = {}
+        # today's CNC buys not yet sold: [open qty, price, fill qty, brokerage billed]
+        self._cnc_buys: dict[tuple[str, date], deque[list[int]]] = {}
+        self._refund = ZERO_CHARGES
 
     def _rate(self, component: str, scope: str, day: date) -> Decimal:
         key = (component, scope, day)
@@ -237,9 +251,21 @@ class IndianEquityCharges:
             r = self._rates[key] = rate(component, scope, day, self._table)
         return r
 
+    def _stt_due(self, key: tuple[str, date, bool, bool], add: int, rate_: Decimal) -> int:
+        """What a fill adding ``add`` paise to ``key``'s day turnover owes in STT."""
+        cum = self._stt_turnover.get(key, 0) + add
+        return round_to_rupee(Decimal(cum) * rate_) - self._stt_charged.get(key, 0)
+
+    def _matched(self, symbol: str, day: date, quantity: int) -> int:
+        """How much of a CNC sell of ``quantity`` today's CNC buys cover."""
+        lots = self._cnc_buys.get((symbol, day))
+        return min(quantity, sum(lot[0] for lot in lots)) if lots else 0
+
     def _compute(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
-    ) -> tuple[Charges, tuple[str, date, bool, bool], int, bool]:
+    ) -> Charges:
+        if delivery and not is_buy:
+            return self._cnc_sell(symbol, quantity, price, day, apply=False)
         turnover = Decimal(quantity * price)  # paise
         kind = "delivery" if delivery else "intraday"
         exch = exchange_of(symbol)
@@ -252,28 +278,105 @@ class IndianEquityCharges:
         sebi = round_half_up(turnover * self._rate("sebi", "all", day))
         stamp = round_half_up(turnover * self._rate("stamp", kind, day)) if is_buy else 0
         key = (symbol, day, is_buy, delivery)
-        cum = self._stt_turnover.get(key, 0) + quantity * price
         stt_rate = self._rate("stt", f"{kind}_{'buy' if is_buy else 'sell'}", day)
-        stt = round_to_rupee(Decimal(cum) * stt_rate) - self._stt_charged.get(key, 0)
-        dp_due = delivery and not is_buy and (symbol, day) not in self._dp_days
-        dp = int(self._rate("dp_per_scrip_day", "delivery_sell", day)) if dp_due else 0
-        gst = round_half_up(
-            Decimal(brokerage + exchange + ipft + dp) * self._rate("gst", "all", day)
+        stt = self._stt_due(key, quantity * price, stt_rate)
+        gst = round_half_up(Decimal(brokerage + exchange + ipft) * self._rate("gst", "all", day))
+        return Charges(brokerage, stt, exchange, ipft, sebi, stamp, gst, 0)
+
+    def _cnc_sell(
+        self, symbol: str, quantity: int, price: int, day: date, *, apply: bool
+    ) -> Charges:
+        """Bill a CNC sell (intraday for what today's CNC buys cover); with ``apply``, also
+        move the matched buys to intraday and leave their refund in ``self._refund``."""
+        matched = self._matched(symbol, day, quantity)
+        rest = quantity - matched
+        m_val, r_val = matched * price, rest * price
+        exch = exchange_of(symbol)
+        turnover = Decimal(quantity * price)
+        brokerage = min(
+            round_half_up(
+                m_val * self._rate("brokerage", "intraday", day)
+                + r_val * self._rate("brokerage", "delivery", day)
+            ),
+            int(self._rate("brokerage_cap", "delivery" if rest else "intraday", day)),
         )
-        charges = Charges(brokerage, stt, exchange, ipft, sebi, stamp, gst, dp)
-        return charges, key, cum, dp_due
+        exchange = round_half_up(turnover * self._rate("exchange", exch, day))
+        ipft = round_half_up(turnover * self._rate("ipft", exch, day))
+        sebi = round_half_up(turnover * self._rate("sebi", "all", day))
+        key_i, key_d = (symbol, day, False, False), (symbol, day, False, True)
+        stt_i = self._stt_due(key_i, m_val, self._rate("stt", "intraday_sell", day)) if m_val else 0
+        stt_d = self._stt_due(key_d, r_val, self._rate("stt", "delivery_sell", day)) if r_val else 0
+        dp_due = rest > 0 and (symbol, day) not in self._dp_days
+        dp = int(self._rate("dp_per_scrip_day", "delivery_sell", day)) if dp_due else 0
+        gst_rate = self._rate("gst", "all", day)
+        gst = round_half_up(Decimal(brokerage + exchange + ipft + dp) * gst_rate)
+        charges = Charges(brokerage, stt_i + stt_d, exchange, ipft, sebi, 0, gst, dp)
+        if apply:
+            self._refund = self._rebill_buys(symbol, day, matched) if matched else ZERO_CHARGES
+            for key, val, stt in ((key_i, m_val, stt_i), (key_d, r_val, stt_d)):
+                if val:
+                    self._stt_turnover[key] = self._stt_turnover.get(key, 0) + val
+                    self._stt_charged[key] = self._stt_charged.get(key, 0) + stt
+            if dp:
+                self._dp_days.add((symbol, day))
+        return charges
+
+    def _rebill_buys(self, symbol: str, day: date, matched: int) -> Charges:
+        """Take ``matched`` off today's CNC buys (FIFO) and return what re-billing them as
+        intraday gives back. Never negative: a refund only lowers what was billed."""
+        lots = self._cnc_buys[(symbol, day)]
+        value = brokerage = stamp = 0
+        left = matched
+        for lot in lots:
+            if not left:
+                break
+            take = min(lot[0], left)
+            if not take:
+                continue
+            v = take * lot[1]
+            billed = round_half_up(Decimal(lot[3] * take) / lot[2])
+            intraday = min(
+                round_half_up(v * self._rate("brokerage", "intraday", day)),
+                int(self._rate("brokerage_cap", "intraday", day)),
+            )
+            brokerage += max(0, billed - intraday)
+            stamp += round_half_up(v * self._rate("stamp", "delivery", day)) - round_half_up(
+                v * self._rate("stamp", "intraday", day)
+            )
+            value += v
+            lot[0] -= take
+            left -= take
+        while lots and not lots[0][0]:
+            lots.popleft()
+        key_d, key_i = (symbol, day, True, True), (symbol, day, True, False)
+        moved_to = self._stt_turnover.get(key_d, 0) - value
+        new_stt = round_to_rupee(Decimal(moved_to) * self._rate("stt", "delivery_buy", day))
+        stt = self._stt_charged.get(key_d, 0) - new_stt
+        self._stt_turnover[key_d] = moved_to
+        self._stt_charged[key_d] = new_stt
+        self._stt_turnover[key_i] = self._stt_turnover.get(key_i, 0) + value  # 0% STT
+        gst = round_half_up(Decimal(brokerage) * self._rate("gst", "all", day))
+        return Charges(brokerage=brokerage, stt=max(stt, 0), stamp=stamp, gst=gst)
 
     def estimate(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
-        return self._compute(symbol, is_buy, delivery, quantity, price, day)[0]
+        return self._compute(symbol, is_buy, delivery, quantity, price, day)
 
     def charge(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
-        charges = self._compute(symbol, is_buy, delivery, quantity, price, day)[0]
+        if delivery and not is_buy:
+            return self._cnc_sell(symbol, quantity, price, day, apply=True)
+        charges = self._compute(symbol, is_buy, delivery, quantity, price, day)
         self.record(symbol, is_buy, delivery, quantity, price, day, charges)
         return charges
+
+    def take_refund(self) -> Charges:
+        """The refund the last ``charge`` left (a CNC sell re-billing today's CNC buys as
+        intraday), once; zero otherwise."""
+        refund, self._refund = self._refund, ZERO_CHARGES
+        return refund
 
     def record(
         self,
@@ -285,11 +388,16 @@ class IndianEquityCharges:
         day: date,
         charges: Charges,
     ) -> None:
+        if delivery and not is_buy:  # replays the same matching; the refund was journaled
+            self._cnc_sell(symbol, quantity, price, day, apply=True)
+            self._refund = ZERO_CHARGES
+            return
         key = (symbol, day, is_buy, delivery)
         self._stt_turnover[key] = self._stt_turnover.get(key, 0) + quantity * price
         self._stt_charged[key] = self._stt_charged.get(key, 0) + charges.stt
-        if charges.dp:
-            self._dp_days.add((symbol, day))
+        if delivery and is_buy:
+            lots = self._cnc_buys.setdefault((symbol, day), deque())
+            lots.append([quantity, price, quantity, charges.brokerage])
 
 
 class _Stateless:
@@ -316,6 +424,10 @@ class _Stateless:
         charges: Charges,
     ) -> None:
         """Stateless: nothing to account for."""
+
+    def take_refund(self) -> Charges:
+        """Stateless: nothing is ever re-billed."""
+        return ZERO_CHARGES
 
 
 class FlatCommission(_Stateless):

@@ -298,7 +298,8 @@ def test_sigkill_at_random_points_loses_no_acknowledged_order(tmp_path: Path) ->
                 assert o.status is OrderStatus.FILLED
         p = eng.pnl_paise()
         assert p["gross_realized"] == fifo_realized(eng.fills)
-        assert p["charges"] == sum(f.charges.total for f in eng.fills)
+        refunded = sum(r.charges.total for r in eng.refunds)
+        assert p["charges"] == sum(f.charges.total for f in eng.fills) - refunded
     assert killed_midway >= 50  # most kills really interrupted the run
 
 
@@ -406,3 +407,28 @@ def test_replay_is_deterministic(
         await s.close()
 
     asyncio.run(run())
+
+
+async def test_a_same_day_cnc_refund_is_journaled_and_restored(tmp_path: Path) -> None:
+    """A CNC buy sold the same day is re-billed as intraday; the refund survives a restart."""
+    s = await lt.open_session(seed=5, realtime=False, name="cnc-day", journal_dir=tmp_path)
+    await s.run_for(ticks=3)
+    await s.buy("NSE:SBIN-EQ", 40, product="CNC")
+    await s.run_for(ticks=3)
+    await s.sell("NSE:SBIN-EQ", 40, product="CNC")
+    (refund,) = s.engine.refunds
+    buy, sell = s.engine.fills
+    assert refund.fill_id == sell.fill_id and refund.charges.stt == buy.charges.stt > 0
+    assert sell.charges.dp == 0  # nothing left the demat account
+    billed = buy.charges.total + sell.charges.total
+    assert s.engine.charges_paise == billed - refund.charges.total
+    cash, charges = s.engine.cash_paise, s.engine.charges_paise
+    assert "charges_refunded" in set(s.journal_df()["kind"])
+    await s.close()
+    again = await lt.open_session(seed=5, realtime=False, name="cnc-day", journal_dir=tmp_path)
+    try:
+        assert (again.engine.cash_paise, again.engine.charges_paise) == (cash, charges)
+        assert again.engine.refunds == [refund]
+        assert again.replay_journal().ok
+    finally:
+        await again.close()

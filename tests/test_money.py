@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import astuple
 from datetime import date
 from decimal import Decimal
 
@@ -147,18 +148,78 @@ def test_paise_round_trip(p: int) -> None:
 def test_charges_never_negative_and_stt_matches_the_day_figure(
     fills: list[tuple[str, bool, bool, int, int, date]],
 ) -> None:
+    """Every fill's charges and every refund are non-negative, and the STT paid net of refunds
+    is, per scrip and day, the rounded day figure of an independent reference: CNC sells
+    matched FIFO against the day's CNC buys are intraday, the rest delivery."""
     m = IndianEquityCharges()
-    stt_paid: dict[tuple[str, date, bool, bool], int] = {}
-    turnover: dict[tuple[str, date, bool, bool], int] = {}
+    stt_paid: dict[tuple[str, date], int] = {}
+    turnover: dict[tuple[str, date, str], int] = {}  # scope → turnover
+    open_buys: dict[tuple[str, date], list[list[int]]] = {}
     for sym, is_buy, delivery, qty, price, day in fills:
         c = m.charge(sym, is_buy, delivery, qty, price, day)
-        for part in (c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp):
+        refund = m.take_refund()
+        for part in (*astuple(c), *astuple(refund)):
             assert part >= 0
-        assert c.brokerage <= 2000
-        key = (sym, day, is_buy, delivery)
-        stt_paid[key] = stt_paid.get(key, 0) + c.stt
-        turnover[key] = turnover.get(key, 0) + qty * price
-    for key, paid in stt_paid.items():
-        _, day, is_buy, delivery = key
-        scope = ("delivery" if delivery else "intraday") + ("_buy" if is_buy else "_sell")
-        assert paid == round_to_rupee(Decimal(turnover[key]) * rate("stt", scope, day))
+        assert c.brokerage <= 2000 and refund.total <= 10**12
+        day_key = (sym, day)
+        stt_paid[day_key] = stt_paid.get(day_key, 0) + c.stt - refund.stt
+        value = qty * price
+        if not delivery:
+            scope = "intraday_buy" if is_buy else "intraday_sell"
+        elif is_buy:
+            open_buys.setdefault(day_key, []).append([qty, price])
+            scope = "delivery_buy"
+        else:  # match today's CNC buys first (FIFO)
+            left, matched_value = qty, 0
+            for lot in open_buys.get(day_key, []):
+                take = min(lot[0], left)
+                lot[0] -= take
+                left -= take
+                matched_value += take * lot[1]
+            matched = qty - left
+            key = (sym, day, "delivery_buy")
+            turnover[key] = turnover.get(key, 0) - matched_value
+            key = (sym, day, "intraday_sell")
+            turnover[key] = turnover.get(key, 0) + matched * price
+            value, scope = left * price, "delivery_sell"
+        turnover[(sym, day, scope)] = turnover.get((sym, day, scope), 0) + value
+    for (sym, day), paid in stt_paid.items():
+        expected = sum(
+            round_to_rupee(Decimal(turnover.get((sym, day, scope), 0)) * rate("stt", scope, day))
+            for scope in ("delivery_buy", "delivery_sell", "intraday_buy", "intraday_sell")
+        )
+        assert paid == expected
+
+
+def test_a_cnc_buy_sold_the_same_day_is_billed_as_intraday() -> None:
+    """Buy 100 @ ₹800 CNC, sell 100 @ ₹810 CNC the same day (2025 rates), by hand: the buy is
+    billed as delivery when it fills (₹118.58: brokerage 20, STT 80, exchange 2.38, IPFT 0.08,
+    SEBI 0.08, stamp 12, GST 4.04); the sell is intraday (₹46.62: brokerage 20, STT 20,
+    exchange 2.41, IPFT 0.08, SEBI 0.08, GST 4.05, no DP charge) and gives back what the buy
+    overpaid (₹89.60: STT 80, stamp 12 - 2.40). Net ₹75.60, the intraday round trip."""
+    m = IndianEquityCharges()
+    buy = m.charge("NSE:SBIN-EQ", True, True, 100, 80_000, D2025)
+    assert buy == Charges(2000, 8000, 238, 8, 8, 1200, 404, 0) and m.take_refund().total == 0
+    sell = m.charge("NSE:SBIN-EQ", False, True, 100, 81_000, D2025)
+    assert sell == Charges(2000, 2000, 241, 8, 8, 0, 405, 0)
+    refund = m.take_refund()
+    assert refund == Charges(brokerage=0, stt=8000, stamp=960, gst=0)
+    assert m.take_refund().total == 0  # given once
+    intraday = IndianEquityCharges()
+    trip = intraday.charge("NSE:SBIN-EQ", True, False, 100, 80_000, D2025).total
+    trip += intraday.charge("NSE:SBIN-EQ", False, False, 100, 81_000, D2025).total
+    assert buy.total + sell.total - refund.total == trip == 7560
+
+
+def test_a_partly_matched_cnc_sell_is_split_and_small_buys_get_brokerage_back() -> None:
+    """Yesterday's holding is delivery; only today's buys are matched (FIFO, at their prices).
+    A ₹4,000 CNC buy paid 0.3% brokerage (₹12); as intraday it pays 0.03% (₹1.20)."""
+    m = IndianEquityCharges()
+    m.charge("NSE:SBIN-EQ", True, True, 5, 80_000, D2025)  # ₹4,000: brokerage ₹12
+    sell = m.charge("NSE:SBIN-EQ", False, True, 8, 80_000, D2025)  # 5 matched, 3 from demat
+    refund = m.take_refund()
+    assert refund.brokerage == 1200 - 120 and refund.gst == 194  # 18% of ₹10.80
+    assert sell.dp == 1250  # the delivery part still pays the DP charge
+    assert sell.brokerage == 120 + 720  # 0.03% of ₹4,000 + 0.3% of ₹2,400
+    # STT: intraday 0.025% of ₹4,000 = ₹1; delivery 0.1% of ₹2,400 = ₹2.40 → ₹2
+    assert sell.stt == 100 + 200

@@ -118,8 +118,11 @@ def check_identities(eng: LiveTradingEngine, full: bool = True) -> None:
         return
     assert p["gross_realized"] == fifo_realized(eng.fills)
     signed = sum(f.price_paise * f.quantity * (1 if f.side is Side.BUY else -1) for f in eng.fills)
-    charges = sum(f.charges.total for f in eng.fills)
+    refunds = eng.refunds  # same-day CNC buys re-billed as intraday by the sell
+    charges = sum(f.charges.total for f in eng.fills) - sum(r.charges.total for r in refunds)
     assert p["charges"] == charges
+    for r in refunds:
+        assert min(r.charges.brokerage, r.charges.stt, r.charges.stamp, r.charges.gst) >= 0
     assert p["cash"] == eng.initial_paise - signed - charges
     for f in eng.fills:
         assert min(f.charges.brokerage, f.charges.stt, f.charges.gst, f.charges.stamp) >= 0
