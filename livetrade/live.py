@@ -134,6 +134,9 @@ class LiveRouter:
             o.order_id for o in engine.orders if o.live and o.is_open and not o.broker_order_id
         }
         self._pending_close: dict[str, BrokerOrder] = {}
+        self._by_tag: dict[str, Order] = {
+            self.tag(o): o for o in engine.orders if o.live and o.is_open and not o.broker_order_id
+        }
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[tuple[Order, _Op]] = []
         self._poller: asyncio.Task[None] | None = None
@@ -154,6 +157,7 @@ class LiveRouter:
 
     # ---- the engine's side (synchronous: only queues) ------------------------------------
     def place(self, order: Order) -> None:
+        self._by_tag[self.tag(order)] = order  # an update may beat the REST answer
         self._enqueue(order, ("place", None))
 
     def cancel(self, order: Order, why: str) -> None:
@@ -222,6 +226,7 @@ class LiveRouter:
             ack = await self.client.place(order, namespace=self.namespace)
         except OrderRejected as rej:
             self.rejections[order.order_id] = rej
+            self._by_tag.pop(self.tag(order), None)
             engine.broker_rejected(order.order_id, rej.code, rej.reason)
             return
         except AuthError as exc:
@@ -235,8 +240,10 @@ class LiveRouter:
             log.warning("order %s: %s", order.order_id, order.message)
             self._report(exc)
             return
+        self._by_tag.pop(self.tag(order), None)
         self._by_broker[ack.order_id] = order
-        engine.broker_ack(order.order_id, ack.order_id)
+        if order.broker_order_id is None:  # not already adopted from an update
+            engine.broker_ack(order.order_id, ack.order_id)
         if order.order_id in self._cancelling:  # a cancel arrived while the place was in flight
             await self._cancel(order, "cancel requested while it was being sent")
 
@@ -310,24 +317,25 @@ class LiveRouter:
         then close ours if Fyers cancelled, expired or rejected it."""
         report = report if report is not None else SyncReport()
         order = self._by_broker.get(row.order_id)
-        if order is None and row.tag is not None and self.uncertain:
-            order = self._adopt(row, report)
+        if order is None and row.tag is not None and row.tag in self._by_tag:
+            order = self._adopt(row.tag, row.order_id, report)
         if order is not None:
             self._settle(order, row, report)
 
-    def _adopt(self, row: BrokerOrder, report: SyncReport) -> Order | None:
-        for order_id in self.uncertain:
-            order = self.engine.order(order_id)
-            if order is not None and self.tag(order) == row.tag:
-                break
-        else:
+    def _adopt(self, tag: str, broker_id: str, report: SyncReport) -> Order | None:
+        """Fyers shows an order by our tag before (or instead of) its REST answer: it is ours
+        (an answer lost to a timeout, or an update that beat the answer)."""
+        order = self._by_tag.pop(tag, None)
+        if order is None:
             return None
         self.uncertain.discard(order.order_id)
-        self._by_broker[row.order_id] = order
+        self._by_broker[broker_id] = order
+        if order.broker_order_id is not None:
+            return order
         if order.status.is_terminal:
-            order.broker_order_id = row.order_id
+            order.broker_order_id = broker_id
         else:
-            self.engine.broker_ack(order.order_id, row.order_id)
+            self.engine.broker_ack(order.order_id, broker_id)
         report.acked += 1
         if order.order_id in self._cancelling:
             self._cancelling.discard(order.order_id)
@@ -358,6 +366,8 @@ class LiveRouter:
         if trade.trade_id in self._seen_trades:
             return
         order = self._by_broker.get(trade.order_id)
+        if order is None and trade.tag is not None and trade.tag in self._by_tag:
+            order = self._adopt(trade.tag, trade.order_id, report)
         if order is None:
             report.external_trades += 1
             return

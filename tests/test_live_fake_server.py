@@ -230,3 +230,20 @@ async def test_the_sdk_and_our_client_agree_on_the_fake_server(
         cancelled = await asyncio.to_thread(sdk.cancel_order, {"id": ack.order_id})
         assert cancelled["s"] == "ok"
         assert (await ours.order(ack.order_id)).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+
+
+async def test_an_update_that_beats_the_rest_answer_is_matched_by_tag(
+    fake: FakeFyersServer,
+) -> None:
+    s = await open_live(fake)
+    try:
+        assert s.router is not None
+        polls = s.router.polls
+        fake.orders.delay_next(0.5, method="POST", path="/orders/sync")  # the answer lags
+        order = await s.buy(SBIN, 3, order_type="LIMIT", limit_price=Decimal("805.00"))
+        # the fake filled it at once and said so on the order socket before answering
+        assert order.status is OrderStatus.FILLED and order.fill_paise == 80_000
+        assert len(fake.orders.orders) == 1 and order.broker_order_id in fake.orders.orders
+        assert len(s.engine.fills) == 1 and s.router.polls == polls
+    finally:
+        await s.close()
