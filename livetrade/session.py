@@ -266,7 +266,7 @@ async def open_session(
             square_off=("15:15" if feed == "fyers" or live else None)
             if square_off is ...
             else square_off,
-            live_client=_live_client(fyers, fyers_client) if live else None,
+            live_client=_live_client(fyers, fyers_client, feed) if live else None,
             order_socket=_order_socket(fyers, fyers_client)
             if live and order_updates == "socket"
             else None,
@@ -309,17 +309,28 @@ def _order_socket(
     return FyersOrderSocket(f"{app_id}:{jwt}", url=cfg.order_ws_url)
 
 
-def _live_client(fyers: FyersConfig | None, client: FyersRestClient | None) -> FyersRestClient:
-    """The trading REST client of a live session (its token is checked before any use)."""
-    if client is not None:
-        return client
+def _live_client(
+    fyers: FyersConfig | None, client: FyersRestClient | None, feed: str
+) -> FyersRestClient:
+    """The trading REST client of a live session (its token is checked before any use). Real
+    orders are priced and risk-checked against real quotes: a simulated or replayed market is
+    only allowed against a local (loopback) fake Fyers."""
     from livetrade.fyers.broker import FyersRestClient
     from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.rest import is_loopback
 
-    cfg = fyers if fyers is not None else FyersConfig.load()
-    return FyersRestClient(
-        cfg.access_token, app_id=cfg.app_id, base_url=cfg.api_url, timeout=cfg.rest_timeout
-    )
+    if client is None:
+        cfg = fyers if fyers is not None else FyersConfig.load()
+        client = FyersRestClient(
+            cfg.access_token, app_id=cfg.app_id, base_url=cfg.api_url, timeout=cfg.rest_timeout
+        )
+    if feed in ("sim", "replay") and not is_loopback(client.base_url):
+        raise InvalidInput(
+            "feed",
+            f"live orders to {client.base_url} need real quotes: feed='fyers' or 'hub', not "
+            f"{feed!r} (simulated prices are for a local fake Fyers only)",
+        )
+    return client
 
 
 class Session:

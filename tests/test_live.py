@@ -594,3 +594,14 @@ async def test_the_rest_api_reconciles_arms_and_trades_live(rig: Rig) -> None:
         assert (await api.get(f"{PREFIX}/reconciliation")).json()["code"] == "NOT_LIVE"
     await paper.close()
     await outside.aclose()
+
+
+async def test_real_fyers_orders_need_real_quotes() -> None:
+    token = FakeFyersRest().authorization
+    client = FyersRestClient(token, base_url="https://api-t1.fyers.in/api/v3")
+    with pytest.raises(lt.InvalidInput, match="real quotes") as info:
+        await lt.open_session(
+            feed="sim", broker="fyers", live=True, realtime=False, fyers_client=client
+        )
+    assert info.value.field == "feed"  # refused before anything was sent anywhere
+    await client.aclose()
