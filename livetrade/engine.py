@@ -936,7 +936,7 @@ class LiveTradingEngine:
                         EngineEvent("order_modified", ts_ns, order=leg, message="bracket resized")
                     )
                     if leg.live and self.router is not None:
-                        self.router.modify(leg, leg.quantity)
+                        self.router.modify(leg, leg.quantity, None, None)
             room -= take
             keep.append(oco_id)
         groups[:] = keep
@@ -955,6 +955,110 @@ class LiveTradingEngine:
             )
         self._cancel(order, self.clock.now_ns(), "cancelled by the trader")
         self._flush()
+        return order
+
+    def modify(
+        self,
+        order_id: str,
+        *,
+        quantity: int | None = None,
+        limit_price: object = None,
+        trigger_price: object = None,
+    ) -> Order:
+        """Change a working order's quantity, limit or trigger (only what is given). Bad input
+        raises ``OrderRejected`` naming the field and changes nothing. Paper: the order is
+        re-queued at its new price and may fill at once. Live: the change is sent to Fyers and
+        applied when Fyers confirms it (``broker_modified``)."""
+        order = self._orders.get(order_id)
+        if order is None:
+            raise OrderRejected("UNKNOWN_ORDER", f"No order with id {order_id!r}.", "order_id")
+        if not order.is_open:
+            raise OrderRejected(
+                "NOT_OPEN",
+                f"Order {order_id} is {order.status.value.lower()}; only open orders change.",
+                "order_id",
+            )
+        if order.kind is OrderKind.MARKET:
+            raise OrderRejected("NOT_MODIFIABLE", "A market order cannot be changed.", "order_id")
+        qty = order.quantity
+        if quantity is not None:
+            if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+                raise OrderRejected(
+                    "INVALID_QUANTITY", "quantity must be a positive whole number.", "quantity"
+                )
+            if quantity <= order.filled_quantity:
+                raise OrderRejected(
+                    "INVALID_QUANTITY",
+                    f"quantity must exceed the {order.filled_quantity} already filled.",
+                    "quantity",
+                )
+            qty = quantity
+        limit = self._price_arg(limit_price, "limit_price")
+        trigger = self._price_arg(trigger_price, "trigger_price")
+        if limit is not None and order.kind not in (OrderKind.LIMIT, OrderKind.SL):
+            raise OrderRejected(
+                "UNEXPECTED_PRICE", f"A {order.kind.value} order has no limit price.", "limit_price"
+            )
+        if trigger is not None and (
+            order.kind not in (OrderKind.SL, OrderKind.SL_M) or order.triggered
+        ):
+            raise OrderRejected(
+                "UNEXPECTED_PRICE",
+                f"Order {order_id} has no trigger to change (or it already triggered).",
+                "trigger_price",
+            )
+        if quantity is None and limit is None and trigger is None:
+            raise OrderRejected("NOTHING_TO_CHANGE", "Give quantity, limit_price or trigger_price.")
+        price = limit or trigger or order.limit_paise or order.trigger_paise or 0
+        check_size(self.limits, qty, qty * price)  # the per-order caps still hold
+        now = self.clock.now_ns()
+        if order.live and self.router is not None:
+            self.router.modify(order, qty, limit, trigger)
+            return order
+        self._apply_modify(order, qty, limit, trigger, now, "modified by the trader")
+        b = self._books.get(order.symbol)
+        if b is not None:  # rebuild the symbol's heaps: the order's old entry is stale
+            self._rebuild(b)
+            top = self.price_stream.top(order.symbol)
+            if top is not None:
+                bid, ask, last, _ = top
+                self.on_quote(order.symbol, bid, ask, last, now)
+        self._flush()
+        return order
+
+    def _apply_modify(
+        self, order: Order, qty: int, limit: int | None, trigger: int | None, now: int, why: str
+    ) -> None:
+        order.quantity = qty
+        if limit is not None:
+            order.limit_paise = limit
+        if trigger is not None:
+            order.trigger_paise = trigger
+        order.updated_ns = now
+        self._emit(EngineEvent("order_modified", now, order=order, message=why))
+
+    def _rebuild(self, b: _Book) -> None:
+        """Re-queue every resting paper order of ``b``'s symbol (after a modify: rare)."""
+        for heap in (b.ss, b.bs, b.sl, b.bl):
+            heap.clear()
+        for o in self._orders.values():
+            if (
+                o.symbol == b.symbol
+                and o.status is OrderStatus.OPEN
+                and not o.live
+                and o.kind is not OrderKind.MARKET
+            ):
+                self._rest(o, b)
+        b.refresh()
+
+    def broker_modified(
+        self, order_id: str, quantity: int, limit: int | None, trigger: int | None
+    ) -> Order:
+        """Fyers confirmed a change of ``order_id`` (live)."""
+        order = self._live_order(order_id)
+        if not order.status.is_terminal:
+            self._apply_modify(order, quantity, limit, trigger, self.clock.now_ns(), "modified")
+            self._flush()
         return order
 
     def _cancel(self, order: Order, ts_ns: int, why: str) -> None:
@@ -1267,7 +1371,14 @@ class LiveTradingEngine:
         self._refunds.append(refund)
 
     def restore_change(
-        self, order_id: str, kind: str, ts_ns: int, quantity: int | None = None, message: str = ""
+        self,
+        order_id: str,
+        kind: str,
+        ts_ns: int,
+        quantity: int | None = None,
+        message: str = "",
+        limit: int | None = None,
+        trigger: int | None = None,
     ) -> None:
         """Recovery: ``order_triggered``, ``order_cancelled`` or ``order_modified``."""
         order = self._orders[order_id]
@@ -1277,8 +1388,13 @@ class LiveTradingEngine:
         elif kind == "order_cancelled":
             order.status = OrderStatus.CANCELLED
             order.message = message
-        elif kind == "order_modified" and quantity is not None:
-            order.quantity = quantity
+        elif kind == "order_modified":
+            if quantity is not None:
+                order.quantity = quantity
+            if limit is not None:
+                order.limit_paise = limit
+            if trigger is not None:
+                order.trigger_paise = trigger
         elif kind == "order_routed":
             order.broker_order_id = message
             if order.status is OrderStatus.PENDING:

@@ -281,6 +281,8 @@ class Journal:
             data = {"order_id": event.order.order_id, "message": event.message}
             if event.kind == "order_modified":
                 data["quantity"] = event.order.quantity
+                data["limit"] = event.order.limit_paise
+                data["trigger"] = event.order.trigger_paise
         symbol = event.fill.symbol if event.fill else (event.order.symbol if event.order else None)
         if symbol is not None and self._engine is not None:
             top = self._engine.price_stream.top(symbol)
@@ -396,7 +398,13 @@ def restore(engine: LiveTradingEngine, records: Iterator[Record] | list[Record])
             r.kind == "order_rejected" and "order_id" in d
         ):
             engine.restore_change(
-                d["order_id"], r.kind, r.ts_ns, d.get("quantity"), d.get("message", "")
+                d["order_id"],
+                r.kind,
+                r.ts_ns,
+                d.get("quantity"),
+                d.get("message", ""),
+                d.get("limit"),
+                d.get("trigger"),
             )
         elif r.kind == "kill_switch":
             engine.kill_switch = KillSwitch(d["message"])
@@ -467,6 +475,18 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
                 o = engine.order(d["order_id"])
                 if o is not None and o.is_open:
                     engine.cancel(d["order_id"])
+            elif r.kind == "order_modified" and d.get("message") == "modified by the trader":
+                o = engine.order(d["order_id"])
+                if o is not None and o.is_open:
+                    changes: dict[str, Any] = {}
+                    if d.get("quantity") != o.quantity:
+                        changes["quantity"] = d["quantity"]
+                    if d.get("limit") is not None and d["limit"] != o.limit_paise:
+                        changes["limit_price"] = from_paise(d["limit"])
+                    if d.get("trigger") is not None and d["trigger"] != o.trigger_paise:
+                        changes["trigger_price"] = from_paise(d["trigger"])
+                    if changes:
+                        engine.modify(d["order_id"], **changes)
             elif r.kind == "kill_switch":
                 engine.set_kill_switch(d["message"])
         except LiveTradeError as exc:

@@ -166,8 +166,8 @@ class LiveRouter:
         self._cancelling.add(order.order_id)
         self._enqueue(order, ("cancel", why))
 
-    def modify(self, order: Order, quantity: int) -> None:
-        self._enqueue(order, ("modify", quantity))
+    def modify(self, order: Order, quantity: int, limit: int | None, trigger: int | None) -> None:
+        self._enqueue(order, ("modify", (quantity, limit, trigger)))
 
     def _enqueue(self, order: Order, op: _Op) -> None:
         try:
@@ -195,7 +195,7 @@ class LiveRouter:
             elif op[0] == "cancel":
                 await self._cancel(order, str(op[1]))
             else:
-                await self._modify(order, int(op[1]))
+                await self._modify(order, *op[1])
         except AuthError as exc:
             self._auth_failed(exc)
         except Exception as exc:  # reported, never lost in a task
@@ -284,16 +284,29 @@ class LiveRouter:
         await self.sync()  # book any fill that beat the cancel before closing the order
         engine.broker_closed(order.order_id, why)
 
-    async def _modify(self, order: Order, quantity: int) -> None:
+    async def _modify(
+        self, order: Order, quantity: int, limit: int | None, trigger: int | None
+    ) -> None:
         if order.status.is_terminal or order.broker_order_id is None:
             return
         try:
             await self.client.modify_order(
-                order.broker_order_id, kind=order.kind, quantity=quantity
+                order.broker_order_id,
+                kind=order.kind,
+                quantity=quantity,
+                limit_price=None if limit is None else from_paise(limit),
+                trigger_price=None if trigger is None else from_paise(trigger),
             )
-        except (OrderRejected, FyersApiError) as exc:
-            log.warning("resize of %s to %d failed: %s", order.order_id, quantity, exc)
+        except OrderRejected as rej:
+            self.rejections[order.order_id] = rej
+            log.warning("change of %s refused: %s", order.order_id, rej.reason)
+            self._report(rej)
+            return
+        except FyersApiError as exc:
+            log.warning("change of %s not confirmed: %s", order.order_id, exc)
             self._report(exc)
+            return
+        self.engine.broker_modified(order.order_id, quantity, limit, trigger)
 
     # ---- updates ---------------------------------------------------------------------------
     async def sync(self) -> SyncReport:

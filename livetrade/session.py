@@ -829,6 +829,30 @@ class Session:
             await self.router.settled(order)
         return order
 
+    async def modify(
+        self,
+        order_id: str | Order,
+        *,
+        quantity: int | None = None,
+        limit_price: object = None,
+        trigger_price: object = None,
+    ) -> Order:
+        """Change a working order's quantity, limit or trigger (only what is given); a bracket
+        leg can be moved too. Raises ``OrderRejected``. Live: returns once Fyers has answered
+        (a refusal raises, and the order stays as it was)."""
+        self._check_open()
+        oid = order_id if isinstance(order_id, str) else order_id.order_id
+        order = self.engine.modify(
+            oid, quantity=quantity, limit_price=limit_price, trigger_price=trigger_price
+        )
+        if self.router is not None and order.live:
+            before = self.router.rejections.get(oid)
+            await self.router.settled(order)
+            refused = self.router.rejections.get(oid)
+            if refused is not None and refused is not before:
+                raise refused
+        return order
+
     async def close_position(
         self, symbol: str, product: Product | str | None = None
     ) -> Order | None:

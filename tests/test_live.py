@@ -605,3 +605,27 @@ async def test_real_fyers_orders_need_real_quotes() -> None:
         )
     assert info.value.field == "feed"  # refused before anything was sent anywhere
     await client.aclose()
+
+
+async def test_a_working_order_can_be_modified_at_fyers(rig: Rig) -> None:
+    s = await rig.open()
+    p = from_paise(last(s))
+    order = await s.buy(SBIN, 4, order_type="LIMIT", limit_price=p - 10)
+    stop = await s.sell(SBIN, 4, order_type="SL-M", trigger_price=p - 20, product="INTRADAY")
+    changed = await s.modify(order, quantity=6, limit_price=p - 8)
+    assert (changed.quantity, changed.limit_price) == (6, p - 8)
+    fyers = rig.fake.orders[order.broker_order_id or ""]
+    assert (fyers.qty, fyers.limit) == (6, p - 8)
+    patch = rig.fake.requests_to("/orders/sync", "PATCH")[-1].body
+    assert patch == {"id": order.broker_order_id, "type": 1, "limitPrice": p - 8, "qty": 6}
+    await s.modify(stop, trigger_price=p - 25)
+    assert stop.trigger_price == p - 25 == rig.fake.orders[stop.broker_order_id or ""].stop
+    with pytest.raises(OrderRejected) as info:
+        await s.modify(stop, limit_price=p)  # an SL-M has no limit: refused, nothing sent
+    assert info.value.field == "limit_price"
+    assert len(rig.fake.requests_to("/orders/sync", "PATCH")) == 2
+    refusal = {"s": "error", "code": -99, "message": "RMS: quantity beyond the freeze limit"}
+    rig.fake.error_next(400, refusal, method="PATCH", path="/orders/sync")
+    with pytest.raises(OrderRejected, match="freeze"):
+        await s.modify(order, quantity=9)
+    assert order.quantity == 6  # Fyers said no: unchanged

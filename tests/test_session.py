@@ -215,3 +215,41 @@ async def test_square_off_time_and_a_journaled_kill_replay(tmp_path: Path) -> No
     await again.close()
     with pytest.raises(lt.InvalidInput, match="square_off"):
         await lt.open_session(realtime=False, name="bad", square_off="3pm", journal=False)
+
+
+async def test_modify_moves_a_resting_order_and_refuses_bad_changes(tmp_path: Path) -> None:
+    s = await lt.open_session(seed=3, realtime=False, name="mod", journal_dir=tmp_path)
+    try:
+        await s.run_for(ticks=2)
+        last = s.stream.quote("NSE:SBIN-EQ").last_price  # type: ignore[union-attr]
+        order = await s.buy("NSE:SBIN-EQ", 5, order_type="LIMIT", limit_price=last - 50)
+        entry = await s.buy("NSE:SBIN-EQ", 2, stop_loss=last - 40)
+        leg = next(o for o in s.engine.open_orders() if o.parent_id == entry.order_id)
+        await s.modify(leg, trigger_price=last - 30)  # move the stop-loss up
+        assert leg.trigger_price == last - 30
+        before = (order.quantity, order.limit_price, s.engine.cash_paise)
+        for kw, field in (
+            ({"quantity": 0}, "quantity"),
+            ({"limit_price": "1.03"}, "limit_price"),
+            ({"trigger_price": last}, "trigger_price"),
+        ):
+            with pytest.raises(lt.OrderRejected) as info:
+                await s.modify(order, **kw)  # type: ignore[arg-type]
+            assert info.value.field == field
+        with pytest.raises(lt.OrderRejected, match="Give quantity"):
+            await s.modify(order)
+        assert (order.quantity, order.limit_price, s.engine.cash_paise) == before
+        await s.modify(order, quantity=7)
+        changed = await s.modify(order, limit_price=last + 5)  # now marketable: fills at once
+        assert changed.status is lt.OrderStatus.FILLED and changed.filled_quantity == 7
+        assert s.engine.positions()[0].quantity == 9
+    finally:
+        await s.close()
+    again = await lt.open_session(seed=3, realtime=False, name="mod", journal_dir=tmp_path)
+    try:
+        restored = again.engine.order(leg.order_id)
+        assert restored is not None and restored.trigger_price == last - 30
+        assert again.engine.order(order.order_id).quantity == 7  # type: ignore[union-attr]
+        assert again.replay_journal().ok
+    finally:
+        await again.close()
