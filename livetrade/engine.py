@@ -942,17 +942,22 @@ class LiveTradingEngine:
         groups[:] = keep
 
     # ================================================================ cancel / kill switch
-    def cancel(self, order_id: str) -> Order:
-        """Cancel a resting order (a bracket leg cancels alone; its partner stays)."""
+    def _open_order(self, order_id: str, action: str) -> Order:
+        """The working order ``order_id``, or the rejection saying why it cannot ``action``."""
         order = self._orders.get(order_id)
         if order is None:
             raise OrderRejected("UNKNOWN_ORDER", f"No order with id {order_id!r}.", "order_id")
         if not order.is_open:
             raise OrderRejected(
                 "NOT_OPEN",
-                f"Order {order_id} is {order.status.value.lower()}; only open orders cancel.",
+                f"Order {order_id} is {order.status.value.lower()}; only open orders {action}.",
                 "order_id",
             )
+        return order
+
+    def cancel(self, order_id: str) -> Order:
+        """Cancel a resting order (a bracket leg cancels alone; its partner stays)."""
+        order = self._open_order(order_id, "cancel")
         self._cancel(order, self.clock.now_ns(), "cancelled by the trader")
         self._flush()
         return order
@@ -969,15 +974,7 @@ class LiveTradingEngine:
         raises ``OrderRejected`` naming the field and changes nothing. Paper: the order is
         re-queued at its new price and may fill at once. Live: the change is sent to Fyers and
         applied when Fyers confirms it (``broker_modified``)."""
-        order = self._orders.get(order_id)
-        if order is None:
-            raise OrderRejected("UNKNOWN_ORDER", f"No order with id {order_id!r}.", "order_id")
-        if not order.is_open:
-            raise OrderRejected(
-                "NOT_OPEN",
-                f"Order {order_id} is {order.status.value.lower()}; only open orders change.",
-                "order_id",
-            )
+        order = self._open_order(order_id, "change")
         if order.kind is OrderKind.MARKET:
             raise OrderRejected("NOT_MODIFIABLE", "A market order cannot be changed.", "order_id")
         qty = order.quantity
