@@ -42,12 +42,10 @@ from livetrade.fyers.order_socket import OrderEvent, OrderSocketMessage, TradeEv
 from livetrade.model import (
     KillSwitch,
     Order,
-    OrderKind,
     OrderStatus,
     Role,
     Side,
     datetime_to_ns,
-    ns_to_datetime,
 )
 from livetrade.money import from_paise, to_paise
 
@@ -64,7 +62,6 @@ __all__ = [
     "Reconciliation",
     "Shadow",
     "SyncReport",
-    "order_summary",
     "reconcile",
 ]
 
@@ -150,6 +147,10 @@ class LiveRouter:
             f"LiveRouter({'armed' if self.armed else 'not armed'}, working={working}, "
             f"client={self.client!r})"
         )
+
+    def order_for(self, broker_order_id: str) -> Order | None:
+        """Our order that Fyers knows as ``broker_order_id`` (None: not ours)."""
+        return self._by_broker.get(broker_order_id)
 
     def tag(self, order: Order) -> str:
         """The Fyers ``orderTag`` of ``order``."""
@@ -657,18 +658,3 @@ def _fill_seconds(order: Order, last_fill: dict[str, int]) -> float | None:
     """Seconds from creation to the last fill (None until it has filled)."""
     ts = last_fill.get(order.order_id)
     return None if ts is None else (ts - order.created_ns) / 1e9
-
-
-def order_summary(order: Order) -> str:
-    """One line for logs and notebook output (no secrets)."""
-    price = (
-        f" @ ₹{order.executed_price}"
-        if order.filled_quantity
-        else (f" limit ₹{order.limit_price}" if order.kind is OrderKind.LIMIT else "")
-    )
-    return (
-        f"{order.order_id} {order.side.name} {order.quantity} {order.symbol} "
-        f"{order.kind.value} {order.product.value} → {order.status.value}"
-        f"{f' (Fyers {order.broker_order_id})' if order.broker_order_id else ''}{price}"
-        f" at {ns_to_datetime(order.updated_ns):%H:%M:%S}"
-    )

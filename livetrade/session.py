@@ -238,6 +238,11 @@ async def open_session(
     old = _SESSIONS.get(name)
     if old is not None and not old.closed:
         await old.close()
+    cfg = fyers
+    if live and cfg is None and fyers_client is None:  # the token file is read once
+        from livetrade.fyers.credentials import FyersConfig
+
+        cfg = FyersConfig.load()
     jrnl: Journal | None = None
     if journal:
         jrnl = Journal(Path(journal_dir or default_dir()) / f"{name}.sqlite")
@@ -266,10 +271,8 @@ async def open_session(
             square_off=("15:15" if feed == "fyers" or live else None)
             if square_off is ...
             else square_off,
-            live_client=_live_client(fyers, fyers_client, feed) if live else None,
-            order_socket=_order_socket(fyers, fyers_client)
-            if live and order_updates == "socket"
-            else None,
+            live_client=_live_client(cfg, fyers_client, feed) if live else None,
+            order_socket=_order_socket(cfg) if live and order_updates == "socket" else None,
             shadow=shadow,
             poll_interval=poll_interval,
         )
@@ -291,17 +294,13 @@ async def open_session(
     return session
 
 
-def _order_socket(
-    fyers: FyersConfig | None, client: FyersRestClient | None
-) -> FyersOrderSocket | None:
+def _order_socket(cfg: FyersConfig | None) -> FyersOrderSocket | None:
     """The order socket of a live session (``None`` when only a client was given: polling)."""
-    from livetrade.fyers.credentials import FyersConfig
     from livetrade.fyers.order_socket import FyersOrderSocket
     from livetrade.fyers.symbols import split_access_token
 
-    if fyers is None and client is not None:
+    if cfg is None:
         return None
-    cfg = fyers if fyers is not None else FyersConfig.load()
     app, jwt = split_access_token(cfg.access_token.strip())
     app_id = cfg.app_id or app
     if app_id is None:
@@ -310,17 +309,16 @@ def _order_socket(
 
 
 def _live_client(
-    fyers: FyersConfig | None, client: FyersRestClient | None, feed: str
+    cfg: FyersConfig | None, client: FyersRestClient | None, feed: str
 ) -> FyersRestClient:
     """The trading REST client of a live session (its token is checked before any use). Real
     orders are priced and risk-checked against real quotes: a simulated or replayed market is
     only allowed against a local (loopback) fake Fyers."""
     from livetrade.fyers.broker import FyersRestClient
-    from livetrade.fyers.credentials import FyersConfig
     from livetrade.fyers.rest import is_loopback
 
     if client is None:
-        cfg = fyers if fyers is not None else FyersConfig.load()
+        assert cfg is not None  # open_session loads it when no client is given
         client = FyersRestClient(
             cfg.access_token, app_id=cfg.app_id, base_url=cfg.api_url, timeout=cfg.rest_timeout
         )
@@ -814,11 +812,16 @@ class Session:
                 "BROKER_REJECTED", order.message or "Fyers rejected the order."
             )
         if order.kind is OrderKind.MARKET and order.is_open and order.broker_order_id:
-            try:  # a market order fills at once: show the fill, not a stale OPEN
-                await self.router.sync()
-            except LiveTradeError as exc:
-                self._report(exc)
+            await self._read_back()  # a market order fills at once: not a stale OPEN
         return order
+
+    async def _read_back(self) -> None:
+        """Read Fyers' books once now; a failure is reported, the next poll tries again."""
+        assert self.router is not None
+        try:
+            await self.router.sync()
+        except LiveTradeError as exc:
+            self._report(exc)
 
     async def cancel(self, order_id: str | Order) -> Order:
         """Cancel an open order (by id or ``Order``). Raises ``OrderRejected`` if not open.
@@ -873,10 +876,7 @@ class Session:
         if self.router is not None:  # live: every cancel and exit answered before returning
             await self.router.drain()
             if any(o.is_open for o in closing):
-                try:  # market exits fill at once: read the fills back
-                    await self.router.sync()
-                except LiveTradeError as exc:
-                    self._report(exc)
+                await self._read_back()  # market exits fill at once
         return closing
 
     # ------------------------------------------------------------------ live
@@ -935,18 +935,12 @@ class Session:
             if cancel_unknown:
                 for b in rec.broker_orders:
                     working = b.status in (OrderStatus.OPEN, OrderStatus.PENDING)
-                    if working and self._ours(b.order_id) is None:
+                    if working and router.order_for(b.order_id) is None:
                         await router.client.cancel_order(b.order_id)
             await router.sync()
             rec = await reconcile(self.engine, router.client)
         self.reconciliation = rec
         return rec
-
-    def _ours(self, broker_order_id: str) -> Order | None:
-        for o in self.engine.orders:
-            if o.broker_order_id == broker_order_id:
-                return o
-        return None
 
     def _adopt(self, rec: Reconciliation) -> None:
         """Book each position difference at Fyers' average price (else the last price)."""
