@@ -256,6 +256,27 @@ class IndianEquityCharges:
         cum = self._stt_turnover.get(key, 0) + add
         return round_to_rupee(Decimal(cum) * rate_) - self._stt_charged.get(key, 0)
 
+    def _book_stt(self, key: tuple[str, date, bool, bool], add: int, stt: int) -> None:
+        """Remember a fill's turnover and the STT it paid (the day figure's running state)."""
+        self._stt_turnover[key] = self._stt_turnover.get(key, 0) + add
+        self._stt_charged[key] = self._stt_charged.get(key, 0) + stt
+
+    def _brokerage(self, value: Decimal | int, kind: str, day: date) -> int:
+        """Brokerage on one fill of ``value`` paise, ``kind`` intraday or delivery."""
+        return min(
+            round_half_up(value * self._rate("brokerage", kind, day)),
+            int(self._rate("brokerage_cap", kind, day)),
+        )
+
+    def _turnover_fees(self, turnover: Decimal, symbol: str, day: date) -> tuple[int, int, int]:
+        """Exchange transaction charge, IPFT and SEBI fee: the same for every product."""
+        exch = exchange_of(symbol)
+        return (
+            round_half_up(turnover * self._rate("exchange", exch, day)),
+            round_half_up(turnover * self._rate("ipft", exch, day)),
+            round_half_up(turnover * self._rate("sebi", "all", day)),
+        )
+
     def _matched(self, symbol: str, day: date, quantity: int) -> int:
         """How much of a CNC sell of ``quantity`` today's CNC buys cover."""
         lots = self._cnc_buys.get((symbol, day))
@@ -268,14 +289,8 @@ class IndianEquityCharges:
             return self._cnc_sell(symbol, quantity, price, day, apply=False)
         turnover = Decimal(quantity * price)  # paise
         kind = "delivery" if delivery else "intraday"
-        exch = exchange_of(symbol)
-        brokerage = min(
-            round_half_up(turnover * self._rate("brokerage", kind, day)),
-            int(self._rate("brokerage_cap", kind, day)),
-        )
-        exchange = round_half_up(turnover * self._rate("exchange", exch, day))
-        ipft = round_half_up(turnover * self._rate("ipft", exch, day))
-        sebi = round_half_up(turnover * self._rate("sebi", "all", day))
+        brokerage = self._brokerage(turnover, kind, day)
+        exchange, ipft, sebi = self._turnover_fees(turnover, symbol, day)
         stamp = round_half_up(turnover * self._rate("stamp", kind, day)) if is_buy else 0
         key = (symbol, day, is_buy, delivery)
         stt_rate = self._rate("stt", f"{kind}_{'buy' if is_buy else 'sell'}", day)
@@ -291,8 +306,6 @@ class IndianEquityCharges:
         matched = self._matched(symbol, day, quantity)
         rest = quantity - matched
         m_val, r_val = matched * price, rest * price
-        exch = exchange_of(symbol)
-        turnover = Decimal(quantity * price)
         brokerage = min(
             round_half_up(
                 m_val * self._rate("brokerage", "intraday", day)
@@ -300,9 +313,7 @@ class IndianEquityCharges:
             ),
             int(self._rate("brokerage_cap", "delivery" if rest else "intraday", day)),
         )
-        exchange = round_half_up(turnover * self._rate("exchange", exch, day))
-        ipft = round_half_up(turnover * self._rate("ipft", exch, day))
-        sebi = round_half_up(turnover * self._rate("sebi", "all", day))
+        exchange, ipft, sebi = self._turnover_fees(Decimal(quantity * price), symbol, day)
         key_i, key_d = (symbol, day, False, False), (symbol, day, False, True)
         stt_i = self._stt_due(key_i, m_val, self._rate("stt", "intraday_sell", day)) if m_val else 0
         stt_d = self._stt_due(key_d, r_val, self._rate("stt", "delivery_sell", day)) if r_val else 0
@@ -315,8 +326,7 @@ class IndianEquityCharges:
             self._refund = self._rebill_buys(symbol, day, matched) if matched else ZERO_CHARGES
             for key, val, stt in ((key_i, m_val, stt_i), (key_d, r_val, stt_d)):
                 if val:
-                    self._stt_turnover[key] = self._stt_turnover.get(key, 0) + val
-                    self._stt_charged[key] = self._stt_charged.get(key, 0) + stt
+                    self._book_stt(key, val, stt)
             if dp:
                 self._dp_days.add((symbol, day))
         return charges
@@ -335,10 +345,7 @@ class IndianEquityCharges:
                 continue
             v = take * lot[1]
             billed = round_half_up(Decimal(lot[3] * take) / lot[2])
-            intraday = min(
-                round_half_up(v * self._rate("brokerage", "intraday", day)),
-                int(self._rate("brokerage_cap", "intraday", day)),
-            )
+            intraday = self._brokerage(v, "intraday", day)
             brokerage += max(0, billed - intraday)
             stamp += round_half_up(v * self._rate("stamp", "delivery", day)) - round_half_up(
                 v * self._rate("stamp", "intraday", day)
@@ -352,9 +359,8 @@ class IndianEquityCharges:
         moved_to = self._stt_turnover.get(key_d, 0) - value
         new_stt = round_to_rupee(Decimal(moved_to) * self._rate("stt", "delivery_buy", day))
         stt = self._stt_charged.get(key_d, 0) - new_stt
-        self._stt_turnover[key_d] = moved_to
-        self._stt_charged[key_d] = new_stt
-        self._stt_turnover[key_i] = self._stt_turnover.get(key_i, 0) + value  # 0% STT
+        self._book_stt(key_d, -value, -stt)  # the matched buys leave the delivery figure
+        self._book_stt(key_i, value, 0)  # intraday buys pay no STT
         gst = round_half_up(Decimal(brokerage) * self._rate("gst", "all", day))
         return Charges(brokerage=brokerage, stt=max(stt, 0), stamp=stamp, gst=gst)
 
@@ -393,8 +399,7 @@ class IndianEquityCharges:
             self._refund = ZERO_CHARGES
             return
         key = (symbol, day, is_buy, delivery)
-        self._stt_turnover[key] = self._stt_turnover.get(key, 0) + quantity * price
-        self._stt_charged[key] = self._stt_charged.get(key, 0) + charges.stt
+        self._book_stt(key, quantity * price, charges.stt)
         if delivery and is_buy:
             lots = self._cnc_buys.setdefault((symbol, day), deque())
             lots.append([quantity, price, quantity, charges.brokerage])
