@@ -80,6 +80,28 @@ def stop(proc: subprocess.Popen[bytes], sig: signal.Signals) -> int:
         pytest.fail("serve did not stop after the signal")
 
 
+def start_fake_fyers(interval: str) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``livetrade fake-fyers`` and read what it prints: the environment a Fyers
+    session needs (data socket, data REST, token, trading API, order socket)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", interval],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    assert proc.stdout is not None
+    lines = [proc.stdout.readline() for _ in range(6)]
+    env = {
+        "FYERS_WS_URL": lines[0].split(": ", 1)[1].strip(),
+        "FYERS_REST_URL": lines[1].split(":", 1)[1].strip(),
+        "FYERS_ACCESS_TOKEN": lines[3].strip(),
+        "FYERS_API_URL": lines[4].split(": ", 1)[1].strip(),
+        "FYERS_ORDER_WS_URL": lines[5].split(": ", 1)[1].strip(),
+    }
+    assert all(is_loopback(url) for key, url in env.items() if key != "FYERS_ACCESS_TOKEN")
+    return proc, env
+
+
 @posix_only
 def test_serve_answers_stops_on_sigterm_and_resumes(tmp_path: Path, data_dir: Path) -> None:
     token = "cli-secret-token-42"
@@ -263,24 +285,13 @@ def test_lab_without_jupyter(
 async def test_fake_fyers_command_serves_quotes() -> None:
     """``livetrade fake-fyers`` prints what a client needs, and a client gets quotes from it."""
     import asyncio
-    import os
-    import subprocess
-    import sys
 
     import livetrade as lt
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.02"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    proc, env = start_fake_fyers("0.02")
     try:
-        assert proc.stdout is not None
-        lines = [proc.stdout.readline() for _ in range(4)]
-        ws_url = lines[0].split(": ", 1)[1].strip()
-        rest_url = lines[1].split(":", 1)[1].strip()
-        token = lines[3].strip()
+        ws_url, rest_url = env["FYERS_WS_URL"], env["FYERS_REST_URL"]
+        token = env["FYERS_ACCESS_TOKEN"]
         assert ws_url.startswith("ws://127.0.0.1:") and rest_url.startswith("http://127.0.0.1:")
         ws = lt.FyersWebSocketManager(token, ws_url=ws_url, rest_url=rest_url)
         got: list[lt.PriceQuote] = []
@@ -301,20 +312,8 @@ async def test_fake_fyers_command_serves_quotes() -> None:
 def test_serve_on_the_fyers_feed_from_the_fake_server(tmp_path: Path, data_dir: Path) -> None:
     """``livetrade serve --feed fyers --watch ...`` against ``livetrade fake-fyers``: real
     protocol on loopback, paper fills through the REST API."""
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.05"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    fake, env = start_fake_fyers("0.05")
     try:
-        assert fake.stdout is not None
-        lines = [fake.stdout.readline() for _ in range(4)]
-        env = {
-            "FYERS_WS_URL": lines[0].split(": ", 1)[1].strip(),
-            "FYERS_REST_URL": lines[1].split(":", 1)[1].strip(),
-            "FYERS_ACCESS_TOKEN": lines[3].strip(),
-        }
         proc, url, log = start_serve(
             tmp_path, "--feed", "fyers", "--watch", "NSE:SBIN-EQ", "--no-journal", env=env
         )
@@ -382,24 +381,9 @@ def test_login_saves_a_private_token_that_sessions_then_use(
 def test_serve_live_headless_against_the_fake_server(tmp_path: Path, data_dir: Path) -> None:
     """``livetrade serve --feed fyers --broker fyers --live --arm-live LIVE``: the REST API's
     orders go to the (fake) Fyers trading API; the order socket brings the fill back."""
-    fake = subprocess.Popen(
-        [sys.executable, "-m", "livetrade.cli", "fake-fyers", "--interval", "0.05"],
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
+    fake, env = start_fake_fyers("0.05")
+    token = env["FYERS_ACCESS_TOKEN"]
     try:
-        assert fake.stdout is not None
-        lines = [fake.stdout.readline() for _ in range(6)]
-        token = lines[3].strip()
-        env = {
-            "FYERS_WS_URL": lines[0].split(": ", 1)[1].strip(),
-            "FYERS_REST_URL": lines[1].split(":", 1)[1].strip(),
-            "FYERS_ACCESS_TOKEN": token,
-            "FYERS_API_URL": lines[4].split(": ", 1)[1].strip(),
-            "FYERS_ORDER_WS_URL": lines[5].split(": ", 1)[1].strip(),
-        }
-        assert all(is_loopback(env[k]) for k in ("FYERS_API_URL", "FYERS_ORDER_WS_URL"))
         args = ("--feed", "fyers", "--broker", "fyers", "--live", "--arm-live", "LIVE")
         proc, url, log = start_serve(
             tmp_path, *args, "--watch", "NSE:SBIN-EQ", "--no-journal", env=env
