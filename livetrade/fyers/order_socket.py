@@ -32,7 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from livetrade.errors import AuthError, InvalidInput, ProtocolError
 from livetrade.fyers.broker import BrokerOrder, BrokerTrade, parse_order, parse_trade
-from livetrade.fyers.credentials import DEFAULT_ORDER_WS_URL
+from livetrade.fyers.credentials import DEFAULT_ORDER_WS_URL, quiet_ws_logger
 from livetrade.fyers.rest import is_loopback
 from livetrade.fyers.stream import ExponentialBackoff
 
@@ -50,6 +50,9 @@ __all__ = [
 ]
 
 log = logging.getLogger("livetrade.fyers.order_socket")
+_WS_LOG: Final = quiet_ws_logger("livetrade.fyers.order_socket.websockets")
+"""websockets logs the handshake's headers at DEBUG, and ours carry ``authorization:
+APP_ID:token``: this logger never reports DEBUG as enabled, so those lines are never made."""
 
 CHANNELS: Final[Mapping[str, tuple[str, ...]]] = {
     "orders": ("orders",),
@@ -363,6 +366,7 @@ class FyersOrderSocket:
                 compression=None,
                 max_size=2**20,
                 proxy=None if is_loopback(self.url) else True,
+                logger=_WS_LOG,
             )
         except InvalidStatus as exc:
             status = exc.response.status_code
