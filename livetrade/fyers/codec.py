@@ -1395,6 +1395,10 @@ class DataCodec:
         self._symbols: dict[str, str] = dict(symbols or {})
         self._state: dict[int, Tick] = {}  # topic id → latest merged state
         self._by_topic: dict[str, int] = {}  # topic → the id of its latest snapshot
+        # id → the topic it announces now. A re-announced id takes its old topic's entry out of
+        # ``_by_topic``, so that map never outgrows the (u16-bounded) ids and ``latest(old)``
+        # never answers with the new topic's tick.
+        self._topic_of: dict[int, str] = {}
         self._events: list[Event] = []
         self._outgoing: list[bytes] = []
 
@@ -1496,6 +1500,16 @@ class DataCodec:
         elif isinstance(msg, OpaqueMessage):
             self._events.append(FrameIgnored(msg.response_type, len(frame)))
 
+    def _announce(self, announced: list[tuple[str, int]]) -> None:
+        """Point each announced topic at its id, in order; an id's previous topic loses it."""
+        by_topic, topic_of = self._by_topic, self._topic_of
+        for topic, tid in announced:
+            before = topic_of.get(tid)
+            if before is not None and before != topic and by_topic.get(before) == tid:
+                del by_topic[before]
+            topic_of[tid] = topic
+            by_topic[topic] = tid
+
     def _receive_datafeed(self, frame: bytes | bytearray) -> None:
         """Decode and merge one type-6 frame; state and events are committed only at the end.
 
@@ -1589,7 +1603,8 @@ class DataCodec:
         _check_end(frame, pos, self.strict)
         # commit: everything above succeeded
         state.update(pending)
-        self._by_topic.update(announced)
+        if announced:
+            self._announce(announced)
         self._events.extend(events)
         self.last_message_number = msg_no
         if self.ack_count > 0 and self.auto_ack:
