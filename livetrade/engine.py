@@ -42,6 +42,7 @@ from livetrade.model import (
     Side,
     StopLossConfig,
     TakeProfitConfig,
+    check_symbol,
     ns_to_datetime,
 )
 from livetrade.money import (
@@ -479,12 +480,14 @@ class LiveTradingEngine:
         source: str,
         now: int,
     ) -> Order:
-        if not isinstance(symbol, str) or ":" not in symbol or not symbol.split(":", 1)[1]:
+        try:
+            symbol = check_symbol(symbol)
+        except InvalidInput as exc:
             raise OrderRejected(
                 "INVALID_SYMBOL",
-                f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ'.",
+                f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason}).",
                 "symbol",
-            )
+            ) from None
         if symbol.upper().endswith("-INDEX"):
             raise OrderRejected(
                 "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"

@@ -8,14 +8,47 @@ Prices inside the engine are integer paise (exact and fast); the dataclasses a u
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Final
 from zoneinfo import ZoneInfo
 
+from livetrade.errors import InvalidInput
 from livetrade.money import Charges, from_paise
 
 IST = ZoneInfo("Asia/Kolkata")
+
+# EXCHANGE:NAME where NAME is printable ASCII (index names contain spaces, scrips '&' and '-').
+# Nothing else: a NUL, CR/LF or a bidi override in a symbol would reach logs, the journal, the
+# dashboard and Fyers' order API.
+SYMBOL_RE: Final = re.compile(r"(?P<exchange>[A-Z]{2,6}):(?P<name>[A-Z0-9&_.\- ]{1,60})")
+
+
+def check_symbol(symbol: object, field: str = "symbol") -> str:
+    """``symbol`` if it is a well-formed Fyers symbol (``NSE:SBIN-EQ``), else InvalidInput.
+
+    Every place a symbol enters livetrade (orders, quotes pushed by any feed or the REST API,
+    watch lists, the simulated market, the hub) goes through this one rule.
+    """
+    if not isinstance(symbol, str):
+        raise InvalidInput(field, f"must be a string like 'NSE:SBIN-EQ', got {symbol!r}")
+    if symbol != symbol.strip():
+        raise InvalidInput(field, f"has leading or trailing whitespace: {symbol!r}")
+    if ":" not in symbol:
+        raise InvalidInput(field, f"needs an exchange prefix like 'NSE:', got {symbol!r}")
+    m = SYMBOL_RE.fullmatch(symbol)
+    if m is None:
+        raise InvalidInput(
+            field,
+            f"{symbol!r} is not EXCHANGE:NAME (upper-case exchange, then up to 60 of "
+            "A-Z 0-9 & _ . - and space)",
+        )
+    name = m["name"]
+    if name.startswith(("-", " ")) or name.endswith(("-", " ")) or "--" in name:
+        raise InvalidInput(field, f"malformed name part in {symbol!r}")
+    return symbol
 
 
 class OrderStatus(enum.Enum):

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livetrade.errors import InvalidInput
-from livetrade.model import PriceQuote, datetime_to_ns, ns_to_datetime
+from livetrade.model import PriceQuote, check_symbol, datetime_to_ns, ns_to_datetime
 from livetrade.money import from_paise, to_paise
 
 if TYPE_CHECKING:
@@ -302,9 +302,11 @@ class LivePriceStream:
             self.on_error(exc)
 
     def _slot(self, symbol: str) -> _Slot:
+        """The symbol's slot; a symbol seen for the first time is validated here, once, so
+        every feed, the REST API and the original ``update_price`` share one rule."""
         slot = self._slots.get(symbol)
         if slot is None:
-            slot = self._slots[symbol] = _Slot(symbol, self._history)
+            slot = self._slots[symbol] = _Slot(check_symbol(symbol), self._history)
         return slot
 
     # ---- listeners and subscriptions ----------------------------------------------------

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from livetrade.errors import InvalidInput
+from livetrade.model import check_symbol
 from livetrade.money import to_paise
 from livetrade.prices import LivePriceStream
 
@@ -75,8 +76,7 @@ class SimulatedMarket:
 
     def add_symbol(self, symbol: str, price: Decimal | str | float | int = "1000.00") -> None:
         """Start simulating ``symbol`` from ``price`` (rupees, a multiple of ₹0.05)."""
-        if not isinstance(symbol, str) or ":" not in symbol:
-            raise InvalidInput("symbol", f"{symbol!r} is not a Fyers symbol like 'NSE:SBIN-EQ'")
+        check_symbol(symbol)
         if symbol in self._walks:
             return
         p = to_paise(price, "price")

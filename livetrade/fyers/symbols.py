@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import Final
 
 from livetrade.errors import InvalidInput
+from livetrade.model import SYMBOL_RE, check_symbol
 
 __all__ = [
     "INDEX_NAMES",
@@ -73,8 +74,6 @@ class DataType(StrEnum):
     DEPTH = "DepthUpdate"
 
 
-# EXCHANGE:NAME where NAME is printable ASCII (index names contain spaces, scrips '&' and '-').
-_SYMBOL_RE: Final = re.compile(r"(?P<exchange>[A-Z]{2,6}):(?P<name>[A-Z0-9&_.\- ]{1,60})")
 _FYTOKEN_RE: Final = re.compile(r"[0-9]{11,30}")
 
 
@@ -103,22 +102,9 @@ class FyersSymbol:
 
 def parse_symbol(symbol: str) -> FyersSymbol:
     """Validate a Fyers symbol; :class:`~livetrade.errors.InvalidInput` says what is wrong."""
-    if not isinstance(symbol, str):
-        raise InvalidInput("symbol", f"must be a string like 'NSE:SBIN-EQ', got {symbol!r}")
-    if symbol != symbol.strip():
-        raise InvalidInput("symbol", f"has leading or trailing whitespace: {symbol!r}")
-    if ":" not in symbol:
-        raise InvalidInput("symbol", f"needs an exchange prefix like 'NSE:', got {symbol!r}")
-    m = _SYMBOL_RE.fullmatch(symbol)
-    if m is None:
-        raise InvalidInput(
-            "symbol",
-            f"{symbol!r} is not EXCHANGE:NAME (upper-case exchange, then up to 60 of "
-            "A-Z 0-9 & _ . - and space)",
-        )
+    m = SYMBOL_RE.fullmatch(check_symbol(symbol))
+    assert m is not None  # check_symbol matched it
     name = m["name"]
-    if name.startswith(("-", " ")) or name.endswith(("-", " ")) or "--" in name:
-        raise InvalidInput("symbol", f"malformed name part in {symbol!r}")
     series = name.rsplit("-", 1)[1] if "-" in name else None
     return FyersSymbol(symbol, m["exchange"], name, series)
 

@@ -36,6 +36,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from livetrade.errors import InvalidInput
+from livetrade.model import check_symbol
+
 __all__ = [
     "PUBLISH_SCRIPT",
     "RENEW_SCRIPT",
@@ -92,15 +95,13 @@ class HubKeys:
 
 
 def valid_symbol(symbol: object) -> bool:
-    """``EXCHANGE:NAME``, printable, no whitespace, at most 100 characters: what can travel in a
-    key name and in a line of the hub's write batch."""
-    return (
-        isinstance(symbol, str)
-        and 3 <= len(symbol) <= 100
-        and ":" in symbol
-        and symbol.isprintable()
-        and not any(c.isspace() for c in symbol)
-    )
+    """A Fyers symbol (:func:`livetrade.model.check_symbol`'s rule) with no space in it: what
+    can travel in a key name and in a line of the hub's write batch."""
+    try:
+        check_symbol(symbol)
+    except InvalidInput:
+        return False
+    return " " not in symbol  # type: ignore[operator]  # check_symbol proved it a str
 
 
 def encode_quote(bid: int, ask: int, last: int, volume: int, ts_ns: int) -> bytes:
