@@ -28,10 +28,7 @@ chromium:
 redis:
 	@command -v redis-server >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq redis-server >/dev/null)
 
-test: $(STAMP) chromium redis  ## set up and run every test (lint, types, unit, property, notebooks, browser)
-	$(BIN)/ruff check livetrade tests benchmarks
-	$(BIN)/ruff format --check livetrade tests benchmarks
-	$(BIN)/mypy
+test: $(STAMP) chromium redis lint typecheck  ## set up and run every test (lint, types, unit, property, notebooks, browser)
 	$(BIN)/pytest
 	$(BIN)/pytest --nbval notebooks
 
@@ -47,6 +44,9 @@ bench: $(STAMP) redis  ## run the benchmarks (ratios against baselines measured 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks
 	$(BIN)/ruff format --check livetrade tests benchmarks
+
+typecheck: $(STAMP)  ## mypy --strict over the package (also part of make test)
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

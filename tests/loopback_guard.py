@@ -8,10 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+import requests  # a declared dev dependency: never a silent skip
 
 from livetrade.fyers.rest import is_loopback
-
-requests = pytest.importorskip("requests")
 
 
 @pytest.fixture(autouse=True)
