@@ -136,7 +136,12 @@ async def _symbol_token_shapes(fake: FakeFyersServer, fake_bad: str) -> None:
 
 
 async def test_permissive_and_strict_symbols() -> None:
-    async with FakeFyersServer(seed=3, tick_interval=None) as loose:
+    async with FakeFyersServer(seed=3, tick_interval=None) as default:  # strict, as Fyers
+        assert default.instrument(SBIN) is not None and not default.loose_symbols
+        assert default.instrument("NSE:ANYTHING-EQ") is None
+        assert "loose" not in repr(default) and "strict" in default.symbols_note()
+    async with FakeFyersServer(seed=3, tick_interval=None, loose_symbols=True) as loose:
+        assert "loose" in repr(loose) and "LOOSE" in loose.symbols_note()
         assert loose.instrument("NSE:ANYTHING-EQ") is not None
         assert loose.instrument("BSE:FOO-A") is not None
         assert loose.instrument("NSE:NIFTY24DECFUT") is not None
@@ -351,7 +356,10 @@ def test_cli_parses_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
         "host": "127.0.0.1",
         "seed": 4,
         "tick_interval": 0.5,
+        "loose_symbols": False,
     }
+    assert fake_module.main(["--loose-symbols"]) == 0
+    assert seen["loose_symbols"] is True
 
 
 async def test_serve_forever_prints_config(capsys: pytest.CaptureFixture[str]) -> None:

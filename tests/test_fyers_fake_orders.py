@@ -263,7 +263,15 @@ async def test_opening_funds_bound_the_orders(clock: FakeClock) -> None:
 
 async def test_unknown_symbols_follow_the_data_side(clock: FakeClock) -> None:
     async with (
-        FakeFyersServer(seed=1, tick_interval=None) as loose,
+        FakeFyersServer(seed=1, tick_interval=None) as default,
+        client_for(default, clock) as client,
+    ):  # strict by default: an unknown symbol is -300, as at Fyers
+        with pytest.raises(FyersOrderRejected) as info:
+            await client.place_order("NSE:ANYTHING-EQ", "BUY", 1)
+        assert info.value.fyers_code == -300
+        assert default.topic_of("NSE:ANYTHING-EQ") is None
+    async with (
+        FakeFyersServer(seed=1, tick_interval=None, loose_symbols=True) as loose,
         client_for(loose, clock) as client,
     ):
         ack = await client.place_order("NSE:ANYTHING-EQ", "BUY", 1)

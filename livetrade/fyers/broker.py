@@ -607,18 +607,22 @@ _MONTHS: Final = {
         ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"), 1
     )
 }
-_TIME_RE: Final = re.compile(r"(\d{1,2})-([A-Za-z]{3})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})")
+_TIME_RE: Final = re.compile(r"(\d{1,2})-([A-Za-z]{3}|\d{1,2})-(\d{4}) (\d{1,2}):(\d{2}):(\d{2})")
 
 
 def _time(value: object) -> datetime | None:
-    """``"18-Dec-2023 13:51:30"`` (Asia/Kolkata) → aware datetime; anything else → None."""
+    """``"18-Dec-2023 13:51:30"`` (order book, order updates) or ``"18-12-2023 13:51:30"``
+    (the documented trade-update format) in Asia/Kolkata → aware datetime; else None."""
     m = _TIME_RE.fullmatch(_str(value).strip())
-    if m is None or m[2].lower() not in _MONTHS:
+    if m is None:
+        return None
+    month = int(m[2]) if m[2].isdigit() else _MONTHS.get(m[2].lower())
+    if month is None:
         return None
     try:
         return datetime(
             int(m[3]),
-            _MONTHS[m[2].lower()],
+            month,
             int(m[1]),
             int(m[4]),
             int(m[5]),

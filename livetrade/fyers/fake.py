@@ -317,10 +317,12 @@ class OrderSocketConnection:
 class FakeFyersServer:
     """The fake Fyers server (async context manager). See the module docstring.
 
-    ``symbols``: the instruments it knows and their start prices (rupees). With ``None`` it
-    knows the simulated defaults and accepts any other well-formed ``NSE:``/``BSE:``/``MCX:``
-    symbol (starting at ₹1000, with a made-up exchange token); ``invalid_symbols`` are always
-    reported in ``invalidSymbol``. With a mapping or list, only those are valid.
+    ``symbols``: the instruments it knows and their start prices (rupees); ``None``: the
+    simulated defaults. Any other symbol is invalid, as at Fyers: symbol-token lists it in
+    ``invalidSymbol`` and the trading API answers -300. ``loose_symbols=True`` (opt-in, and
+    its repr and the ``fake-fyers`` printout say so) also accepts any other well-formed
+    ``NSE:``/``BSE:``/``MCX:`` symbol, starting at ₹1000 with a made-up exchange token.
+    ``invalid_symbols`` are always reported in ``invalidSymbol``.
 
     ``tick_interval``: seconds between market steps (``None``: only :meth:`step` moves prices).
     ``ack_count``: the ack cadence announced in the auth reply (4-byte field, SDK-compatible).
@@ -336,6 +338,7 @@ class FakeFyersServer:
         seed: int = 1,
         *,
         symbols: Mapping[str, Decimal | str | int] | Sequence[str] | None = None,
+        loose_symbols: bool = False,
         invalid_symbols: Iterable[str] = (),
         tick_interval: float | None = 0.05,
         host: str = "127.0.0.1",
@@ -374,7 +377,7 @@ class FakeFyersServer:
         self._reject_token = False
         self.delay = 0.0  # seconds before every reply (auth, mode, subscribe...) and REST answer
         self._stall_all = False
-        self._strict = symbols is not None
+        self.loose_symbols = bool(loose_symbols)
         self._invalid = set(invalid_symbols)
         self._start: dict[str, Decimal | str | int] = dict(DEFAULT_SYMBOLS)
         if isinstance(symbols, Mapping):
@@ -432,8 +435,8 @@ class FakeFyersServer:
             self.orders.accept_token(self._jwt)
 
     def _ltp(self, symbol: str) -> Decimal | None:
-        """The trading API's price source: the last traded price, in rupees. Well-formed
-        unknown symbols are registered, as a symbol-token lookup would do."""
+        """The trading API's price source: the last traded price, in rupees (``None``: not a
+        symbol this fake knows; in loose mode well-formed ones are registered here)."""
         inst = self.instrument(symbol)
         return None if inst is None else from_paise(inst.values[0])
 
@@ -446,10 +449,21 @@ class FakeFyersServer:
             self.orders.match(symbol)
 
     def __repr__(self) -> str:
+        loose = ", symbols='loose: any well-formed symbol'" if self.loose_symbols else ""
         return (
             f"FakeFyersServer(seed={self.seed}, ws_port={self.ws_port}, "
-            f"rest_port={self.rest_port}, connections={len(self.live_connections)})"
+            f"rest_port={self.rest_port}, connections={len(self.live_connections)}{loose})"
         )
+
+    def symbols_note(self) -> str:
+        """One line saying which symbols this fake accepts (the ``fake-fyers`` printout)."""
+        if self.loose_symbols:
+            return (
+                "symbols: LOOSE -- any well-formed NSE:/BSE:/MCX: symbol is accepted, starting "
+                "at 1000 rupees (the real API answers -300 for unknown symbols)"
+            )
+        known = ", ".join(self._start)
+        return f"symbols: strict -- {known}; others answer -300 (--loose-symbols accepts any)"
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -566,7 +580,7 @@ class FakeFyersServer:
         inst = self._by_symbol.get(symbol)
         if inst is not None:
             return inst
-        if symbol in self._invalid or (self._strict and symbol not in self._start):
+        if symbol in self._invalid or (not self.loose_symbols and symbol not in self._start):
             return None
         try:
             fytoken = self._fytoken(symbol)
@@ -1103,7 +1117,8 @@ class FakeFyersServer:
         if self.reject_token:
             return 401, {"s": "error", "code": -8, "message": "Your token has expired"}
         header = token if ":" in token else f"{self.orders.app_id}:{token}"
-        if token != self._jwt and self.orders.check_authorization(header) is not None:
+        own = token == self._jwt and token not in self.orders.revoked
+        if not own and self.orders.check_authorization(header) is not None:
             # the server's own token, or one a login on the trading API issued
             return 401, {"s": "error", "code": -16, "message": "Could not authenticate the user"}
         try:
@@ -1143,15 +1158,17 @@ async def serve_forever(
     host: str = "127.0.0.1",
     seed: int = 1,
     tick_interval: float = 1.0,
+    loose_symbols: bool = False,
 ) -> None:
     """Run a fake server until cancelled, printing the config a client needs (data socket,
-    data REST, token, trading API)."""
+    data REST, token, trading API) and which symbols it accepts."""
     fake = FakeFyersServer(
         seed,
         host=host,
         port=port,
         rest_port=rest_port if rest_port is not None else (port + 1 if port else 0),
         tick_interval=tick_interval,
+        loose_symbols=loose_symbols,
     )
     async with fake:
         cfg = fake.config
@@ -1168,11 +1185,13 @@ async def serve_forever(
             f"order_ws_url={cfg.order_ws_url!r})",
             flush=True,
         )
+        print(fake.symbols_note(), flush=True)  # last: earlier lines are read by position
         await asyncio.Event().wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``livetrade fake-fyers [--port N] [--rest-port M] [--seed S] [--interval SECONDS]``."""
+    """``livetrade fake-fyers [--port N] [--rest-port M] [--seed S] [--interval SECONDS]
+    [--loose-symbols]``."""
     parser = argparse.ArgumentParser(
         prog="livetrade fake-fyers", description="Run a local fake Fyers server (loopback)."
     )
@@ -1181,6 +1200,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rest-port", type=int, default=None, help="REST port (default port+1)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--interval", type=float, default=1.0, help="seconds between ticks")
+    parser.add_argument(
+        "--loose-symbols",
+        action="store_true",
+        help="accept any well-formed symbol at 1000 rupees (Fyers itself answers -300)",
+    )
     args = parser.parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(
@@ -1190,6 +1214,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 host=args.host,
                 seed=args.seed,
                 tick_interval=args.interval,
+                loose_symbols=args.loose_symbols,
             )
         )
     return 0

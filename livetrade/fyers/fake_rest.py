@@ -30,11 +30,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import http
 import http.server
 import json
 import re
 import threading
 import time
+import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from livetrade.errors import InvalidInput
-from livetrade.fyers.order_socket import ORDER_KEYS
+from livetrade.fyers.order_socket import ORDER_KEYS, POSITION_KEYS
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.model import IST
 
@@ -87,6 +89,19 @@ _FUND_TITLES: Final = (
 
 # Fyers order statuses (spec 3.6)
 _RAW_ORDER: Final = {sdk: raw for raw, sdk in ORDER_KEYS.items()}  # order-book name → raw
+_RAW_POSITION: Final = {sdk: raw for raw, sdk in POSITION_KEYS.items()}  # positions name → raw
+# The keys of a position update on the order socket: the docs' "General Socket (positions)"
+# table (no ltp / unrealized / pl there, although the SDK's map.json knows pl_total and
+# pl_unrealized: the fake follows the docs).
+_SOCKET_POSITION_KEYS: Final = (
+    "symbol", "id", "buyAvg", "buyQty", "buyVal", "sellAvg", "sellQty", "sellVal", "netAvg",
+    "netQty", "side", "qty", "productType", "realized_profit", "crossCurrency", "rbiRefRate",
+    "fyToken", "exchange", "segment", "dayBuyQty", "daySellQty", "cfBuyQty", "cfSellQty",
+    "qtyMulti_com",
+)  # fmt: skip
+ORDER_SOURCE: Final = "ITS"
+"""``source`` of orders placed through the API: the docs' order-source table lists M (mobile),
+W (web), R (Fyers One), A (admin) and ITS (API)."""
 CANCELLED, FILLED, TRANSIT, REJECTED, PENDING, EXPIRED = 1, 2, 4, 5, 6, 7
 
 
@@ -140,6 +155,7 @@ class FakeOrder:
     message: str = ""
     triggered: bool = False
     exch_id: str = ""
+    id_fyers: str = ""
 
     @property
     def remaining(self) -> int:
@@ -178,6 +194,13 @@ def _num(value: Decimal) -> float | int:
 
 def _q(value: Decimal) -> Decimal:
     return value.quantize(_CENT, ROUND_HALF_UP)
+
+
+def _phrase(reply: FakeReply) -> str:
+    try:
+        return http.HTTPStatus(reply.status).phrase
+    except ValueError:
+        return "Error"
 
 
 def _err(status: int, code: int, message: str) -> FakeReply:
@@ -240,6 +263,11 @@ class FakeFyersRest:
         }
         self.orders: dict[str, FakeOrder] = {}
         self.trades: list[dict[str, Any]] = []
+        # today's (buy qty, buy value, sell qty, sell value) per (symbol, product): trades and
+        # conversions move these; positions, margin and the CNC sell check read them
+        self._agg: dict[tuple[str, str], list[Decimal]] = {}
+        self._dirty_positions: dict[tuple[str, str], None] = {}  # to publish, in order
+        self.revoked: set[str] = set()  # tokens ended by POST /logout
         self.requests: list[RecordedRequest] = []
         self._faults: list[_Fault] = []
         self._tokens: set[str] = set()
@@ -310,6 +338,7 @@ class FakeFyersRest:
             raise InvalidInput("jwt", "must be a bare JWT (header.payload.signature)")
         with self._lock:
             self._tokens.add(jwt)
+            self.revoked.discard(jwt)
             self.access_token = jwt
 
     def expire_tokens(self) -> None:
@@ -387,7 +416,13 @@ class FakeFyersRest:
         o.filled += qty
         o.filled_value += price * qty
         if not o.exch_id:
-            o.exch_id = f"1100000{int(o.id[-8:]):08d}"
+            o.exch_id = self._exchange_id(o)
+        key = (o.symbol, o.product)
+        agg = self._agg.setdefault(key, [Decimal(0)] * 4)
+        side = 0 if o.side == 1 else 2
+        agg[side] += qty
+        agg[side + 1] += price * qty
+        self._dirty_positions[key] = None
         if o.filled == o.qty:
             o.status = FILLED
             o.message = "TRADE CONFIRMED"
@@ -402,6 +437,10 @@ class FakeFyersRest:
             }
         )
 
+    @staticmethod
+    def _exchange_id(o: FakeOrder) -> str:
+        return f"1100000{int(o.id[-8:]):08d}"
+
     def end_of_day(self) -> None:
         """Expire every resting order (status 7), as at the close."""
         with self._lock:
@@ -414,9 +453,10 @@ class FakeFyersRest:
     # ---- order socket ------------------------------------------------------------------------
 
     def publish(self) -> None:
-        """Tell the listeners (the order socket) about every order that changed and every new
-        trade since the last call, as raw Fyers objects (spec 2: ``org_ord_status``,
-        ``id_fill``...). Called after every request, match, manual fill and expiry."""
+        """Tell the listeners (the order socket) about every order that changed, every new
+        trade and every position those trades (or a conversion) moved since the last call, as
+        raw Fyers objects (spec 2: ``org_ord_status``, ``id_fill``, ``net_qty``...). Called
+        after every request, match, manual fill and expiry."""
         if not self.listeners:
             return
         with self._lock:
@@ -429,6 +469,9 @@ class FakeFyersRest:
             for t in self.trades[self._published_trades :]:
                 events.append(("trades", self.raw_trade(t)))
             self._published_trades = len(self.trades)
+            for key in self._dirty_positions:
+                events.append(("positions", self.raw_position(key)))
+            self._dirty_positions.clear()
         for kind, raw in events:
             for listener in tuple(self.listeners):
                 listener(kind, raw)
@@ -440,6 +483,12 @@ class FakeFyersRest:
         raw["ord_status"] = 20 if o.status == PENDING else 90
         raw["status_msg"] = o.message or "New Ack"
         return raw
+
+    def raw_position(self, key: tuple[str, str]) -> dict[str, Any]:
+        """The position of ``key`` (symbol, product) as the order socket sends it (raw key
+        names, the fields of the docs' position-update table)."""
+        row = self._position_row(key, self._agg[key])
+        return {_RAW_POSITION.get(k, k): row[k] for k in _SOCKET_POSITION_KEYS}
 
     def raw_trade(self, t: Mapping[str, Any]) -> dict[str, Any]:
         """A tradebook entry as the order socket sends it (raw key names)."""
@@ -456,11 +505,14 @@ class FakeFyersRest:
             "ord_type": o.type,
             "tran_side": o.side,
             "symbol": o.symbol,
-            "fill_time": self._fmt_time(t["ts"]),
+            # the trade-update table and sample: "DD-MM-YYYY hh:mm:ss" (order updates and the
+            # REST books use "DD-Mon-YYYY")
+            "fill_time": datetime.fromtimestamp(t["ts"], tz=IST).strftime("%d-%m-%Y %H:%M:%S"),
             "fy_token": self._fytoken(o.symbol),
             "exchange": 10,
             "segment": 10,
             "ordertag": f"1:{o.tag}" if o.tag else "2:Untagged",
+            "id_fyers": o.id_fyers,
         }
 
     # ---- faults ------------------------------------------------------------------------------
@@ -638,6 +690,8 @@ class FakeFyersRest:
         app, sep, jwt = value.rpartition(":")
         if not sep or app != self.app_id:
             return _err(401, -16, "Could not authenticate the user (invalid app id or token)")
+        if jwt in self.revoked:
+            return _err(401, -16, "Could not authenticate the user (logged out)")
         if jwt not in self._tokens:
             if self._expired_all:
                 return _err(401, -8, "Your token has expired. Please generate a token")
@@ -667,7 +721,7 @@ class FakeFyersRest:
         denied = self._auth(headers, now)
         if denied is not None:
             return denied
-        is_order = route == "/orders/sync"
+        is_order = route in ("/orders/sync", "/multi-order/sync")
         if self.enforce_limits and self._over_limit(now, is_order):
             return self._too_many(1.0)
         handlers: dict[tuple[str, str], Callable[[], FakeReply]] = {
@@ -680,7 +734,12 @@ class FakeFyersRest:
             ("POST", "/orders/sync"): lambda: self._place(body, now),
             ("PATCH", "/orders/sync"): lambda: self._modify(body),
             ("DELETE", "/orders/sync"): lambda: self._cancel(body),
-            ("POST", "/logout"): lambda: _ok(),
+            ("POST", "/multi-order/sync"): lambda: self._basket(body, self._basket_place(now)),
+            ("PATCH", "/multi-order/sync"): lambda: self._basket(body, self._basket_modify),
+            ("DELETE", "/multi-order/sync"): lambda: self._basket(body, self._cancel),
+            ("DELETE", "/positions"): lambda: self._exit_positions(body, now),
+            ("POST", "/positions"): lambda: self._convert(body),
+            ("POST", "/logout"): lambda: self._logout(headers),
         }
         handler = handlers.get((method, route))
         if handler is None:
@@ -688,6 +747,183 @@ class FakeFyersRest:
                 return _err(405, 405, f"{method} not allowed on {route}")
             return _err(404, 404, f"no route {route}")
         return handler()
+
+    # ---- logout, baskets, exit and convert positions -------------------------------------
+
+    def _logout(self, headers: Mapping[str, str]) -> FakeReply:
+        """``POST /logout``: the token of this request stops working (for this app only)."""
+        jwt = headers.get("authorization", "").rpartition(":")[2]
+        self._tokens.discard(jwt)
+        self.revoked.add(jwt)
+        return FakeReply(
+            200, {"s": "ok", "code": 200, "message": "you are successfully logged out"}
+        )
+
+    def _basket_place(self, now: float) -> Callable[[Any], FakeReply]:
+        def place(item: Any) -> FakeReply:
+            reply = self._place(item, now)
+            if reply.body.get("s") != "ok":
+                return reply
+            # The Multi Order sample answers each placed order with code 200 and "Order
+            # submitted successfully.Your Order Ref.No.<id>"; a single order (and the slice
+            # sample) answers 1101. The fake follows each endpoint's own sample.
+            oid = reply.body["id"]
+            message = f"Order submitted successfully.Your Order Ref.No.{oid}"
+            return FakeReply(200, {"s": "ok", "code": 200, "message": message, "id": oid})
+
+        return place
+
+    def _basket_modify(self, item: Any) -> FakeReply:
+        reply = self._modify(item)
+        if reply.body.get("s") != "ok":
+            return reply
+        return FakeReply(200, {**reply.body, "code": 200})  # the Modify Multi Orders sample
+
+    def _basket(self, body: Any, one: Callable[[Any], FakeReply]) -> FakeReply:
+        """``/multi-order/sync``: up to 10 orders, each answered on its own (``data`` holds
+        ``statusCode``, the single-order ``body`` and ``statusDescription``)."""
+        if not isinstance(body, list) or not body:
+            return _err(400, -50, "Invalid parameters: send a JSON array of orders")
+        if len(body) > 10:
+            return _err(400, -50, "Invalid parameters: at most 10 orders per basket")
+        data = []
+        for item in body:
+            reply = one(item)
+            data.append(
+                {
+                    "statusCode": reply.status,
+                    "body": reply.body,
+                    "statusDescription": "HTTP OK" if reply.status == 200 else _phrase(reply),
+                }
+            )
+        return _ok(data=data)
+
+    def _exit_positions(self, body: Any, now: float) -> FakeReply:
+        """``DELETE /positions``: close open positions with market orders. ``{}`` or
+        ``{"exit_all": 1}``: all of them; ``{"id": id or [ids]}``: those; ``{"segment": [..],
+        "side": [..], "productType": [..]}``: those that match all three; with
+        ``"pending_orders_cancel": 1`` the pending orders of those symbols are cancelled
+        first. No open position: -352; an unknown position id: -53. Code 201 when a closing
+        order did not fill completely (the docs' "counter order placed but not filled")."""
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return _err(400, -50, "Invalid parameters")
+        open_keys = [k for k, a in self._agg.items() if a[0] != a[2]]
+        wanted = open_keys
+        if "id" in body:
+            ids = body["id"] if isinstance(body["id"], list) else [body["id"]]
+            if not ids or not all(isinstance(i, str) for i in ids):
+                return _err(400, -50, "Invalid parameters: id must be a position id or a list")
+            by_id = {f"{s}-{p}": (s, p) for s, p in self._agg}
+            unknown = [i for i in ids if i not in by_id]
+            if unknown:
+                return _err(400, -53, f"Invalid position id {unknown[0]}")
+            wanted = [by_id[i] for i in ids if by_id[i] in open_keys]
+        elif any(k in body for k in ("segment", "side", "productType")):
+            segments, sides, products = (body.get(k) for k in ("segment", "side", "productType"))
+            if not (
+                isinstance(segments, list)
+                and isinstance(sides, list)
+                and isinstance(products, list)
+            ) or not (segments and sides and products):
+                return _err(400, -50, "Invalid parameters: segment, side and productType lists")
+            wanted = [
+                (s, p)
+                for s, p in open_keys
+                if 10 in segments
+                and self._side_of(s, p) in sides
+                and ("ALL" in products or p in products)
+            ]
+        cancelled = 0
+        if body.get("pending_orders_cancel") == 1:
+            symbols = {s for s, _ in wanted} if "id" in body else None
+            for o in self.orders.values():
+                if o.status == PENDING and (symbols is None or o.symbol in symbols):
+                    o.status, o.message = CANCELLED, "Cancelled by exit position"
+                    cancelled += 1
+        if not wanted:
+            if cancelled:
+                return _ok(message="Pending orders cancelled")
+            return _err(400, -352, "No position to exit")
+        unfilled = 0
+        for symbol, product in wanted:
+            net = self._net(symbol, product)
+            o = FakeOrder(
+                id=self._next_id(now),
+                symbol=symbol,
+                side=-1 if net > 0 else 1,
+                type=2,
+                product=product,
+                qty=abs(net),
+                limit=Decimal(0),
+                stop=Decimal(0),
+                validity="DAY",
+                disclosed=0,
+                offline=False,
+                tag=None,
+                placed_at=now,
+                message="Exit position",
+            )
+            o.id_fyers = self._fyers_uuid(o.id)
+            o.exch_id = self._exchange_id(o)
+            self.orders[o.id] = o
+            self._match(o)
+            unfilled += o.status == PENDING
+        if unfilled:
+            message = "Counter order placed but not filled yet"
+            return FakeReply(200, {"s": "ok", "code": 201, "message": message})
+        return FakeReply(200, {"s": "ok", "code": 200, "message": "The position is closed."})
+
+    def _side_of(self, symbol: str, product: str) -> int:
+        net = self._net(symbol, product)
+        return (net > 0) - (net < 0)
+
+    def _convert(self, body: Any) -> FakeReply:
+        """``POST /positions``: move ``convertQty`` of an open position from one product to
+        another at its average price. The docs: CNC (and CO/BO/MTF) positions cannot be
+        converted, nor can anything be converted to CO/BO/MTF."""
+        if not isinstance(body, dict):
+            return _err(400, -50, "Invalid parameters")
+        for name in ("symbol", "positionSide", "convertQty", "convertFrom", "convertTo"):
+            if name not in body:
+                return _err(400, -50, f"Please provide {name}")
+        # "overnight" is mandatory in the docs but not in the SDK's docstring; the fake follows
+        # the docs (every position here is today's, so it must be 0)
+        if body.get("overnight") not in (0, 1) or isinstance(body.get("overnight"), bool):
+            return _err(400, -50, "Please provide overnight (0 or 1)")
+        pid, side, qty = body["symbol"], body["positionSide"], body["convertQty"]
+        src, dst = body["convertFrom"], body["convertTo"]
+        if src in ("CNC", "CO", "BO", "MTF"):
+            return _err(400, -50, f"You cannot convert {src} position to {dst}.")
+        if dst in ("CO", "BO", "MTF") or dst not in _PRODUCTS or dst == src:
+            return _err(400, -50, f"Invalid convertTo {dst!r}")
+        if side not in (1, -1) or isinstance(side, bool):
+            return _err(400, -50, "Invalid positionSide")
+        if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
+            return _err(400, -50, "Invalid convertQty: must be a positive whole number")
+        if not isinstance(pid, str) or not pid.endswith(f"-{src}"):
+            return _err(400, -53, "Invalid position id")
+        key = (pid[: -len(src) - 1], src)
+        agg = self._agg.get(key)
+        if agg is None:
+            return _err(400, -53, "Invalid position id")
+        if body["overnight"] == 1:
+            return _err(400, -99, "No carry-forward position to convert")
+        net = int(agg[0] - agg[2])
+        if net * side <= 0 or qty > abs(net):
+            return _err(400, -99, f"Convert quantity {qty} exceeds the open position {net}")
+        i = 0 if side == 1 else 2  # the open side's quantity and value move
+        price = agg[i + 1] / agg[i]
+        target = self._agg.setdefault((key[0], dst), [Decimal(0)] * 4)
+        agg[i] -= qty
+        agg[i + 1] -= price * qty
+        target[i] += qty
+        target[i + 1] += price * qty
+        self._dirty_positions[key] = None
+        self._dirty_positions[(key[0], dst)] = None
+        message = "Position Converted Successfully!!"
+        return FakeReply(200, {"s": "ok", "code": 200, "message": message, "positionDetails": 1101})
 
     # ---- login -------------------------------------------------------------------------------
 
@@ -733,8 +969,10 @@ class FakeFyersRest:
                 "image": None,
                 "email_id": "f***@example.com",
                 "pan": "XXXXX1234X",
+                "pin_change_date": "19-08-2025 14:58:41",  # "DD-MM-YYYY hh:mm:ss", as documented
                 "mobile_number": "******1234",
                 "totp": True,
+                "pwd_change_date": "19-08-2025 14:58:41",
                 "pwd_to_expire": 90,
                 "ddpi_enabled": False,
                 "mtf_enabled": False,
@@ -746,58 +984,52 @@ class FakeFyersRest:
         return f"101000000{digits:05d}"
 
     def _position_rows(self) -> list[dict[str, Any]]:
-        agg: dict[tuple[str, str], list[Decimal]] = {}
-        for t in self.trades:
-            o = self.orders[t["order"]]
-            a = agg.setdefault((o.symbol, o.product), [Decimal(0)] * 4)
-            if o.side == 1:
-                a[0] += t["qty"]
-                a[1] += t["price"] * t["qty"]
-            else:
-                a[2] += t["qty"]
-                a[3] += t["price"] * t["qty"]
-        rows = []
-        for (symbol, product), (bq, bv, sq, sv) in agg.items():
-            buy_avg = bv / bq if bq else Decimal(0)
-            sell_avg = sv / sq if sq else Decimal(0)
-            net = int(bq - sq)
-            realized = min(bq, sq) * (sell_avg - buy_avg) if bq and sq else Decimal(0)
-            net_avg = buy_avg if net > 0 else sell_avg if net < 0 else Decimal(0)
-            ltp = self.price(symbol) or net_avg
-            unrealized = net * (ltp - net_avg) if net else Decimal(0)
-            rows.append(
-                {
-                    "symbol": symbol,
-                    "id": f"{symbol}-{product}",
-                    "netQty": net,
-                    "qty": abs(net),
-                    "side": (net > 0) - (net < 0),
-                    "avgPrice": _num(_q(net_avg)),
-                    "netAvg": _num(_q(net_avg)),
-                    "buyQty": int(bq),
-                    "buyAvg": _num(_q(buy_avg)),
-                    "buyVal": _num(_q(bv)),
-                    "sellQty": int(sq),
-                    "sellAvg": _num(_q(sell_avg)),
-                    "sellVal": _num(_q(sv)),
-                    "realized_profit": _num(_q(realized)),
-                    "unrealized_profit": _num(_q(unrealized)),
-                    "pl": _num(_q(realized + unrealized)),
-                    "ltp": _num(ltp),
-                    "productType": product,
-                    "fyToken": self._fytoken(symbol),
-                    "segment": 10,
-                    "exchange": 10,
-                    "dayBuyQty": int(bq),
-                    "daySellQty": int(sq),
-                    "cfBuyQty": 0,
-                    "cfSellQty": 0,
-                    "crossCurrency": "",
-                    "rbiRefRate": 1,
-                    "qtyMulti_com": 1,
-                }
-            )
-        return rows
+        return [self._position_row(key, agg) for key, agg in self._agg.items()]
+
+    def _position_row(self, key: tuple[str, str], agg: list[Decimal]) -> dict[str, Any]:
+        """One ``netPositions`` row, shaped and computed like the docs' sample: ``avgPrice`` is
+        the average of the open side (``buyAvg`` when long), ``netAvg`` is ``(buyVal -
+        sellVal) / netQty`` (0 when flat), unrealized P&L is ``netQty × (ltp - avgPrice)``."""
+        symbol, product = key
+        bq, bv, sq, sv = agg
+        buy_avg = bv / bq if bq else Decimal(0)
+        sell_avg = sv / sq if sq else Decimal(0)
+        net = int(bq - sq)
+        realized = min(bq, sq) * (sell_avg - buy_avg) if bq and sq else Decimal(0)
+        avg = buy_avg if net > 0 else sell_avg if net < 0 else Decimal(0)
+        net_avg = (bv - sv) / net if net else Decimal(0)
+        ltp = self.price(symbol) or avg
+        unrealized = net * (ltp - avg) if net else Decimal(0)
+        return {
+            "symbol": symbol,
+            "id": f"{symbol}-{product}",
+            "netQty": net,
+            "qty": abs(net),
+            "side": (net > 0) - (net < 0),
+            "avgPrice": _num(_q(avg)),
+            "netAvg": _num(_q(net_avg)),
+            "buyQty": int(bq),
+            "buyAvg": _num(_q(buy_avg)),
+            "buyVal": _num(_q(bv)),
+            "sellQty": int(sq),
+            "sellAvg": _num(_q(sell_avg)),
+            "sellVal": _num(_q(sv)),
+            "realized_profit": _num(_q(realized)),
+            "unrealized_profit": _num(_q(unrealized)),
+            "pl": _num(_q(realized + unrealized)),
+            "ltp": _num(ltp),
+            "productType": product,
+            "fyToken": self._fytoken(symbol),
+            "segment": 10,
+            "exchange": 10,
+            "dayBuyQty": int(bq),
+            "daySellQty": int(sq),
+            "cfBuyQty": 0,
+            "cfSellQty": 0,
+            "crossCurrency": "N",  # documented values: Y (cross-currency) / N
+            "rbiRefRate": 1,
+            "qtyMulti_com": 1,
+        }
 
     def _positions(self) -> FakeReply:
         rows = self._position_rows()
@@ -819,7 +1051,7 @@ class FakeFyersRest:
         for r in self._position_rows():
             realized += Decimal(str(r["realized_profit"]))
             rate = Decimal(1) if r["productType"] == "CNC" else self.intraday_margin
-            used += abs(r["netQty"]) * Decimal(str(r["netAvg"])) * rate
+            used += abs(r["netQty"]) * Decimal(str(r["avgPrice"])) * rate
         return realized, used.quantize(_CENT, ROUND_HALF_UP)
 
     def available(self) -> Decimal:
@@ -849,13 +1081,13 @@ class FakeFyersRest:
         ]
         return _ok(fund_limit=rows)
 
+    def _net(self, symbol: str, product: str) -> int:
+        """Today's net quantity of ``symbol`` in ``product`` (trades and conversions)."""
+        agg = self._agg.get((symbol, product))
+        return 0 if agg is None else int(agg[0] - agg[2])
+
     def _cnc_today(self, symbol: str) -> int:
-        net = 0
-        for t in self.trades:
-            o = self.orders[t["order"]]
-            if o.symbol == symbol and o.product == "CNC":
-                net += o.side * t["qty"]
-        return net
+        return self._net(symbol, "CNC")
 
     def _holdings_reply(self) -> FakeReply:
         rows: list[dict[str, Any]] = []
@@ -933,11 +1165,12 @@ class FakeFyersRest:
         return {
             "clientId": self.fy_id,
             "id": o.id,
+            "id_fyers": o.id_fyers,  # in the order book since the 17 Nov 2025 changelog
             "exchOrdId": o.exch_id,
             "qty": o.qty,
             "remainingQuantity": o.remaining,
             "filledQty": o.filled,
-            "discloseQty": o.disclosed,
+            "discloseQty": o.disclosed,  # the docs list both spellings; their sample has both
             "limitPrice": _num(o.limit),
             "stopPrice": _num(o.stop),
             "tradedPrice": _num(o.avg_price),
@@ -955,14 +1188,16 @@ class FakeFyersRest:
             "productType": o.product,
             "side": o.side,
             "status": o.status,
-            "source": "API",
+            "source": ORDER_SOURCE,
             "ex_sym": name.rsplit("-", 1)[0],
             "description": name,
             "ch": 0,
             "chp": 0,
             "lp": _num(lp) if lp is not None else 0,
             "slNo": int(o.id[-8:]),
+            "dqQtyRem": 0,
             "orderNumStatus": f"{o.id}:{o.status}",
+            "disclosedQty": o.disclosed,
             "orderTag": f"1:{o.tag}" if o.tag else "2:Untagged",
             "takeProfit": 0,
             "stopLoss": 0,
@@ -980,6 +1215,11 @@ class FakeFyersRest:
         return _ok(orderBook=rows)
 
     # ---- orders ------------------------------------------------------------------------------
+
+    def _fyers_uuid(self, order_id: str) -> str:
+        """``id_fyers``: Fyers' own UUID for an order (stable per app and order id here)."""
+        digest = hashlib.sha256(f"{self.app_id}:{order_id}".encode()).digest()
+        return str(uuid.UUID(bytes=digest[:16], version=4))
 
     def _next_id(self, now: float) -> str:
         self._seq += 1
@@ -1041,12 +1281,36 @@ class FakeFyersRest:
         for value in (limit, stop):
             if (value * 100) % 5:
                 return _err(400, -50, "Price should be in multiples of tick size 0.05")
+        broken = self._stop_rule(symbol, otype, side, limit, stop, bool(body["offlineOrder"]))
+        if broken is not None:
+            return _err(400, -50, broken)
         tag = body.get("orderTag")
         if tag is not None and (
             not isinstance(tag, str) or not _TAG_RE.fullmatch(tag) or tag == "Untagged"
         ):
             return _err(400, -50, "Invalid orderTag: 1-30 alphanumeric characters")
         return (symbol, qty, otype, side, body["productType"], limit, stop, tag)
+
+    def _stop_rule(
+        self, symbol: str, otype: int, side: int, limit: Decimal, stop: Decimal, offline: bool
+    ) -> str | None:
+        """The documented stop-price rules (Order Placement Guide, SL-M and SL-L): the stop
+        must not be above the LTP for a sell nor below it for a buy, and must be below the
+        limit for a buy and above it for a sell. The docs name no error code for these; the
+        fake answers -50 ("invalid parameters", the message says which). The LTP rule is not
+        applied to AMOs (no live price to hold them to)."""
+        if otype not in (3, 4):
+            return None
+        ltp = None if offline else self.price(symbol)
+        if ltp is not None and side == 1 and stop < ltp:
+            return f"Stop price {stop} should not be lower than the LTP {ltp} for a buy order"
+        if ltp is not None and side == -1 and stop > ltp:
+            return f"Stop price {stop} should not be higher than the LTP {ltp} for a sell order"
+        if otype == 4 and side == 1 and stop >= limit:
+            return f"Stop price {stop} should be lower than the limit price {limit} for a buy"
+        if otype == 4 and side == -1 and stop <= limit:
+            return f"Stop price {stop} should be higher than the limit price {limit} for a sell"
+        return None
 
     def _place(self, body: Any, now: float) -> FakeReply:
         checked = self._validate_order(body)
@@ -1068,6 +1332,7 @@ class FakeFyersRest:
             tag=tag,
             placed_at=now,
         )
+        o.id_fyers = self._fyers_uuid(o.id)
         self.orders[o.id] = o
         refusal = self._risk(o)
         fault = self._take_fault("POST", "/orders/sync", ("reject",))
@@ -1077,6 +1342,8 @@ class FakeFyersRest:
             o.status, o.message = REJECTED, refusal[1]
             return _err(400, refusal[0], refusal[1])
         o.message = "Order submitted"
+        if not o.offline:
+            o.exch_id = self._exchange_id(o)  # the exchange acknowledged it (AMOs wait)
         self._match(o)
         if o.validity == "IOC" and o.status == PENDING:
             o.status, o.message = CANCELLED, "IOC order cancelled: not filled immediately"
@@ -1111,12 +1378,7 @@ class FakeFyersRest:
                 )
             return None
         if o.product == "INTRADAY":
-            net = sum(
-                self.orders[t["order"]].side * t["qty"]
-                for t in self.trades
-                if self.orders[t["order"]].symbol == o.symbol
-                and self.orders[t["order"]].product == "INTRADAY"
-            )
+            net = self._net(o.symbol, "INTRADAY")
             if net * o.side < 0 and o.qty <= abs(net):
                 return None  # closes (part of) a position: no new margin
         rate = Decimal(1) if o.product == "CNC" else self.intraday_margin
@@ -1156,6 +1418,14 @@ class FakeFyersRest:
             return _err(400, -50, "Price should be in multiples of tick size 0.05")
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= o.filled:
             return _err(400, -50, "Invalid qty: must exceed the filled quantity")
+        if otype in (1, 4) and limit == 0:
+            return _err(400, -50, "Limit price is required for this order type")
+        if otype in (3, 4) and stop == 0:
+            return _err(400, -50, "Stop price (trigger) is required for this order type")
+        if not o.triggered:
+            broken = self._stop_rule(o.symbol, otype, o.side, limit, stop, o.offline)
+            if broken is not None:
+                return _err(400, -50, broken)
         o.type, o.limit, o.stop, o.qty = otype, limit, stop, qty
         o.message = "Order modified"
         self._match(o)

@@ -1,0 +1,499 @@
+"""The fake Fyers server against the documented API v3, call for call (issue #20).
+
+Each documented behaviour the fake used to miss is checked twice on one
+:class:`~livetrade.fyers.fake.FakeFyersServer`: through our client (``FyersRestClient``, the
+order-socket parser, or raw httpx where our client has no call) and through the official SDK
+3.2.0 pointed at the same fake (``fyersModel`` with ``Config.API`` = the fake; the SDK's
+``FyersOrderSocket`` is fed the frames the fake's order socket sent, through its private
+message handler, so no SDK thread runs). Where the docs and the SDK disagree the fake follows
+the docs, and the test says so.
+
+Prices move only by ``fake.push_quote()`` (``tick_interval=None``); the client's limiter runs
+on a fake clock; socket frames are awaited with a timeout, never slept for. An autouse guard
+refuses non-loopback connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
+from websockets.asyncio.client import ClientConnection, connect
+
+from livetrade.fyers.broker import FyersOrderRejected, FyersRestClient, RateLimiter
+from livetrade.fyers.fake import FakeFyersServer
+from livetrade.fyers.fake_rest import ORDER_SOURCE
+from livetrade.fyers.order_socket import (
+    OrderEvent,
+    PositionEvent,
+    TradeEvent,
+    parse_message,
+    subscribe_frame,
+)
+from livetrade.fyers.rest import is_loopback
+from livetrade.model import OrderStatus
+
+fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
+order_ws = pytest.importorskip("fyers_apiv3.FyersWebsocket.order_ws")  # needs pkg_resources
+
+SBIN, INFY = "NSE:SBIN-EQ", "NSE:INFY-EQ"
+WAIT = 10.0  # seconds: a bound on waiting for frames, never a sleep
+UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+TRADE_TIME_RE = re.compile(r"\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2}")  # DD-MM-YYYY hh:mm:ss
+ORDER_TIME_RE = re.compile(r"\d{2}-[A-Z][a-z]{2}-\d{4} \d{2}:\d{2}:\d{2}")  # DD-Mon-YYYY
+
+
+class FakeClock:
+    """Time that moves only when the client sleeps on it (limiter pauses, settle delay)."""
+
+    def __init__(self) -> None:
+        self.now = time.monotonic()
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += max(seconds, 0.0)
+        await asyncio.sleep(0)
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeFyersServer]:
+    async with FakeFyersServer(seed=1, tick_interval=None) as server:
+        cfg = server.config
+        assert all(is_loopback(u) for u in (cfg.api_url, cfg.rest_url, cfg.order_ws_url))
+        yield server
+
+
+@pytest.fixture
+async def client(fake: FakeFyersServer) -> AsyncIterator[FyersRestClient]:
+    clock = FakeClock()
+    c = FyersRestClient(
+        fake.config.access_token,
+        base_url=fake.config.api_url,
+        limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+        sleep=clock.sleep,
+    )
+    yield c
+    await c.aclose()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(trust_env=False, timeout=5) as c:
+        yield c
+
+
+@pytest.fixture
+def sdk(
+    fake: FakeFyersServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Any]:
+    """The SDK's ``FyersModel`` on the fake (its loggers restored afterwards)."""
+    monkeypatch.setattr(fyers_model.Config, "API", fake.api_url)
+    assert is_loopback(fyers_model.Config.API)
+    names = ("FyersAPI", "FyersAPIRequest")
+    before = {n: list(logging.getLogger(n).handlers) for n in names}
+    app_id, jwt = fake.config.access_token.split(":", 1)
+    model = fyers_model.FyersModel(
+        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
+    )
+    yield model
+    model.service.session.close()
+    for name in names:
+        for handler in logging.getLogger(name).handlers[:]:
+            if handler not in before[name]:
+                logging.getLogger(name).removeHandler(handler)
+                handler.close()
+
+
+class SdkOrderSocket:
+    """The SDK's ``FyersOrderSocket``, never connected: frames go to its private handler."""
+
+    def __init__(self, log_dir: Path) -> None:
+        self.got: list[tuple[str, Any]] = []
+        order_ws.FyersOrderSocket._instance = None  # a process-wide singleton
+        self.sock = order_ws.FyersOrderSocket(
+            access_token="ABCDEFGHIJ-100:not-used",
+            log_path=str(log_dir),
+            on_trades=lambda m: self.got.append(("trades", m)),
+            on_positions=lambda m: self.got.append(("positions", m)),
+            on_orders=lambda m: self.got.append(("orders", m)),
+            on_general=lambda m: self.got.append(("general", m)),
+            on_error=lambda m: self.got.append(("error", m)),
+        )
+
+    def parse(self, frames: list[str]) -> list[tuple[str, Any]]:
+        self.got.clear()
+        for frame in frames:
+            self.sock._FyersOrderSocket__on_message(frame)
+        return list(self.got)
+
+
+@pytest.fixture
+def sdk_socket(tmp_path: Path) -> Iterator[SdkOrderSocket]:
+    logger = logging.getLogger("FyersDataSocket")  # the name the SDK's order socket logs to
+    handlers = list(logger.handlers)
+    instance = order_ws.FyersOrderSocket._instance
+    yield SdkOrderSocket(tmp_path)
+    for handler in logger.handlers[:]:
+        if handler not in handlers:
+            logger.removeHandler(handler)
+            handler.close()
+    order_ws.FyersOrderSocket._instance = instance
+
+
+class Frames:
+    """A raw order-socket connection to the fake: every text frame it received, in order."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[str] = []
+
+    async def until(self, check: Callable[[list[str]], bool], what: str) -> list[str]:
+        while not check(self.frames):
+            try:
+                msg = await asyncio.wait_for(self.ws.recv(), WAIT)
+            except TimeoutError:
+                raise AssertionError(f"no {what} on the order socket") from None
+            self.frames.append(msg if isinstance(msg, str) else msg.decode())
+        return self.frames
+
+    async def updates(self, kind: str, count: int = 1) -> list[str]:
+        def enough(frames: list[str]) -> bool:
+            return sum(f'"{kind}":' in f for f in frames) >= count
+
+        frames = await self.until(enough, f"{count} {kind} update(s)")
+        return [f for f in frames if f.startswith(f'{{"{kind}":')]
+
+
+@pytest.fixture
+async def frames(fake: FakeFyersServer) -> AsyncIterator[Frames]:
+    async with connect(
+        fake.order_ws_url, additional_headers={"authorization": fake.config.access_token}
+    ) as ws:
+        await ws.send(subscribe_frame(["orders", "trades", "positions"]))
+        ack = json.loads(await asyncio.wait_for(ws.recv(), WAIT))
+        assert ack == {"code": 1605, "message": "Successfully subscribed", "s": "ok"}
+        yield Frames(ws)
+
+
+def sdk_order(symbol: str = SBIN, **kw: Any) -> dict[str, Any]:
+    body = {
+        "symbol": symbol, "qty": 10, "type": 2, "side": 1, "productType": "INTRADAY",
+        "limitPrice": 0, "stopPrice": 0, "validity": "DAY", "disclosedQty": 0,
+        "offlineOrder": False, "orderTag": "parity1",
+    }  # fmt: skip
+    return {**body, **kw}
+
+
+async def call(fn: Callable[..., Any], *args: Any) -> Any:
+    """An SDK call (blocking ``requests``) off the loop the fake runs in."""
+    return await asyncio.to_thread(fn, *args)
+
+
+# ==================================================================== 1. id_fyers
+
+
+async def test_1_id_fyers_in_the_book_and_updates_through_our_client(
+    fake: FakeFyersServer, client: FyersRestClient, frames: Frames
+) -> None:
+    ack = await client.place_order(SBIN, "BUY", 5, tag="idf1")
+    (row,) = await client.orderbook()
+    id_fyers = fake.orders.orders[ack.order_id].id_fyers
+    assert UUID_RE.fullmatch(id_fyers) and row.raw["id_fyers"] == id_fyers
+    order_events = [parse_message(f) for f in await frames.updates("orders")]
+    trade_events = [parse_message(f) for f in await frames.updates("trades")]
+    assert all(isinstance(e, OrderEvent) for e in order_events)
+    assert [e.order.raw["id_fyers"] for e in order_events] == [id_fyers]  # type: ignore[union-attr]
+    (trade,) = trade_events
+    assert isinstance(trade, TradeEvent) and trade.trade.raw["id_fyers"] == id_fyers
+
+
+async def test_1_id_fyers_through_the_sdk(
+    fake: FakeFyersServer, sdk: Any, frames: Frames, sdk_socket: SdkOrderSocket
+) -> None:
+    placed = await call(sdk.place_order, sdk_order())
+    (row,) = (await call(sdk.orderbook))["orderBook"]
+    assert row["id"] == placed["id"] and UUID_RE.fullmatch(row["id_fyers"])
+    await frames.updates("trades")
+    got = dict(sdk_socket.parse(await frames.updates("orders") + await frames.updates("trades")))
+    # the SDK keeps id_fyers (its map.json has no entry for it; it adds the key by hand)
+    assert got["orders"]["orders"]["id_fyers"] == row["id_fyers"]
+    assert got["trades"]["trades"]["id_fyers"] == row["id_fyers"]
+
+
+# ==================================================================== 2. disclosedQty
+
+
+async def test_2_both_disclosed_quantity_keys_through_our_client(
+    client: FyersRestClient,
+) -> None:
+    await client.place_order(SBIN, "BUY", 5)
+    (row,) = await client.orderbook()
+    assert row.raw["discloseQty"] == row.raw["disclosedQty"] == 0
+    assert row.raw["dqQtyRem"] == 0  # in the docs' sample row too
+
+
+async def test_2_both_disclosed_quantity_keys_through_the_sdk(sdk: Any) -> None:
+    placed = await call(sdk.place_order, sdk_order(qty=50, type=1, limitPrice=790, disclosedQty=10))
+    assert placed["s"] == "ok", placed
+    (row,) = (await call(sdk.orderbook))["orderBook"]
+    assert row["discloseQty"] == row["disclosedQty"] == 10
+
+
+# ==================================================================== 3. source
+
+
+async def test_3_api_orders_come_from_source_its_through_our_client(
+    client: FyersRestClient,
+) -> None:
+    await client.place_order(SBIN, "BUY", 1)
+    (row,) = await client.orderbook()
+    assert ORDER_SOURCE == "ITS" and row.raw["source"] == "ITS"
+
+
+async def test_3_api_orders_come_from_source_its_through_the_sdk(
+    sdk: Any, frames: Frames, sdk_socket: SdkOrderSocket
+) -> None:
+    await call(sdk.place_order, sdk_order())
+    (row,) = (await call(sdk.orderbook))["orderBook"]
+    assert row["source"] == "ITS"  # documented: M, W, R, A, ITS (= API)
+    ((_, update),) = sdk_socket.parse((await frames.updates("orders"))[:1])
+    assert update["orders"]["source"] == "ITS"
+
+
+# ==================================================================== 4. stop-price rules
+
+
+async def test_4_stop_prices_follow_the_documented_rules_through_our_client(
+    fake: FakeFyersServer, client: FyersRestClient
+) -> None:
+    await fake.push_quote(SBIN, 77_100)  # LTP 771
+    refused = [
+        ("BUY", "SL", "778", "780"),  # buy: stop must be below the limit
+        ("BUY", "SL_M", None, "760"),  # buy: stop must not be below the LTP
+        ("SELL", "SL_M", None, "780"),  # sell: stop must not be above the LTP
+        ("SELL", "SL", "766", "765"),  # sell: stop must be above the limit
+    ]
+    for side, kind, limit, stop in refused:
+        with pytest.raises(FyersOrderRejected) as info:
+            await client.place_order(
+                SBIN, side, 1, kind, limit_price=limit, trigger_price=stop, product="CNC"
+            )
+        assert info.value.fyers_code == -50, (side, kind)
+        assert "Stop price" in (info.value.fyers_message or "")
+    assert fake.orders.orders == {}  # nothing booked, nothing filled
+    buy = await client.place_order(SBIN, "BUY", 1, "SL_M", trigger_price="775")
+    sell = await client.place_order(SBIN, "SELL", 1, "SL", limit_price="764", trigger_price="765")
+    at_ltp = await client.place_order(SBIN, "BUY", 1, "SL", limit_price="772", trigger_price="771")
+    for ack in (buy, sell):
+        order = await client.order(ack.order_id)
+        assert order is not None and order.status is OrderStatus.OPEN
+        assert order.exchange_order_id  # a pending order has its exchange id
+    assert (await client.order(at_ltp.order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
+    with pytest.raises(FyersOrderRejected) as info:  # modify: the same rules
+        await client.modify_order(buy.order_id, kind="SL_M", trigger_price="760")
+    assert info.value.fyers_code == -50
+    await fake.push_quote(SBIN, 77_600)  # through the buy stop
+    assert (await client.order(buy.order_id)).status is OrderStatus.FILLED  # type: ignore[union-attr]
+
+
+async def test_4_stop_prices_follow_the_documented_rules_through_the_sdk(
+    fake: FakeFyersServer, sdk: Any
+) -> None:
+    await fake.push_quote(SBIN, 77_100)
+    sl_buy = await call(sdk.place_order, sdk_order(type=4, limitPrice=778, stopPrice=780))
+    slm_buy = await call(sdk.place_order, sdk_order(type=3, stopPrice=760))
+    assert (sl_buy["s"], sl_buy["code"], slm_buy["s"], slm_buy["code"]) == (
+        "error", -50, "error", -50,
+    )  # fmt: skip
+    assert (await call(sdk.orderbook))["orderBook"] == []
+    ok = await call(sdk.place_order, sdk_order(type=3, stopPrice=775))
+    (row,) = (await call(sdk.orderbook))["orderBook"]
+    assert row["id"] == ok["id"] and row["status"] == 6 and row["exchOrdId"]
+    modified = await call(sdk.modify_order, {"id": ok["id"], "type": 3, "stopPrice": 760})
+    assert (modified["s"], modified["code"]) == ("error", -50)
+
+
+# ==================================================================== 5. unknown symbols
+
+
+async def test_5_unknown_symbols_are_minus_300_through_our_client(
+    fake: FakeFyersServer, client: FyersRestClient, http: httpx.AsyncClient
+) -> None:
+    with pytest.raises(FyersOrderRejected) as info:
+        await client.place_order("NSE:NOSUCH-EQ", "BUY", 1)
+    assert info.value.fyers_code == -300 and fake.orders.orders == {}
+    jwt = fake.config.access_token.split(":", 1)[1]
+    resp = await http.post(
+        fake.rest_url + "/symbol-token",
+        json={"symbols": [SBIN, "NSE:NOSUCH-EQ"]},
+        headers={"Authorization": jwt},
+    )
+    body = resp.json()
+    assert list(body["validSymbol"]) == [SBIN] and body["invalidSymbol"] == ["NSE:NOSUCH-EQ"]
+    assert "loose" not in repr(fake)
+
+
+async def test_5_unknown_symbols_are_minus_300_through_the_sdk(sdk: Any) -> None:
+    refused = await call(sdk.place_order, sdk_order("NSE:NOSUCH-EQ"))
+    assert (refused["s"], refused["code"]) == ("error", -300)
+
+
+async def test_5_loose_mode_is_opt_in_and_says_so(tmp_path: Path) -> None:
+    async with FakeFyersServer(seed=1, tick_interval=None, loose_symbols=True) as loose:
+        assert "loose" in repr(loose) and "LOOSE" in loose.symbols_note()
+        clock = FakeClock()
+        async with FyersRestClient(
+            loose.config.access_token,
+            base_url=loose.config.api_url,
+            limiter=RateLimiter(clock=clock, sleep=clock.sleep),
+        ) as c:
+            ack = await c.place_order("NSE:NOSUCH-EQ", "BUY", 1)
+            assert (await c.order(ack.order_id)).traded_price == Decimal(1000)  # type: ignore[union-attr]
+
+
+# ==================================================================== 6. position updates
+
+
+async def test_6_position_updates_arrive_on_our_order_socket(
+    fake: FakeFyersServer, client: FyersRestClient, frames: Frames
+) -> None:
+    await client.place_order(SBIN, "BUY", 10)
+    (update,) = [parse_message(f) for f in await frames.updates("positions")]
+    assert isinstance(update, PositionEvent)
+    pos = update.position
+    (row,) = (await client.positions()).positions
+    assert pos["id"] == row.position_id == f"{SBIN}-INTRADAY"
+    assert (pos["netQty"], pos["buyQty"], pos["side"]) == (10, 10, 1)
+    for key in ("buyAvg", "buyVal", "netAvg", "sellQty", "productType", "crossCurrency"):
+        assert pos[key] == row.raw[key], key
+    await fake.push_quote(SBIN, 81_000)
+    await client.place_order(SBIN, "SELL", 10)
+    last = parse_message((await frames.updates("positions", 2))[-1])
+    assert isinstance(last, PositionEvent)
+    assert (last.position["netQty"], last.position["side"]) == (0, 0)
+    assert last.position["realized_profit"] == 100  # 10 × (810 - 800)
+
+
+async def test_6_position_updates_reach_the_sdks_on_positions(
+    fake: FakeFyersServer, sdk: Any, frames: Frames, sdk_socket: SdkOrderSocket
+) -> None:
+    await call(sdk.place_order, sdk_order(qty=4))
+    got = sdk_socket.parse(await frames.updates("positions"))
+    assert [kind for kind, _ in got] == ["positions"]
+    message = got[0][1]
+    (row,) = (await call(sdk.positions))["netPositions"]
+    assert message["s"] == "ok"
+    assert message["positions"] == {k: row[k] for k in message["positions"]}
+    assert {"netQty", "buyVal", "netAvg", "crossCurrency", "realized_profit"} <= set(
+        message["positions"]
+    )
+
+
+# ==================================================================== 7. trade time format
+
+
+async def test_7_trade_updates_use_the_documented_time_format_through_our_client(
+    client: FyersRestClient, frames: Frames
+) -> None:
+    await client.place_order(SBIN, "BUY", 1)
+    (trade,) = [parse_message(f) for f in await frames.updates("trades")]
+    (order,) = [parse_message(f) for f in await frames.updates("orders")]
+    assert isinstance(trade, TradeEvent) and isinstance(order, OrderEvent)
+    assert TRADE_TIME_RE.fullmatch(trade.trade.raw["orderDateTime"])
+    assert ORDER_TIME_RE.fullmatch(order.order.raw["orderDateTime"])
+    assert trade.trade.traded_at is not None and order.order.placed_at is not None
+    assert trade.trade.traded_at.strftime("%d-%m-%Y %H:%M:%S") == trade.trade.raw["orderDateTime"]
+    assert abs((trade.trade.traded_at - order.order.placed_at).total_seconds()) < 2
+
+
+async def test_7_trade_updates_use_the_documented_time_format_through_the_sdk(
+    sdk: Any, frames: Frames, sdk_socket: SdkOrderSocket
+) -> None:
+    await call(sdk.place_order, sdk_order())
+    await frames.updates("trades")
+    got = dict(sdk_socket.parse(await frames.updates("orders") + await frames.updates("trades")))
+    assert TRADE_TIME_RE.fullmatch(got["trades"]["trades"]["orderDateTime"])
+    assert ORDER_TIME_RE.fullmatch(got["orders"]["orders"]["orderDateTime"])
+
+
+# ==================================================================== 8. netAvg
+
+
+async def _buy_10_sell_4(fake: FakeFyersServer, place: Callable[[str, int], Any]) -> None:
+    await place("BUY", 10)  # at 800
+    await fake.push_quote(SBIN, 81_000)
+    await place("SELL", 4)  # at 810
+
+
+async def test_8_net_avg_is_net_value_over_net_quantity_through_our_client(
+    fake: FakeFyersServer, client: FyersRestClient
+) -> None:
+    await _buy_10_sell_4(fake, lambda side, q: client.place_order(SBIN, side, q))
+    (p,) = (await client.positions()).positions
+    assert (p.buy_value, p.sell_value, p.net_quantity) == (Decimal(8000), Decimal(3240), 6)
+    assert p.avg_price == Decimal("793.33")  # netAvg = (8000 - 3240) / 6, as in the docs
+    assert Decimal(str(p.raw["avgPrice"])) == p.buy_avg == 800  # the open side's average
+    assert (p.realized_pnl, p.unrealized_pnl) == (Decimal(40), Decimal(60))  # 4×10; 6×(810-800)
+
+
+async def test_8_net_avg_is_net_value_over_net_quantity_through_the_sdk(
+    fake: FakeFyersServer, sdk: Any
+) -> None:
+    async def place(side: str, qty: int) -> None:
+        reply = await call(sdk.place_order, sdk_order(side=1 if side == "BUY" else -1, qty=qty))
+        assert reply["s"] == "ok", reply
+
+    await _buy_10_sell_4(fake, place)
+    (row,) = (await call(sdk.positions))["netPositions"]
+    assert row["netAvg"] == round((row["buyVal"] - row["sellVal"]) / row["netQty"], 2) == 793.33
+    assert row["avgPrice"] == row["buyAvg"] == 800
+
+
+# ==================================================================== 9. crossCurrency
+
+
+async def test_9_cross_currency_is_y_or_n_through_our_client(
+    client: FyersRestClient, frames: Frames
+) -> None:
+    await client.place_order(SBIN, "BUY", 1)
+    (p,) = (await client.positions()).positions
+    assert p.raw["crossCurrency"] == "N"
+    (update,) = [parse_message(f) for f in await frames.updates("positions")]
+    assert isinstance(update, PositionEvent) and update.position["crossCurrency"] == "N"
+
+
+async def test_9_cross_currency_is_y_or_n_through_the_sdk(sdk: Any) -> None:
+    await call(sdk.place_order, sdk_order())
+    (row,) = (await call(sdk.positions))["netPositions"]
+    assert row["crossCurrency"] in ("Y", "N") and row["crossCurrency"] == "N"
+
+
+# ==================================================================== 10. profile dates
+
+
+DATE_RE = re.compile(r"\d{2}-\d{2}-\d{4} \d{2}:\d{2}:\d{2}")
+
+
+async def test_10_profile_has_pin_and_password_change_dates_through_our_client(
+    client: FyersRestClient,
+) -> None:
+    profile = await client.profile()
+    assert DATE_RE.fullmatch(profile.raw["pin_change_date"])
+    assert DATE_RE.fullmatch(profile.raw["pwd_change_date"])
+
+
+async def test_10_profile_has_pin_and_password_change_dates_through_the_sdk(sdk: Any) -> None:
+    data = (await call(sdk.get_profile))["data"]
+    assert DATE_RE.fullmatch(data["pin_change_date"]) and DATE_RE.fullmatch(data["pwd_change_date"])
