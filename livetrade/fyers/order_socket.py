@@ -248,8 +248,13 @@ class FyersOrderSocket:
     """Order/trade/position updates over Fyers' order socket (see the module docstring).
 
     ``authorization`` is ``"APP_ID:access_token"``. Callbacks run in the event loop and must
-    not block. ``retries`` reconnect attempts in a row before giving up (``on_error`` then
-    gets the last failure); a connection that delivered a frame resets the count.
+    not block. The socket never gives up on its own (``retries=None``, the default): it
+    reconnects with capped backoff (state ``reconnecting``, :attr:`attempt` counting) until it
+    is closed, because a live session without order updates only learns of fills from polling.
+    ``on_error`` hears of the outage after ``report_after`` failures in a row and then at most
+    once every ``report_every`` seconds. A refused token is final (retrying cannot help).
+    ``retries=N`` restores the old behaviour: ``failed`` after N failures in a row. A
+    connection that delivered a frame resets the count.
     """
 
     def __init__(
@@ -263,8 +268,10 @@ class FyersOrderSocket:
         on_error: Callable[[BaseException], None] | None = None,
         ping_interval: float = 10.0,
         open_timeout: float = 10.0,
-        retries: int = 5,
+        retries: int | None = None,
         backoff: Callable[[int], float] | None = None,
+        report_after: int = 3,
+        report_every: float = 60.0,
     ) -> None:
         if ":" not in authorization:
             raise AuthError("the order socket needs 'APP_ID:access_token' authorization")
@@ -281,6 +288,10 @@ class FyersOrderSocket:
         self.open_timeout = open_timeout
         self.retries = retries
         self._backoff = backoff if backoff is not None else ExponentialBackoff()
+        self.report_after = report_after
+        self.report_every = report_every
+        self._last_report: float | None = None  # loop time of the last outage report
+        self.attempt = 0  # failed connections in a row
         self.state: SocketState = "idle"
         self.connects = 0
         self.messages = 0
@@ -328,7 +339,7 @@ class FyersOrderSocket:
             self.on_error(exc)
 
     async def _run(self) -> None:
-        attempt = 0
+        self.attempt = 0
         while not self._closing:
             healthy = False
             try:
@@ -345,14 +356,32 @@ class FyersOrderSocket:
             self._connected.clear()
             if self._closing:
                 return
-            attempt = 1 if healthy else attempt + 1
-            if attempt > self.retries:
+            self.attempt = 1 if healthy else self.attempt + 1
+            if healthy:
+                self._last_report = None
+            if self.retries is not None and self.attempt > self.retries:
                 self.state = "failed"
                 self._report(ConnectionError(f"order socket failed {self.retries} times: {reason}"))
                 return
             self.state = "reconnecting"
-            log.warning("order socket: %s; reconnect %d/%d", reason, attempt, self.retries)
-            await asyncio.sleep(max(0.0, self._backoff(attempt)))
+            log.warning("order socket: %s; reconnect attempt %d", reason, self.attempt)
+            self._report_outage(reason)
+            await asyncio.sleep(max(0.0, self._backoff(self.attempt)))
+
+    def _report_outage(self, reason: str) -> None:
+        """Tell ``on_error`` once the outage is real, then once every ``report_every`` s."""
+        if self.attempt < self.report_after:
+            return
+        now = asyncio.get_running_loop().time()
+        if self._last_report is not None and now - self._last_report < self.report_every:
+            return
+        self._last_report = now
+        self._report(
+            ConnectionError(
+                f"the Fyers order socket is down ({self.attempt} failed attempts: {reason}); "
+                "still reconnecting; `await session.sync_orders()` reads the books meanwhile"
+            )
+        )
 
     async def _session(self) -> bool:
         """One connection; True if it delivered anything (so the retry count restarts)."""
