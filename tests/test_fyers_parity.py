@@ -30,6 +30,7 @@ import pytest
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from websockets.asyncio.client import ClientConnection, connect
 
+from livetrade.errors import AuthError
 from livetrade.fyers.broker import FyersOrderRejected, FyersRestClient, RateLimiter
 from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.fake_rest import ORDER_SOURCE
@@ -497,3 +498,145 @@ async def test_10_profile_has_pin_and_password_change_dates_through_our_client(
 async def test_10_profile_has_pin_and_password_change_dates_through_the_sdk(sdk: Any) -> None:
     data = (await call(sdk.get_profile))["data"]
     assert DATE_RE.fullmatch(data["pin_change_date"]) and DATE_RE.fullmatch(data["pwd_change_date"])
+
+
+# ====================================================== 11. exit, convert, basket, logout
+
+
+async def _positions(sdk: Any) -> dict[str, int]:
+    return {r["id"]: r["netQty"] for r in (await call(sdk.positions))["netPositions"]}
+
+
+async def test_11_exit_positions_through_the_sdk(fake: FakeFyersServer, sdk: Any) -> None:
+    nothing = await call(sdk.exit_positions)
+    assert (nothing["s"], nothing["code"]) == ("error", -352)  # no position to exit
+    await call(sdk.place_order, sdk_order(qty=10))
+    await call(sdk.place_order, sdk_order(INFY, qty=5, productType="CNC"))
+    one = await call(sdk.exit_positions, {"id": f"{SBIN}-INTRADAY"})
+    assert one == {"s": "ok", "code": 200, "message": "The position is closed."}
+    assert await _positions(sdk) == {f"{SBIN}-INTRADAY": 0, f"{INFY}-CNC": 5}
+    unknown = await call(sdk.exit_positions, {"id": "NSE:NOSUCH-EQ-INTRADAY"})
+    assert (unknown["s"], unknown["code"]) == ("error", -53)
+    flat = await call(sdk.exit_positions, {"id": [f"{SBIN}-INTRADAY"]})
+    assert flat["code"] == -352  # known, but nothing open
+    bad = await call(sdk.exit_positions, {"segment": [10], "side": [1]})
+    assert (bad["s"], bad["code"]) == ("error", -50)  # all three filters are mandatory
+    short = await call(sdk.exit_positions, {"segment": [10], "side": [-1], "productType": ["ALL"]})
+    assert short["code"] == -352  # only longs are open
+    by_filter = await call(
+        sdk.exit_positions, {"segment": [10], "side": [1], "productType": ["CNC"]}
+    )
+    assert by_filter["s"] == "ok" and (await _positions(sdk))[f"{INFY}-CNC"] == 0
+    # exit all, cancelling the working orders first
+    await call(sdk.place_order, sdk_order(qty=3))
+    resting = await call(sdk.place_order, sdk_order(type=1, limitPrice=700, qty=3))
+    before = len(fake.orders.requests)
+    assert (await call(sdk.exit_positions, {"pending_orders_cancel": 1}))["code"] == 200
+    assert fake.orders.orders[resting["id"]].status == 1  # cancelled
+    assert set((await _positions(sdk)).values()) == {0}
+    await call(sdk.place_order, sdk_order(qty=2))
+    assert (await call(sdk.exit_positions))["code"] == 200  # the SDK sends {"exit_all": 1}
+    assert fake.orders.requests[-1].body == {"exit_all": 1}
+    assert fake.orders.requests[before].method == "DELETE"
+
+
+async def test_11_exit_positions_through_raw_http(
+    fake: FakeFyersServer, client: FyersRestClient, http: httpx.AsyncClient
+) -> None:
+    await client.place_order(SBIN, "BUY", 4)
+    fake.orders.max_fill_qty = 1  # a thin market: the exit order fills one share at a time
+    headers = {"Authorization": fake.config.access_token}
+    resp = await http.request(
+        "DELETE", fake.api_url + "/positions", json={"exit_all": 1}, headers=headers
+    )
+    assert resp.status_code == 200 and resp.json()["code"] == 201  # counter order not filled
+    (p,) = (await client.positions()).positions
+    assert p.net_quantity == 3
+    await fake.push_quote(SBIN, 80_100)
+    await fake.push_quote(SBIN, 80_200)
+    await fake.push_quote(SBIN, 80_300)
+    (p,) = (await client.positions()).positions
+    assert p.net_quantity == 0
+
+
+async def test_11_convert_position_through_the_sdk(
+    fake: FakeFyersServer, sdk: Any, frames: Frames, sdk_socket: SdkOrderSocket
+) -> None:
+    await call(sdk.place_order, sdk_order(qty=10))
+    convert = {
+        "symbol": f"{SBIN}-INTRADAY", "positionSide": 1, "convertQty": 4,
+        "convertFrom": "INTRADAY", "convertTo": "CNC", "overnight": 0,
+    }  # fmt: skip
+    done = await call(sdk.convert_position, convert)
+    assert done == {
+        "s": "ok", "code": 200, "message": "Position Converted Successfully!!",
+        "positionDetails": 1101,
+    }  # fmt: skip
+    rows = {r["id"]: r for r in (await call(sdk.positions))["netPositions"]}
+    assert (rows[f"{SBIN}-INTRADAY"]["netQty"], rows[f"{SBIN}-CNC"]["netQty"]) == (6, 4)
+    assert rows[f"{SBIN}-CNC"]["buyAvg"] == rows[f"{SBIN}-INTRADAY"]["buyAvg"] == 800
+    # the converted shares are delivery shares now: a CNC sell of 4 passes the holdings check
+    sold = await call(sdk.place_order, sdk_order(side=-1, qty=4, productType="CNC"))
+    assert sold["s"] == "ok", sold
+    back = await call(
+        sdk.convert_position, {**convert, "symbol": f"{SBIN}-CNC", "convertFrom": "CNC",
+                               "convertTo": "INTRADAY"}
+    )  # fmt: skip
+    assert (back["s"], back["code"]) == ("error", -50) and "CNC" in back["message"]
+    too_many = await call(sdk.convert_position, {**convert, "convertQty": 7})
+    assert (too_many["s"], too_many["code"]) == ("error", -99)
+    unknown = await call(sdk.convert_position, {**convert, "symbol": f"{INFY}-INTRADAY"})
+    assert (unknown["s"], unknown["code"]) == ("error", -53)
+    missing = await call(
+        sdk.convert_position, {k: v for k, v in convert.items() if k != "overnight"}
+    )
+    assert (missing["s"], missing["code"]) == ("error", -50)  # mandatory in the docs
+    # the order socket told both products' positions about the conversion
+    positions = sdk_socket.parse(await frames.updates("positions", 3))
+    ids = [m["positions"]["id"] for kind, m in positions if kind == "positions"]
+    assert ids[:3] == [f"{SBIN}-INTRADAY", f"{SBIN}-INTRADAY", f"{SBIN}-CNC"]
+
+
+async def test_11_basket_orders_through_the_sdk(fake: FakeFyersServer, sdk: Any) -> None:
+    basket = [
+        sdk_order(type=1, limitPrice=790, qty=2, orderTag="b1"),
+        sdk_order(type=1, limitPrice=789, qty=3, orderTag="b2"),
+        sdk_order("NSE:NOSUCH-EQ", orderTag="b3"),
+    ]
+    placed = await call(sdk.place_basket_orders, basket)
+    assert (placed["s"], placed["code"]) == ("ok", 200)
+    assert [d["statusCode"] for d in placed["data"]] == [200, 200, 400]
+    first, second, third = (d["body"] for d in placed["data"])
+    assert first["s"] == second["s"] == "ok" and third["code"] == -300
+    assert placed["data"][0]["statusDescription"] == "HTTP OK"
+    assert first["message"].endswith(first["id"]) and first["id"] in fake.orders.orders
+    modified = await call(
+        sdk.modify_basket_orders, [{"id": first["id"], "type": 1, "limitPrice": 791, "qty": 4}]
+    )
+    (item,) = modified["data"]
+    assert item["body"]["message"] == "Successfully modified order"
+    assert fake.orders.orders[first["id"]].qty == 4
+    cancelled = await call(
+        sdk.cancel_basket_orders, [{"id": first["id"]}, {"id": second["id"]}, {"id": "nope"}]
+    )
+    assert [d["body"]["code"] for d in cancelled["data"]] == [1103, 1103, -51]
+    too_many = await call(sdk.place_basket_orders, [sdk_order()] * 11)
+    assert (too_many["s"], too_many["code"]) == ("error", -50)
+    assert len(fake.orders.orders) == 2  # the refused basket placed nothing
+
+
+async def test_11_logout_ends_the_token_through_the_sdk_and_our_client(
+    fake: FakeFyersServer, sdk: Any, client: FyersRestClient
+) -> None:
+    assert (await client.profile()).fy_id == "XF00001"
+    out = await call(sdk.logout)
+    assert out == {"s": "ok", "code": 200, "message": "you are successfully logged out"}
+    after = await call(sdk.get_profile)
+    assert (after["s"], after["code"]) == ("error", -16)
+    with pytest.raises(AuthError):
+        await client.profile()  # the same token: revoked for this app
+    with pytest.raises(Exception, match="403"):
+        async with connect(
+            fake.order_ws_url, additional_headers={"authorization": fake.config.access_token}
+        ):
+            pass
