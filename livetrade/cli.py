@@ -186,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     journal = sub.add_parser(
         "journal",
-        help="export a session's journal",
+        help="export, check or back up a session's journal",
         description="Work with a session's journal (every order, fill and cancel).",
     )
     jsub = journal.add_subparsers(dest="journal_command", required=True, metavar="ACTION")
@@ -206,6 +206,31 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", default=None, help="output file (default NAME.csv / NAME.parquet; "
         "'-' writes CSV to stdout)"
     )  # fmt: skip
+    check = jsub.add_parser(
+        "check",
+        help="verify the journal of session NAME (exit 0 if sound, 1 if damaged)",
+        description="Check session NAME's journal without changing it: SQLite's integrity "
+        "check, every row decodes and matches the hash chain, and the rows restore into a "
+        "throwaway engine. Prints one line: the verdict, or the damaged row and why.",
+    )
+    check.add_argument("name", help="session name (the journal file is NAME.sqlite)")
+    backup = jsub.add_parser(
+        "backup",
+        help="copy the journal of session NAME consistently (WAL included) and check the copy",
+        description="Copy NAME.sqlite together with the newest commits in NAME.sqlite-wal into "
+        "one self-contained file with SQLite's backup API, then check the copy. Never "
+        "overwrites DEST. A journal a running session holds is locked: back it up from that "
+        "session with session.backup_journal(DEST).",
+    )
+    backup.add_argument("name", help="session name (the journal file is NAME.sqlite)")
+    backup.add_argument("dest", help="the new backup file (or a folder to put NAME.sqlite in)")
+    for command in (check, backup):
+        command.add_argument(
+            "--journal-dir",
+            default=None,
+            help="folder holding the journal "
+            "(default $LIVETRADE_DATA_DIR or ~/.local/share/livetrade)",
+        )
     return parser
 
 
@@ -272,9 +297,58 @@ def _journal_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _fail(command: str, message: str) -> int:
+def _journal_check(args: argparse.Namespace) -> int:
+    """One line: the verdict (exit 0) or the damaged row and why (exit 1); 2 if it could not
+    be checked at all (missing, in use, newer schema)."""
+    from livetrade.journal import JournalCorrupt, JournalError, JournalLocked, check, default_dir
+
+    path = Path(args.journal_dir or default_dir()) / f"{args.name}.sqlite"
+    if not path.exists() and not path.with_name(path.name + "-wal").exists():
+        return _fail("journal check", f"no journal for session {args.name!r} at {path}")
+    try:
+        summary = check(path)
+    except JournalLocked:
+        return _fail(
+            "journal check",
+            f"journal {path} is held by a running session (it keeps its journal locked), so "
+            "another process cannot check it; close that session and run this again",
+        )
+    except JournalCorrupt as exc:
+        return _fail("journal check", str(exc), status=1)
+    except JournalError as exc:
+        return _fail("journal check", str(exc))
+    print(summary)
+    return 0
+
+
+def _journal_backup(args: argparse.Namespace) -> int:
+    """Back up with SQLite's backup API (the -wal's commits included) and check the copy."""
+    from livetrade.journal import Journal, JournalCorrupt, JournalError, JournalLocked, default_dir
+
+    path = Path(args.journal_dir or default_dir()) / f"{args.name}.sqlite"
+    if not path.exists() and not path.with_name(path.name + "-wal").exists():
+        return _fail("journal backup", f"no journal for session {args.name!r} at {path}")
+    try:
+        with Journal(path, read_only=True) as journal:
+            summary = journal.backup(args.dest)
+    except JournalLocked:
+        return _fail(
+            "journal backup",
+            f"journal {path} is held by a running session (it keeps its journal locked), so "
+            "another process cannot copy it consistently; in that session run "
+            f"session.backup_journal({args.dest!r}), or close it and run this again",
+        )
+    except JournalCorrupt as exc:
+        return _fail("journal backup", f"{exc} (no backup was written)", status=1)
+    except JournalError as exc:
+        return _fail("journal backup", str(exc))
+    print(f"backed up {path}: {summary}")
+    return 0
+
+
+def _fail(command: str, message: str, status: int = 2) -> int:
     print(f"livetrade {command}: error: {message}", file=sys.stderr)
-    return 2
+    return status
 
 
 # ====================================================================== serve
@@ -426,6 +500,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         return _serve(args)
     if args.command == "journal":
+        if args.journal_command == "check":
+            return _journal_check(args)
+        if args.journal_command == "backup":
+            return _journal_backup(args)
         return _journal_export(args)
     if args.command == "login":
         return _login(args)

@@ -34,7 +34,14 @@ from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejec
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
-from livetrade.journal import Journal, ReplayReport, default_dir, replay, restore
+from livetrade.journal import (
+    Journal,
+    JournalSummary,
+    ReplayReport,
+    default_dir,
+    replay,
+    restore,
+)
 from livetrade.model import (
     IST,
     Fill,
@@ -502,7 +509,7 @@ class Session:
     def _restore(self, journal: Journal) -> None:
         records = list(journal.records())
         if records:
-            last_ts = restore(self.engine, records)
+            last_ts = restore(self.engine, records, journal.path)
             self.restored = True
             if isinstance(self.clock, VirtualClock) and last_ts > self.clock.now_ns():
                 self.clock.set(last_ts)
@@ -1085,6 +1092,13 @@ class Session:
         if self.journal is None:
             raise LiveTradeError("this session has no journal (opened with journal=False)")
         return self.journal.to_frame()
+
+    def backup_journal(self, dest: str | Path) -> JournalSummary:
+        """Copy this session's journal (WAL content included) to ``dest`` and check the copy.
+        Works while the session runs: another process cannot read a journal a session holds."""
+        if self.journal is None:
+            raise LiveTradeError("this session has no journal (opened with journal=False)")
+        return self.journal.backup(dest)
 
     def replay_journal(self) -> ReplayReport:
         """Re-run this session's journal against a fresh engine and report any difference in

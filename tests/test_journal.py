@@ -208,6 +208,8 @@ async def test_replay_reproduces_fills_and_reports_tampering(tmp_path: Path) -> 
     con.execute("UPDATE events SET data=? WHERE seq=?", (json.dumps(d), seq))
     con.commit()
     con.close()
+    with Journal(tmp_path / "desk5.sqlite") as j:  # a deliberate edit passes the hash chain
+        j.reseal("test: a deliberate what-if edit for replay")
     s2 = await lt.open_session(seed=5, realtime=False, name="desk5", journal_dir=tmp_path)
     report = s2.replay_journal()
     assert not report.ok
