@@ -31,7 +31,13 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from websockets.asyncio.client import ClientConnection, connect
 
 from livetrade.errors import AuthError
-from livetrade.fyers.broker import FyersOrderRejected, FyersRestClient, RateLimiter
+from livetrade.fyers.broker import (
+    FyersApiError,
+    FyersOrderRejected,
+    FyersRestClient,
+    FyersUnavailable,
+    RateLimiter,
+)
 from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.fake_rest import ORDER_SOURCE
 from livetrade.fyers.order_socket import (
@@ -640,3 +646,44 @@ async def test_11_logout_ends_the_token_through_the_sdk_and_our_client(
             fake.order_ws_url, additional_headers={"authorization": fake.config.access_token}
         ):
             pass
+
+
+async def test_11_exit_and_convert_through_our_client(
+    fake: FakeFyersServer, client: FyersRestClient
+) -> None:
+    with pytest.raises(FyersApiError) as nothing:
+        await client.exit_positions()
+    assert nothing.value.code == -352
+    await client.place_order(SBIN, "BUY", 10)
+    await client.place_order(INFY, "SELL", 3)
+    message = await client.convert_position(SBIN, "BUY", 4, "INTRADAY", "CNC")
+    assert message == "Position Converted Successfully!!"
+    held = {p.position_id: p.net_quantity for p in (await client.positions()).positions}
+    assert held == {f"{SBIN}-INTRADAY": 6, f"{INFY}-INTRADAY": -3, f"{SBIN}-CNC": 4}
+    with pytest.raises(FyersOrderRejected) as refused:
+        await client.convert_position(SBIN, "BUY", 4, "CNC", "INTRADAY")
+    assert refused.value.fyers_code == -50 and "CNC" in str(refused.value)
+    with pytest.raises(FyersOrderRejected) as short:
+        await client.convert_position(INFY, "BUY", 1, "INTRADAY", "CNC")  # it is a short
+    assert short.value.fyers_code == -99
+    ack = await client.exit_positions([f"{INFY}-INTRADAY"])
+    assert (ack.fyers_code, ack.message, ack.pending) == (200, "The position is closed.", False)
+    with pytest.raises(FyersApiError) as unknown:
+        await client.exit_positions(["NSE:NOSUCH-EQ-CNC"])
+    assert unknown.value.code == -53
+    resting = await client.place_order(SBIN, "BUY", 1, "LIMIT", limit_price="700")
+    await client.exit_positions(cancel_pending=True)
+    assert fake.orders.requests[-1].body == {"exit_all": 1, "pending_orders_cancel": 1}
+    assert (await client.order(resting.order_id)).status is OrderStatus.CANCELLED  # type: ignore[union-attr]
+    assert (await client.positions()).open() == ()
+
+
+async def test_11_a_lost_exit_answer_is_never_resent(
+    fake: FakeFyersServer, client: FyersRestClient
+) -> None:
+    await client.place_order(SBIN, "BUY", 2)
+    fake.orders.drop_next(method="DELETE", path="/positions")  # carried out, answer lost
+    with pytest.raises(FyersUnavailable, match="read the positions"):
+        await client.exit_positions()
+    assert len(fake.orders.requests_to("/positions", "DELETE")) == 1
+    assert (await client.positions()).open() == ()

@@ -32,7 +32,7 @@ import re
 import secrets
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -56,6 +56,7 @@ __all__ = [
     "BrokerOrder",
     "BrokerPosition",
     "BrokerTrade",
+    "ExitAck",
     "FundLimit",
     "Funds",
     "FyersApiError",
@@ -362,6 +363,19 @@ class OrderAck:
     fyers_code: int | None = None
     recovered: bool = False
     attempts: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class ExitAck:
+    """Fyers' answer to ``exit_positions`` (``DELETE /positions``). ``pending``: a counter
+    order was placed but has not filled yet (code 201); the order book tells the rest."""
+
+    fyers_code: int | None
+    message: str
+
+    @property
+    def pending(self) -> bool:
+        return self.fyers_code == 201
 
 
 @dataclass(frozen=True, slots=True)
@@ -1497,6 +1511,95 @@ class FyersRestClient:
         book decides: already cancelled → done; still open → resend."""
         body = {"id": self._order_id_arg(order_id)}
         return await self._change("DELETE", body, "the cancel")
+
+    async def exit_positions(
+        self, position_ids: Sequence[str] | None = None, *, cancel_pending: bool = False
+    ) -> ExitAck:
+        """Close open positions at Fyers with its own counter orders (``DELETE /positions``):
+        all of them, or those ``position_ids`` (``"NSE:SBIN-EQ-INTRADAY"``). With
+        ``cancel_pending`` Fyers first cancels the pending orders of those symbols.
+
+        One request, never resent once it may have arrived (a second exit could cross a
+        counter order still working): a lost answer is :class:`FyersUnavailable`, and the
+        order book says what happened. An error envelope (-352 nothing to exit, -53 unknown
+        position id...) is :class:`FyersApiError` with its ``code``."""
+        body: dict[str, Any]
+        if position_ids is None:
+            body = {"exit_all": 1}
+        else:
+            ids = [position_ids] if isinstance(position_ids, str) else list(position_ids)
+            if not ids or not all(isinstance(i, str) and i.strip() for i in ids):
+                raise InvalidInput("position_ids", "give position ids like 'NSE:SBIN-EQ-CNC'")
+            body = {"id": ids[0] if len(ids) == 1 else ids}
+        if cancel_pending:
+            body["pending_orders_cancel"] = 1
+        status, data = await self._once("DELETE", "/positions", body, "exit positions")
+        code = data.get("code")
+        if data.get("s") != "ok":
+            message = self._scrub(_str(data.get("message")) or "no message")
+            raise FyersApiError(
+                f"Fyers did not exit the positions (HTTP {status}, code {code}): {message}",
+                code=code if isinstance(code, int) else None,
+                status=status,
+            )
+        return ExitAck(code if isinstance(code, int) else None, _str(data.get("message")))
+
+    async def convert_position(
+        self,
+        symbol: str,
+        side: Side | str,
+        quantity: int,
+        from_product: Product | str,
+        to_product: Product | str,
+        *,
+        overnight: bool = False,
+    ) -> str:
+        """Move ``quantity`` of an open ``side`` (BUY = long) position of ``symbol`` from
+        ``from_product`` to ``to_product`` (``POST /positions``; Fyers refuses CNC → anything).
+        Returns Fyers' message; a refusal is :class:`FyersOrderRejected`, a lost answer
+        :class:`FyersUnavailable` (not resent: read the positions back)."""
+        side_ = _coerce(Side, side, "INVALID_SIDE", "side")
+        src = _coerce(Product, from_product, "INVALID_PRODUCT", "from_product")
+        dst = _coerce(Product, to_product, "INVALID_PRODUCT", "to_product")
+        body = {
+            "symbol": f"{symbol}-{src.value}",
+            "positionSide": 1 if side_ is Side.BUY else -1,
+            "convertQty": _quantity_arg(quantity),
+            "convertFrom": src.value,
+            "convertTo": dst.value,
+            "overnight": 1 if overnight else 0,
+        }
+        status, data = await self._once("POST", "/positions", body, "the conversion")
+        if data.get("s") != "ok":
+            code = data.get("code")
+            raise rejection_from(
+                self._scrub(_str(data.get("message"))),
+                code if isinstance(code, int) else None,
+                status,
+                action="the conversion",
+            )
+        return _str(data.get("message"))
+
+    async def _once(
+        self, method: str, path: str, body: dict[str, Any], action: str
+    ) -> tuple[int, dict[str, Any]]:
+        """A request that must not be repeated once it may have arrived: resent only when it
+        certainly was not sent."""
+        attempts = 0
+        while True:
+            attempts += 1
+            try:
+                return await self._call(method, path, body=body, order=True)
+            except _NotSent as exc:
+                if attempts >= self.submit_attempts:
+                    raise FyersUnavailable(
+                        f"Fyers could not be reached for {action} ({exc})"
+                    ) from None
+            except _Lost as exc:
+                raise FyersUnavailable(
+                    f"Fyers' answer to {action} was lost ({exc}); read the positions and "
+                    "the order book before trying again"
+                ) from None
 
     @staticmethod
     def _order_id_arg(order_id: object) -> str:
