@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import inspect
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -48,3 +51,26 @@ def tick(stream: LivePriceStream, bid: str, ask: str, last: str, symbol: str = S
     stream.update_price_nowait(
         symbol, PriceQuote(symbol, Decimal(bid), Decimal(ask), Decimal(last), 1000, T0)
     )
+
+
+async def until(
+    check: Callable[[], object],
+    timeout: float = 15.0,
+    what: str = "the condition",
+    interval: float = 0.002,
+) -> None:
+    """Yield to the loop until ``check()`` is truthy (an awaitable result is awaited); fail
+    naming ``what`` after ``timeout`` seconds. The one polling helper of the suite
+    (``from conftest import until``): its bound is generous, so only a broken implementation
+    ever waits it out, and no test depends on how fast the machine is."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(interval)

@@ -8,10 +8,11 @@ injected as zero; waits poll a condition with a timeout.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import pytest
+from conftest import until
 
 import livetrade as lt
 from livetrade import LivePriceStream, LiveTradingEngine, OrderKind, RiskLimits, Side
@@ -29,12 +30,6 @@ FIFTY = [
     *(f"NSE:SYM{i:02d}-EQ" for i in range(44)),
 ]
 FAST = {"backoff": lambda n: 0.0, "stall_hours": None, "auth_timeout": 2.0}
-
-
-async def until(pred: Callable[[], object], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not pred():
-            await asyncio.sleep(0.002)
 
 
 def feed_for(stream: LivePriceStream, config: FyersConfig, **kw: object) -> FyersFeed:

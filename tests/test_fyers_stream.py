@@ -13,13 +13,14 @@ import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import until
 
 from livetrade.errors import AuthError, FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.fyers.codec import Tick, TopicInfo
@@ -43,13 +44,6 @@ from livetrade.model import IST, PriceQuote
 
 SBIN, NIFTY, INFY = "NSE:SBIN-EQ", "NSE:NIFTY50-INDEX", "NSE:INFY-EQ"
 FAST = {"backoff": lambda n: 0.0, "stall_hours": None, "auth_timeout": 2.0}
-
-
-async def until(pred: Callable[[], object], timeout: float = 5.0) -> None:
-    """Poll ``pred`` until true; fail after ``timeout`` seconds (never a fixed sleep)."""
-    async with asyncio.timeout(timeout):
-        while not pred():
-            await asyncio.sleep(0.002)
 
 
 @pytest.fixture

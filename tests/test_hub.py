@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import json
 import os
 import shutil
@@ -31,6 +30,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio as aredis
+from conftest import until
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from livetrade.errors import FeedDisconnected, InvalidInput
@@ -178,22 +178,6 @@ class Procs:
                     os.kill(p.pid, signal.SIGCONT)
                 p.kill()
                 p.wait(10)
-
-
-async def until(
-    cond: Callable[[], bool | Awaitable[bool]], timeout: float, what: str, interval: float = 0.02
-) -> None:
-    """Poll ``cond`` until true; fail naming ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = cond()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(interval)
 
 
 async def wait_exit(proc: subprocess.Popen[bytes], timeout: float = 20) -> int:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from conftest import until
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 
 import livetrade as lt
@@ -43,15 +44,6 @@ async def fake() -> AsyncIterator[FakeFyersServer]:
     await server.stop()
 
 
-async def until(check: Callable[[], bool], what: str) -> None:
-    """Yield to the loop until ``check()`` holds (a failure names what never happened)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
-
-
 def authorization(fake: FakeFyersServer) -> str:
     return fake.config.access_token
 
@@ -73,22 +65,22 @@ async def test_order_socket_subscribes_and_streams_updates(fake: FakeFyersServer
     assert "<hidden>" in repr(sock) and fake.access_token not in repr(sock)
     sock.start()
     await sock.wait_connected(WAIT)
-    await until(lambda: any(isinstance(e, GeneralEvent) for e in events), "the subscribe ack")
+    await until(lambda: any(isinstance(e, GeneralEvent) for e in events), what="the subscribe ack")
     (conn,) = fake.live_order_connections
     assert conn.channels == {"orders", "trades", "positions", "edis", "pricealerts", "login"}
     assert conn.frames_in[0].startswith('{"T": "SUB_ORD"')
-    await until(lambda: "ping" in conn.frames_in, "a ping")
+    await until(lambda: "ping" in conn.frames_in, what="a ping")
     async with FyersRestClient(fake.config.access_token, base_url=fake.config.api_url) as rest:
         ack = await rest.place_order(SBIN, "BUY", 5, tag="sock1")
-    await until(lambda: any(isinstance(e, TradeEvent) for e in events), "the trade")
+    await until(lambda: any(isinstance(e, TradeEvent) for e in events), what="the trade")
     orders = [e.order for e in events if isinstance(e, OrderEvent)]
     trades = [e.trade for e in events if isinstance(e, TradeEvent)]
     assert orders[-1].order_id == ack.order_id and orders[-1].status is OrderStatus.FILLED
     assert orders[-1].tag == "sock1" and trades[0].quantity == 5
     assert trades[0].order_id == ack.order_id and trades[0].tag == "sock1"
     await fake.drop_order_sockets()
-    await until(lambda: len(connects) == 2, "the reconnect")
-    await until(lambda: len(fake.live_order_connections) == 1, "the new subscription")
+    await until(lambda: len(connects) == 2, what="the reconnect")
+    await until(lambda: len(fake.live_order_connections) == 1, what="the new subscription")
     await sock.close()
     assert sock.state == "closed" and sock.protocol_errors == 0
 
@@ -100,7 +92,7 @@ async def test_a_refused_token_is_an_auth_error_not_a_retry_storm(fake: FakeFyer
         authorization(fake), url=fake.config.order_ws_url, on_error=errors.append
     )
     sock.start()
-    await until(lambda: bool(errors), "the refusal")
+    await until(lambda: bool(errors), what="the refusal")
     assert isinstance(errors[0], AuthError) and "403" in str(errors[0])
     assert sock.state == "failed" and fake.order_connections == []
     await sock.close()
@@ -123,7 +115,7 @@ async def open_live(fake: FakeFyersServer, **kw: object) -> Session:
     )
     await session.watch([SBIN])
     await fake.push_quote(SBIN, 80_000)
-    await until(lambda: session.stream.last_paise(SBIN) == 80_000, "the first quote")
+    await until(lambda: session.stream.last_paise(SBIN) == 80_000, what="the first quote")
     assert session.order_socket is not None
     await session.order_socket.wait_connected(WAIT)
     await session.arm_live(confirm="LIVE")
@@ -138,12 +130,12 @@ async def test_fills_arrive_on_the_order_socket(fake: FakeFyersServer) -> None:
         assert order.status is OrderStatus.OPEN and s.router is not None
         polls = s.router.polls
         await fake.push_quote(SBIN, 79_850)  # the fake matches; the socket says so
-        await until(lambda: order.status is OrderStatus.FILLED, "the fill over the socket")
+        await until(lambda: order.status is OrderStatus.FILLED, what="the fill over the socket")
         assert order.fill_paise == 79_850 and s.engine.positions()[0].quantity == 4
         assert s.router.polls == polls  # no book was read: the socket brought the fill
         closing = await s.kill(flatten=True)
         (exit_order,) = closing
-        await until(lambda: exit_order.status is OrderStatus.FILLED, "the flattening fill")
+        await until(lambda: exit_order.status is OrderStatus.FILLED, what="the flattening fill")
         assert s.engine.positions() == []
         assert (await s.reconcile()).ok
     finally:
@@ -161,7 +153,7 @@ async def test_a_dropped_order_socket_catches_up_from_the_books(fake: FakeFyersS
         conn.channels.clear()  # the fill below is lost with this connection
         fake.orders.fill(order.broker_order_id or "", price=Decimal("790.00"))
         await fake.drop_order_sockets()
-        await until(lambda: order.status is OrderStatus.FILLED, "the catch-up read")
+        await until(lambda: order.status is OrderStatus.FILLED, what="the catch-up read")
         assert s.router.polls > polls and sock.connects == 2
         assert s.engine.positions()[0].quantity == 2
     finally:
@@ -175,7 +167,7 @@ async def test_a_dead_token_on_the_order_socket_halts_live_trading(
     try:
         fake.reject_token = True
         await fake.drop_order_sockets()
-        await until(lambda: s.engine.kill_switch is lt.KillSwitch.HALTED, "the halt")
+        await until(lambda: s.engine.kill_switch is lt.KillSwitch.HALTED, what="the halt")
     finally:
         await s.close()
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Callable
 
+from conftest import until
 from websockets.asyncio.server import ServerConnection, serve
 
 from livetrade.errors import AuthError
@@ -21,14 +21,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-async def until(check: Callable[[], bool], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.002)
 
 
 async def test_a_long_outage_is_reported_once_and_rejoined() -> None:
@@ -45,7 +37,7 @@ async def test_a_long_outage_is_reported_once_and_rejoined() -> None:
     )
     sock.start()
     try:
-        await until(lambda: sock.attempt > 12, "a dozen failed attempts")
+        await until(lambda: sock.attempt > 12, what="a dozen failed attempts")
         assert sock.state in ("reconnecting", "connecting")  # not 'failed' after 5
         # reported once the outage was real (3rd failure), then not again within the minute
         assert len(errors) == 1 and isinstance(errors[0], ConnectionError)
@@ -58,8 +50,8 @@ async def test_a_long_outage_is_reported_once_and_rejoined() -> None:
                 frames.append(str(frame))
 
         async with serve(handler, "127.0.0.1", port):
-            await until(lambda: bool(connects), "the rejoin")
-            await until(lambda: bool(frames), "the subscribe frame")
+            await until(lambda: bool(connects), what="the rejoin")
+            await until(lambda: bool(frames), what="the subscribe frame")
         assert sock.state in ("connected", "reconnecting", "connecting")
         assert frames[0].startswith('{"T": "SUB_ORD"')
     finally:
@@ -96,7 +88,7 @@ async def test_retries_still_bounds_it_when_asked() -> None:
     )
     sock.start()
     try:
-        await until(lambda: sock.state == "failed", "the bounded give-up")
+        await until(lambda: sock.state == "failed", what="the bounded give-up")
         assert "failed 2 times" in str(errors[-1]) and not isinstance(errors[-1], AuthError)
     finally:
         await sock.close()

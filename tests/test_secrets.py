@@ -11,16 +11,16 @@ the same way.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import httpx
 import pytest
+from conftest import until
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from test_cli import START_TIMEOUT_S, start_fake_fyers, start_serve, stop
 
@@ -81,14 +81,6 @@ async def fake() -> AsyncIterator[FakeFyersServer]:
     await server.stop()
 
 
-async def until(check: Callable[[], bool], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + WAIT
-    while not check():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.005)
-
-
 async def test_a_live_session_at_debug_never_shows_the_token(
     fake: FakeFyersServer, debug_logs: Capture, tmp_path: Path
 ) -> None:
@@ -109,18 +101,20 @@ async def test_a_live_session_at_debug_never_shows_the_token(
     try:
         await s.watch([SBIN])
         await fake.push_quote(SBIN, 80_000)
-        await until(lambda: s.stream.last_paise(SBIN) == 80_000, "the first quote")
+        await until(lambda: s.stream.last_paise(SBIN) == 80_000, what="the first quote")
         assert s.order_socket is not None
         await s.order_socket.wait_connected(WAIT)
         await s.arm_live(confirm="LIVE")
         order = await s.buy(SBIN, 2, order_type="LIMIT", limit_price=Decimal("799.00"))
         await fake.push_quote(SBIN, 79_850)
-        await until(lambda: order.status is OrderStatus.FILLED, "the fill")
+        await until(lambda: order.status is OrderStatus.FILLED, what="the fill")
         await fake.drop_order_sockets()
-        await until(lambda: s.order_socket is not None and s.order_socket.connects == 2, "rejoin")
+        await until(
+            lambda: s.order_socket is not None and s.order_socket.connects == 2, what="rejoin"
+        )
         await fake.drop_connections()
         await fake.push_quote(SBIN, 79_900)
-        await until(lambda: s.stream.last_paise(SBIN) == 79_900, "the quote after the drop")
+        await until(lambda: s.stream.last_paise(SBIN) == 79_900, what="the quote after the drop")
         server = await s.serve_api(port=0)
         try:
             async with httpx.AsyncClient(base_url=server.url, trust_env=False) as client:
@@ -132,7 +126,7 @@ async def test_a_live_session_at_debug_never_shows_the_token(
         shown += [s.orders_df().to_string(), s.fills_df().to_string(), s.journal_df().to_string()]
         fake.reject_token = True  # a token that dies during the day: its sentences too
         await fake.drop_order_sockets()
-        await until(lambda: s.engine.kill_switch is lt.KillSwitch.HALTED, "the halt")
+        await until(lambda: s.engine.kill_switch is lt.KillSwitch.HALTED, what="the halt")
         assert errors  # the refusal was reported: its sentence is checked below
         shown += [f"{e!r} {e}" for e in errors]
     finally:
