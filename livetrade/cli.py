@@ -367,7 +367,12 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(_serve_async(args, token))
     except LiveTradeError as exc:
-        return _fail("serve", str(exc))
+        from livetrade.journal import JournalLocked
+
+        hint = ""
+        if isinstance(exc, JournalLocked):  # the sentence names the notebook spelling
+            hint = f" From the shell: livetrade serve --name {args.name}-2 ..."
+        return _fail("serve", f"{exc}{hint}")
     except OSError as exc:  # e.g. the port is taken
         return _fail("serve", f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
 

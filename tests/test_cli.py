@@ -418,3 +418,20 @@ def test_serve_live_headless_against_the_fake_server(tmp_path: Path, data_dir: P
     finally:
         fake.terminate()
         fake.wait(timeout=30)
+
+
+def test_serve_on_a_journal_in_use_says_how_to_get_another(data_dir: Path) -> None:
+    """A second 'serve' of the same name: one sentence naming the file and the --name way out,
+    not a chained traceback."""
+    from livetrade.journal import Journal
+
+    with Journal(data_dir / "desk.sqlite"):
+        done = subprocess.run(
+            [sys.executable, "-m", "livetrade.cli", "serve", "--name", "desk", "--port", "0"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    assert done.returncode == 2, done.stderr
+    assert "desk.sqlite" in done.stderr and "--name desk-2" in done.stderr
+    assert "Traceback" not in done.stderr and "database is locked" not in done.stderr
