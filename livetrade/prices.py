@@ -29,6 +29,9 @@ TickListener = Callable[[str, int, int, int, int], None]
 
 QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
 
+BarHook = Callable[[int, int, int], None]
+"""``(last, cumulative volume, ts_ns)``: one symbol's candle builder (``livetrade.bars``)."""
+
 
 _MAX_PAISE = 10**14  # ₹10,000 crore: far above any price, far below the int64 columns
 NEVER_LOW = -1
@@ -50,6 +53,7 @@ class _Slot:
 
     __slots__ = (
         "alloc",
+        "bars",
         "bl_lvl",
         "book",
         "bs_lvl",
@@ -84,6 +88,7 @@ class _Slot:
         self.quote_at = -1  # tick count ``quote`` was built at
         self.subs: list[QuoteCallback] = []
         self.book: TriggerBook | None = None
+        self.bars: BarHook | None = None  # candles of this symbol (livetrade.bars), if in use
         self.set_levels(NEVER_LOW, NEVER_HIGH, NEVER_HIGH, NEVER_LOW)
 
     def set_levels(self, ss: int, bs: int, sl: int, bl: int) -> None:
@@ -272,6 +277,9 @@ class LivePriceStream:
         if self._listeners:
             for listener in self._listeners:
                 listener(symbol, bid, ask, last, ts_ns)
+        bars = slot.bars
+        if bars is not None:
+            bars(last, volume, ts_ns)
         if slot.subs:
             self._notify(slot)
 
@@ -334,6 +342,18 @@ class LivePriceStream:
 
     def remove_listener(self, listener: TickListener) -> None:
         self._listeners.remove(listener)
+
+    def set_bar_hook(self, symbol: str, hook: BarHook | None) -> None:
+        """Feed ``symbol``'s ticks to ``hook`` (one per symbol; ``None`` removes it). Only
+        symbols someone charts pay for candles."""
+        self._slot(symbol).bars = hook
+
+    def tick_columns(self, symbol: str) -> tuple[list[int], list[int], list[int]]:
+        """The kept ticks of ``symbol`` oldest first: ``(ts_ns, last paise, volume)``."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            return [], [], []
+        return slot.ordered(slot.h_ts), slot.ordered(slot.h_last), slot.ordered(slot.h_vol)
 
     def subscribe(self, symbol: str, callback: QuoteCallback) -> None:
         """Call ``callback(quote)`` on every quote for ``symbol`` (sync or async callables)."""
