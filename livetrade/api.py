@@ -48,7 +48,6 @@ import asyncio
 import contextlib
 import hashlib
 import hmac
-import ipaddress
 import logging
 import re
 import socket
@@ -90,6 +89,7 @@ from livetrade.model import (
     ns_to_datetime,
 )
 from livetrade.money import Charges, from_paise
+from livetrade.net import is_loopback_host
 from livetrade.session import Session
 
 if TYPE_CHECKING:
@@ -962,14 +962,7 @@ def create_app(
 
 
 # ====================================================================== serving
-def is_loopback(host: str) -> bool:
-    """``localhost``, 127.0.0.0/8 and ::1 are loopback; anything else (0.0.0.0 too) is not."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
+is_loopback = is_loopback_host  # the name this module has always exported
 
 
 def check_exposure(host: str, token: str | None) -> None:

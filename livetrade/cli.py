@@ -25,6 +25,7 @@ from pathlib import Path
 
 from livetrade import __version__
 from livetrade.errors import InvalidInput, LiveTradeError
+from livetrade.net import positive_number
 
 log = logging.getLogger("livetrade.cli")
 
@@ -40,16 +41,6 @@ def _port(text: str) -> int:
     if not 0 <= port <= 65535:
         raise argparse.ArgumentTypeError(f"{port} is not between 0 and 65535")
     return port
-
-
-def positive_number(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text} must be positive")
-    return value
 
 
 def build_parser() -> argparse.ArgumentParser:

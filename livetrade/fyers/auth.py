@@ -43,6 +43,7 @@ import httpx
 from livetrade.errors import AuthError, InvalidInput
 from livetrade.fyers.symbols import decode_access_token, split_access_token
 from livetrade.model import IST
+from livetrade.net import is_loopback
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -279,7 +280,7 @@ async def exchange_auth_code(
     }
     secrets = (app_secret, auth_code.strip())
     own = client is None
-    http = client if client is not None else httpx.AsyncClient(trust_env=not _loopback(url))
+    http = client if client is not None else httpx.AsyncClient(trust_env=not is_loopback(url))
     try:
         try:
             resp = await http.post(
@@ -319,11 +320,6 @@ def _scrub(text: str, secrets: tuple[str, ...]) -> str:
         if secret:
             text = text.replace(secret, "<hidden>")
     return text
-
-
-def _loopback(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 # --------------------------------------------------------------------------------------------

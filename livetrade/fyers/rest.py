@@ -12,12 +12,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
-from urllib.parse import urlsplit
 
 import httpx
 
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError
 from livetrade.fyers.symbols import split_access_token
+from livetrade.net import is_loopback  # re-exported: callers import it from here
 
 __all__ = [
     "MAX_SYMBOLS_PER_CALL",
@@ -52,12 +52,6 @@ class SymbolTokens:
 
     valid: dict[str, str] = field(default_factory=dict)
     invalid: list[str] = field(default_factory=list)
-
-
-def is_loopback(url: str) -> bool:
-    """True for URLs on this machine (never routed through an environment proxy)."""
-    host = urlsplit(url).hostname or ""
-    return host in ("localhost", "::1") or host.startswith("127.")
 
 
 class SymbolTokenClient:

@@ -45,7 +45,6 @@ from typing import Any, Protocol
 
 from redis.typing import EncodableT, FieldT
 
-from livetrade.cli import positive_number
 from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.hub.conn import (
@@ -72,6 +71,7 @@ from livetrade.hub.protocol import (
     valid_symbol,
 )
 from livetrade.model import PriceQuote
+from livetrade.net import positive_number
 from livetrade.prices import LivePriceStream
 
 __all__ = ["FeedSource", "Hub", "HubError", "SimSource", "hub_main", "make_source", "run_hub"]
