@@ -13,6 +13,10 @@ decides *what* to send. :class:`LiveRouter` is the asyncio shell that sends it:
   number) as a fill, and cancellations, expiries and rejections. The engine's positions follow
   these broker fills, never a guess. ``poll_interval`` bounds the polling (2 reads per poll,
   well under Fyers' 10/s and 200/min even beside order traffic).
+* The kill switch's exits (``kill(flatten=True)``) are one ``DELETE /positions``: Fyers places
+  the counter orders itself when its positions are exactly ours, and each of our closing
+  orders becomes the counter order found in the order book; anything else (a position that
+  differs, a refused or lost exit) goes out as our own tagged market order.
 * :func:`reconcile` compares our positions and working orders with Fyers' positions, order book
   and funds as a DataFrame; the session refuses to arm live trading while a blocking difference
   is neither resolved nor accepted.
@@ -91,6 +95,7 @@ class SyncReport:
 
 
 _Op = tuple[str, Any]  # ("place", None) | ("cancel", why) | ("modify", quantity)
+_KILL = "kill switch"  # the engine's source for the kill switch's exits
 
 
 class LiveRouter:
@@ -136,6 +141,9 @@ class LiveRouter:
         }
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._backlog: list[tuple[Order, _Op]] = []
+        self.exit_with_fyers = True  # kill-switch exits: Fyers' exit_positions first
+        self._exits: list[Order] = []
+        self._exit_task: asyncio.Task[None] | None = None
         self._poller: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
         self.polls = 0
@@ -159,7 +167,23 @@ class LiveRouter:
     # ---- the engine's side (synchronous: only queues) ------------------------------------
     def place(self, order: Order) -> None:
         self._by_tag[self.tag(order)] = order  # an update may beat the REST answer
+        if order.source == _KILL and self.exit_with_fyers and self._batch_exit(order):
+            return
         self._enqueue(order, ("place", None))
+
+    def _batch_exit(self, order: Order) -> bool:
+        """Queue a kill-switch exit for one ``exit_positions`` call with the others the same
+        kill makes (the engine makes them all before the loop runs the task)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return False
+        self._exits.append(order)
+        if self._exit_task is None or self._exit_task.done():
+            self._exit_task = loop.create_task(self._flatten(), name="livetrade:live:exit")
+            self._exit_task.add_done_callback(self._chain_done)
+        self._chains[order.order_id] = self._exit_task  # drain() and later requests wait
+        return True
 
     def cancel(self, order: Order, why: str) -> None:
         if order.order_id in self._cancelling:
@@ -183,9 +207,8 @@ class LiveRouter:
 
     def _chain_done(self, task: asyncio.Task[None]) -> None:
         for order_id, last in list(self._chains.items()):
-            if last is task:
+            if last is task:  # a batched exit is the last task of several orders
                 del self._chains[order_id]
-                return
 
     async def _run(self, prev: asyncio.Task[None] | None, order: Order, op: _Op) -> None:
         if prev is not None:
@@ -215,6 +238,74 @@ class LiveRouter:
         self._report(exc)
 
     # ---- the broker's side (async) ---------------------------------------------------------
+    async def _flatten(self) -> None:
+        """Send the queued kill-switch exits: through Fyers' exit_positions where it can, then
+        each one left as our own market order (the per-order fallback)."""
+        orders, self._exits = self._exits, []
+        try:
+            left = await self._exit_at_fyers(orders)
+        except AuthError:
+            left = orders  # each is then refused with the reason, and trading halts
+        except Exception as exc:  # reported; the fallback still sends every exit
+            log.exception("exit_positions for the kill switch failed")
+            self._report(exc)
+            left = orders
+        for order in left:
+            try:
+                await self._place(order)
+            except AuthError as exc:
+                self._auth_failed(exc)
+            except Exception as exc:
+                log.exception("live exit of %s failed", order.order_id)
+                self._report(exc)
+
+    async def _exit_at_fyers(self, orders: list[Order]) -> list[Order]:
+        """One ``DELETE /positions`` for the positions Fyers holds exactly as we do; each of
+        ours becomes the counter order Fyers placed (new in the order book, same symbol,
+        product, side and quantity). Returns the orders still to send ourselves."""
+        todo = {
+            f"{o.symbol}-{o.product.value}": o
+            for o in orders
+            if not o.status.is_terminal
+            and o.broker_order_id is None
+            and o.order_id not in self._cancelling
+        }
+        if not todo:
+            return orders
+        held = {p.position_id: p.net_quantity for p in (await self.client.positions()).positions}
+        mine = {
+            pid: o
+            for pid, o in todo.items()
+            if held.get(pid) == (o.quantity if o.side is Side.SELL else -o.quantity)
+        }
+        if not mine:
+            return orders
+        before = {row.order_id for row in await self.client.orderbook()}
+        try:
+            await self.client.exit_positions(sorted(mine))
+        except FyersApiError as exc:  # refused or lost: the order book says what happened
+            log.warning("exit_positions for the kill switch: %s", exc)
+        new = [row for row in await self.client.orderbook() if row.order_id not in before]
+        for order in mine.values():
+            row = next(
+                (
+                    r
+                    for r in new
+                    if (r.symbol, r.product, r.side, r.quantity)
+                    == (order.symbol, order.product.value, order.side, order.quantity)
+                    and r.order_id not in self._by_broker
+                ),
+                None,
+            )
+            if row is None:
+                continue
+            self._by_tag.pop(self.tag(order), None)
+            self._by_broker[row.order_id] = order
+            self.engine.broker_ack(order.order_id, row.order_id)
+            order.message = "closed by Fyers' exit positions"
+        await self.sync()  # the counter orders' fills
+        return [o for o in orders if o.broker_order_id is None]
+
     async def _place(self, order: Order) -> None:
         engine = self.engine
         if order.status.is_terminal or order.broker_order_id is not None:

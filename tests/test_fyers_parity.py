@@ -30,6 +30,7 @@ import pytest
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from websockets.asyncio.client import ClientConnection, connect
 
+import livetrade as lt
 from livetrade.errors import AuthError
 from livetrade.fyers.broker import (
     FyersApiError,
@@ -49,6 +50,7 @@ from livetrade.fyers.order_socket import (
 )
 from livetrade.fyers.rest import is_loopback
 from livetrade.model import OrderStatus
+from livetrade.session import Session
 
 fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
 order_ws = pytest.importorskip("fyers_apiv3.FyersWebsocket.order_ws")  # needs pkg_resources
@@ -687,3 +689,71 @@ async def test_11_a_lost_exit_answer_is_never_resent(
         await client.exit_positions()
     assert len(fake.orders.requests_to("/positions", "DELETE")) == 1
     assert (await client.positions()).open() == ()
+
+
+# ====================================================== the live session uses exit_positions
+
+
+async def open_live(fake: FakeFyersServer) -> Session:
+    session = await lt.open_session(
+        feed="fyers",
+        broker="fyers",
+        live=True,
+        fyers=fake.config,
+        name="parity-live",
+        journal=False,
+        poll_interval=None,
+        square_off=None,
+    )
+    await session.watch([SBIN, INFY])
+    await fake.push_quote(SBIN, 80_000)
+    await fake.push_quote(INFY, 150_000)
+    await session.arm_live(confirm="LIVE")
+    return session
+
+
+def posts(fake: FakeFyersServer) -> int:
+    return len(fake.orders.requests_to("/orders/sync", "POST"))
+
+
+async def test_kill_flatten_is_one_exit_positions_call(fake: FakeFyersServer) -> None:
+    s = await open_live(fake)
+    try:
+        await s.buy(SBIN, 5)
+        await s.sell(INFY, 2)
+        sent = posts(fake)
+        closing = await s.kill(flatten=True)
+        assert len(closing) == 2 and all(o.status is OrderStatus.FILLED for o in closing)
+        assert posts(fake) == sent  # no order of ours: Fyers placed the counter orders
+        (exit_call,) = fake.orders.requests_to("/positions", "DELETE")
+        assert exit_call.body == {"id": [f"{INFY}-INTRADAY", f"{SBIN}-INTRADAY"]}
+        for order in closing:
+            theirs = fake.orders.orders[order.broker_order_id or ""]
+            assert (theirs.symbol, theirs.qty, theirs.tag) == (order.symbol, order.quantity, None)
+        assert s.engine.positions() == [] and len(s.engine.fills) == 4
+        assert (await s.reconcile()).ok
+    finally:
+        await s.close()
+
+
+async def test_kill_flatten_falls_back_to_our_own_orders(fake: FakeFyersServer) -> None:
+    s = await open_live(fake)
+    try:
+        await s.buy(SBIN, 5)
+        await s.buy(INFY, 1)
+        async with FyersRestClient(fake.config.access_token, base_url=fake.api_url) as other:
+            await other.place_order(INFY, "BUY", 2)  # Fyers holds 3 INFY, we hold 1
+        fake.orders.error_next(
+            400, {"s": "error", "code": -99, "message": "exit refused"}, method="DELETE"
+        )
+        sent = posts(fake)
+        closing = await s.kill(flatten=True)
+        assert all(o.status is OrderStatus.FILLED for o in closing)
+        (exit_call,) = fake.orders.requests_to("/positions", "DELETE")
+        assert exit_call.body == {"id": f"{SBIN}-INTRADAY"}  # INFY differs: not Fyers' to close
+        assert posts(fake) == sent + 2  # refused: both exits went out as our tagged orders
+        assert s.engine.positions() == []
+        held = {p.symbol: p.net_quantity for p in (await s.router.client.positions()).open()}  # type: ignore[union-attr]
+        assert held == {INFY: 2}  # the outside shares stay, as with per-order exits
+    finally:
+        await s.close()
