@@ -77,8 +77,14 @@ class FakeClock:
 
 
 @pytest.fixture
-async def fake() -> AsyncIterator[FakeFyersServer]:
-    async with FakeFyersServer(seed=1, tick_interval=None) as server:
+def fake_kw() -> dict[str, Any]:
+    """Extra FakeFyersServer arguments (a test overrides it with ``parametrize``)."""
+    return {}
+
+
+@pytest.fixture
+async def fake(fake_kw: dict[str, Any]) -> AsyncIterator[FakeFyersServer]:
+    async with FakeFyersServer(seed=1, tick_interval=None, **fake_kw) as server:
         cfg = server.config
         assert all(is_loopback(u) for u in (cfg.api_url, cfg.rest_url, cfg.order_ws_url))
         yield server
@@ -757,3 +763,42 @@ async def test_kill_flatten_falls_back_to_our_own_orders(fake: FakeFyersServer) 
         assert held == {INFY: 2}  # the outside shares stay, as with per-order exits
     finally:
         await s.close()
+
+
+# ====================================================== slicing and holdings (issue #20, item 11)
+
+
+@pytest.mark.parametrize("fake_kw", [{"freeze_qty": {SBIN: 100}}])
+async def test_11_slice_orders_through_the_sdk_and_raw_http(
+    fake: FakeFyersServer, sdk: Any, http: httpx.AsyncClient
+) -> None:
+    headers = {"Authorization": fake.config.access_token}
+    whole = await http.post(fake.api_url + "/orders/sync", json=sdk_order(qty=250), headers=headers)
+    assert whole.status_code == 400 and whole.json()["code"] == -50  # above the freeze
+    body = await call(sdk.place_order, sdk_order(qty=250, isSliceOrder=True))
+    assert (body["s"], body["code"], body["message"]) == (
+        "ok", 1101, "Order Slice placed successfully",
+    )  # fmt: skip
+    assert [d["statusCode"] for d in body["data"]] == [200, 200, 200]
+    ids = [d["body"]["id"] for d in body["data"]]
+    assert [fake.orders.orders[i].qty for i in ids] == [100, 100, 50]
+    assert {fake.orders.orders[i].tag for i in ids} == {"parity1"}
+    too_many = await http.post(
+        fake.api_url + "/orders/sync", json=sdk_order(qty=1001, isSliceOrder=True), headers=headers
+    )
+    assert too_many.json()["code"] == -50  # at most 10 slices
+    other = await call(sdk.place_order, sdk_order(INFY, qty=500))
+    assert other["code"] == 1101  # no freeze quantity for INFY here
+
+
+@pytest.mark.parametrize("fake_kw", [{"holdings": {INFY: (20, Decimal("1400.00"))}}])
+async def test_11_holdings_can_be_seeded_through_our_client_and_the_sdk(
+    client: FyersRestClient, sdk: Any
+) -> None:
+    (h,) = (await client.holdings()).holdings
+    assert (h.symbol, h.quantity, h.holding_type) == (INFY, 20, "HLD")
+    await client.place_order(INFY, "SELL", 5, product="CNC")  # against the holding
+    with pytest.raises(FyersOrderRejected, match="Insufficient holdings"):
+        await client.place_order(INFY, "SELL", 16, product="CNC")
+    (row,) = (await call(sdk.holdings))["holdings"]
+    assert (row["quantity"], row["remainingQuantity"], row["holdingType"]) == (20, 15, "HLD")

@@ -330,7 +330,10 @@ class FakeFyersServer:
     ``records_per_frame``: datafeed frames carry at most this many records.
     ``funds``: the trading account's opening cash (rupees); ``max_fill_qty``: fills are at most
     this many shares each, so orders fill partially over several price moves (see
-    :attr:`orders`).
+    :attr:`orders`). ``holdings``: symbol → (quantity, cost price) in demat (the holdings
+    rows; CNC sells are checked against them). ``freeze_qty``: the exchange freeze quantity
+    (one for all symbols, or per symbol): a larger order is refused unless it asks
+    ``isSliceOrder``, then it is split into at most 10 orders.
     """
 
     def __init__(
@@ -353,6 +356,8 @@ class FakeFyersServer:
         clock: Clock | None = None,
         funds: Decimal | str | int = Decimal("1000000"),
         max_fill_qty: int | None = None,
+        holdings: Mapping[str, tuple[int, Decimal | str | int]] | None = None,
+        freeze_qty: Mapping[str, int] | int | None = None,
     ) -> None:
         if tick_interval is not None and not tick_interval > 0:
             raise InvalidInput("tick_interval", "must be positive (or None for manual steps)")
@@ -409,6 +414,8 @@ class FakeFyersServer:
             fy_id="XF00001",
             funds=funds,
             max_fill_qty=max_fill_qty,
+            holdings=holdings,
+            freeze_qty=freeze_qty,
             base_path=API_BASE,
             token_ttl=token_ttl,
             clock=lambda: self.clock.now_ns() / 1e9,

@@ -217,6 +217,8 @@ class FakeFyersRest:
     ``prices``: symbol → rupees, or a callable returning the price (``None``: unknown symbol).
     ``funds``: the opening cash. ``holdings``: symbol → (quantity, cost price) in demat.
     ``intraday_margin``: the fraction of an INTRADAY order's value blocked as margin.
+    ``freeze_qty``: the freeze quantity (all symbols, or per symbol); larger orders need
+    ``isSliceOrder`` and are split into at most 10 orders.
     ``clock``: wall-clock seconds (token expiry, order times, ``enforce_limits``).
     ``hsm_key``: the key minted into its tokens (default: derived from ``app_id``). Given the
     fake data socket's key, tokens from a login here pass that socket's auth (it checks the key).
@@ -233,6 +235,7 @@ class FakeFyersRest:
         holdings: Mapping[str, tuple[int, Decimal | str | int]] | None = None,
         intraday_margin: Decimal | str = Decimal("0.2"),
         max_fill_qty: int | None = None,
+        freeze_qty: Mapping[str, int] | int | None = None,
         base_path: str = BASE_PATH,
         token_ttl: int = 86_400,
         enforce_limits: bool = False,
@@ -246,6 +249,7 @@ class FakeFyersRest:
         self.clock = clock
         self.token_ttl = token_ttl
         self.max_fill_qty = max_fill_qty
+        self.freeze_qty = freeze_qty
         self.intraday_margin = Decimal(intraday_margin)
         self.opening_cash = Decimal(funds)
         self.enforce_limits = enforce_limits
@@ -1291,6 +1295,31 @@ class FakeFyersRest:
             return _err(400, -50, "Invalid orderTag: 1-30 alphanumeric characters")
         return (symbol, qty, otype, side, body["productType"], limit, stop, tag)
 
+    def _slices(self, body: dict[str, Any], qty: int, freeze: int, now: float) -> FakeReply:
+        """``isSliceOrder``: the order split at the freeze quantity, each slice its own order
+        (at most 10), answered like the docs' Auto-Order Slice sample (its top level has no
+        ``s``; the fake adds the envelope's ``"s": "ok"``)."""
+        if -(-qty // freeze) > 10:
+            return _err(400, -50, f"Quantity {qty} needs more than 10 slices of {freeze}")
+        data = []
+        left = qty
+        while left:
+            part = min(left, freeze)
+            left -= part
+            reply = self._place({**body, "qty": part, "isSliceOrder": False}, now)
+            item = reply.body
+            if item.get("s") == "ok":
+                item = {**item, "message": "Successfully placed order"}
+            data.append(
+                {
+                    "statusCode": reply.status,
+                    "body": item,
+                    "statusDescription": "OK" if reply.status == 200 else _phrase(reply),
+                }
+            )
+        message = "Order Slice placed successfully"
+        return FakeReply(200, {"s": "ok", "code": 1101, "message": message, "data": data})
+
     def _stop_rule(
         self, symbol: str, otype: int, side: int, limit: Decimal, stop: Decimal, offline: bool
     ) -> str | None:
@@ -1312,11 +1341,21 @@ class FakeFyersRest:
             return f"Stop price {stop} should be higher than the limit price {limit} for a sell"
         return None
 
+    def _freeze(self, symbol: str) -> int | None:
+        if isinstance(self.freeze_qty, Mapping):
+            return self.freeze_qty.get(symbol)
+        return self.freeze_qty
+
     def _place(self, body: Any, now: float) -> FakeReply:
         checked = self._validate_order(body)
         if isinstance(checked, FakeReply):
             return checked
         symbol, qty, otype, side, product, limit, stop, tag = checked
+        freeze = self._freeze(symbol)
+        if freeze is not None and qty > freeze:
+            if body.get("isSliceOrder") is not True:
+                return _err(400, -50, f"Quantity {qty} is above the freeze quantity {freeze}")
+            return self._slices(body, qty, freeze, now)
         o = FakeOrder(
             id=self._next_id(now),
             symbol=symbol,
