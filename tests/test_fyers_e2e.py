@@ -39,7 +39,8 @@ def feed_for(stream: LivePriceStream, config: FyersConfig, **kw: object) -> Fyer
 
 @pytest.fixture
 async def manual() -> AsyncIterator[FakeFyersServer]:
-    async with FakeFyersServer(seed=1, tick_interval=None) as server:
+    # the 44 made-up symbols are named: the fake, like Fyers, refuses symbols it does not know
+    async with FakeFyersServer(seed=1, tick_interval=None, symbols=FIFTY) as server:
         yield server
 
 

@@ -175,9 +175,9 @@ def test_tick_converter() -> None:
 
 async def test_rest_client_errors(fake: FakeFyersServer) -> None:
     client = SymbolTokenClient(fake.access_token, fake.rest_url, timeout=2)
-    got = await client.lookup([SBIN, SBIN, "NSE:FOO-EQ"])
+    got = await client.lookup([SBIN, SBIN, "NSE:INFY-EQ"])  # symbols the fake knows
     assert got.valid[SBIN] == "10100000003045" and got.invalid == []
-    assert fake.rest_calls == [[SBIN, "NSE:FOO-EQ"]]
+    assert fake.rest_calls == [[SBIN, "NSE:INFY-EQ"]]
     await client.aclose()
     wrong = SymbolTokenClient(mint_fake_token("x" * 56, 4_102_444_800), fake.rest_url)
     with pytest.raises(AuthError, match="HTTP 401, code -16"):
