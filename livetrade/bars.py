@@ -433,19 +433,15 @@ def merge(history: BarColumns, live: BarColumns) -> BarColumns:
     return BarColumns(*merged)
 
 
-def from_rows(rows: Sequence[Sequence[int]]) -> BarColumns:
+def from_rows(rows: Sequence[Sequence[int]] | npt.NDArray[np.int64]) -> BarColumns:
     """Columns from ``(t, o, h, l, c, v)`` rows (sorted here, later duplicates win)."""
     import numpy as np
 
-    if not rows:
-        return BarColumns.empty()
     a = np.asarray(rows, dtype=np.int64).reshape(-1, 6)
-    t = a[:, 0]
-    # keep the last row of each start
-    order = np.argsort(t, kind="stable")
-    a = a[order]
-    last = np.r_[a[1:, 0] != a[:-1, 0], True]
-    a = a[last]
+    if not len(a):
+        return BarColumns.empty()
+    a = a[np.argsort(a[:, 0], kind="stable")]
+    a = a[np.r_[a[1:, 0] != a[:-1, 0], True]]  # the last row of each start
     return BarColumns(*(np.ascontiguousarray(a[:, k]) for k in range(6)))
 
 
@@ -458,8 +454,7 @@ def concat(parts: Iterable[BarColumns]) -> BarColumns:
         return BarColumns.empty()
     if len(items) == 1:
         return items[0]
-    stacked = np.stack([np.concatenate([p.tuple()[k] for p in items]) for k in range(6)], axis=1)
-    return from_rows(stacked)  # type: ignore[arg-type]
+    return from_rows(np.stack([np.concatenate([p.tuple()[k] for p in items]) for k in range(6)], 1))
 
 
 class TickSource(Protocol):

@@ -88,6 +88,10 @@ class SimulatedMarket:
             symbol, rng, p, 0, max(sigma, 0.3), symbol.upper().endswith("-INDEX")
         )
 
+    def price_paise(self, symbol: str) -> int:
+        """Where ``symbol``'s walk is now (its start price before the first step)."""
+        return self._walks[symbol].last
+
     def set_price(self, symbol: str, paise: int) -> None:
         """Move ``symbol``'s walk to ``paise`` (a restored session resumes where it traded)."""
         if paise <= 0 or paise % TICK:
