@@ -12,11 +12,16 @@ loopback) for synchronous clients such as the official SDK. The fake data server
 (:class:`~livetrade.fyers.fake.FakeFyersServer`) also mounts one, as ``fake.orders`` on its REST
 port and priced by its simulated market, so one local fake serves data and trading alike.
 
-What it does (spec 3.1-3.6): ``validate-authcode`` (``appIdHash`` checked, codes single-use),
-``profile``, ``funds``, ``holdings``, ``positions``, ``tradebook``, ``orders`` (``?id=``,
-``?order_tag=``) and ``orders/sync`` POST/PATCH/DELETE with Fyers' envelopes and codes. Market
-orders fill at the price you set (a mapping or a callable), limits rest until the price crosses,
-SL/SL-M trigger on the price, ``max_fill_qty`` makes partial fills, ``fill()`` fills by hand.
+What it does (spec 3.1-3.6, checked against the docs and the SDK in
+``tests/test_fyers_parity.py``): ``validate-authcode`` (``appIdHash`` checked, codes
+single-use), ``logout`` (the token stops working), ``profile``, ``funds``, ``holdings``,
+``positions`` (GET; DELETE exits positions; POST converts them), ``tradebook``, ``orders``
+(``?id=``, ``?order_tag=``), ``orders/sync`` POST/PATCH/DELETE (``isSliceOrder`` above
+``freeze_qty``) and ``multi-order/sync`` baskets, with Fyers' envelopes and codes (-300
+unknown symbol, -50 with the documented stop-price rules...). Market orders fill at the price
+you set (a mapping or a callable), limits rest until the price crosses, SL/SL-M trigger on the
+price, ``max_fill_qty`` makes partial fills, ``fill()`` fills by hand. Order, trade and
+position updates go to :attr:`FakeFyersRest.listeners` (the order socket).
 Buys are margin-checked against the funds and CNC sells against holdings (rejections land in the
 book as status 5, as Fyers does). Faults for tests: :meth:`reject_next`, :meth:`drop_next` (the
 request is carried out, or not, and the answer lost), :meth:`rate_limit_next` (429 with
