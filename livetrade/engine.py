@@ -291,6 +291,10 @@ class LiveTradingEngine:
         self.router: OrderRouter | None = None
         self._day: date | None = None
         self._day_base = 0  # total P&L (paise) when the day was first seen
+        # Set by the session from its live feed's state (engine clock ns; None while live): a
+        # feed down longer than limits.max_feed_down_s makes every quote stale at once.
+        self.feed_down_since_ns: int | None = None
+        self.feed_down_state = ""  # the feed's state as a sentence fragment, for the rejection
 
     # ================================================================ events
     def add_listener(self, listener: EventListener) -> None:
@@ -566,6 +570,15 @@ class LiveTradingEngine:
                 "NO_QUOTE", f"No quote for {symbol} yet; subscribe or wait for a tick.", "symbol"
             )
         bid, ask, last, ts = top
+        down = self.feed_down_since_ns
+        if down is not None and now - down > self.limits.max_feed_down_ns:
+            raise OrderRejected(
+                "STALE_QUOTE",
+                f"The market-data feed has been down for {(now - down) / 1e9:.0f} s "
+                f"({self.feed_down_state or 'not live'}; limit {self.limits.max_feed_down_s:g} "
+                f"s): the last quote for {symbol} is not a price to trade on.",
+                "symbol",
+            )
         age = now - ts
         if age > self.limits.max_quote_age_ns:
             raise OrderRejected(

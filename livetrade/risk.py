@@ -21,12 +21,16 @@ class RiskLimits:
     free equity when the order adds exposure (0.2 ≈ the 5x leverage Fyers gives on equity).
     ``daily_loss_limit`` (rupees) halts trading once the day's net P&L (realized after charges
     plus unrealized) falls below minus this amount.
+    ``max_feed_down_s``: once a live feed (Fyers, hub) has been down longer than this, orders
+    are refused with ``STALE_QUOTE`` even though the last quote is younger than
+    ``max_quote_age_s`` -- a quiet symbol may legitimately be a minute old, a dead feed may not.
     """
 
     max_order_quantity: int | None = 100_000
     max_order_notional: Decimal | None = Decimal("10000000")  # Rs 1 crore
     max_orders_per_minute: int | None = 120
     max_quote_age_s: float = 60.0
+    max_feed_down_s: float = 5.0
     intraday_margin: Decimal = Decimal("0.2")
     daily_loss_limit: Decimal | None = None
 
@@ -49,12 +53,18 @@ class RiskLimits:
             raise InvalidInput("max_orders_per_minute", "must be a positive integer or None")
         if not self.max_quote_age_s > 0:
             raise InvalidInput("max_quote_age_s", "must be positive")
+        if not self.max_feed_down_s >= 0:
+            raise InvalidInput("max_feed_down_s", "must be zero or positive (seconds)")
         if not Decimal(0) <= Decimal(self.intraday_margin) <= 1:
             raise InvalidInput("intraday_margin", "must be between 0 and 1")
 
     @property
     def max_quote_age_ns(self) -> int:
         return int(self.max_quote_age_s * 1_000_000_000)
+
+    @property
+    def max_feed_down_ns(self) -> int:
+        return int(self.max_feed_down_s * 1_000_000_000)
 
 
 class OrderRateWindow:

@@ -30,10 +30,18 @@ from typing import TYPE_CHECKING, Any
 from livetrade.brokers.paper import PaperBroker
 from livetrade.clock import Clock, VirtualClock, WallClock
 from livetrade.engine import EngineEvent, LiveTradingEngine
-from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected, SessionClosed
+from livetrade.errors import (
+    AuthError,
+    FeedDisconnected,
+    InvalidInput,
+    LiveTradeError,
+    OrderRejected,
+    SessionClosed,
+)
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.frames import orders_html, positions_html
+from livetrade.history import MarketData
 from livetrade.journal import (
     Journal,
     JournalSummary,
@@ -428,6 +436,8 @@ class Session:
         self.stream.on_error = self._report
         self.feed_event = Event("feed", self._report)
         self.market: SimulatedMarket | None = None
+        self._token_loaded = False
+        self._live_waiters: list[asyncio.Future[None]] = []
         self.replay: ReplayFeed | None = None
         self.fyers_feed: FyersFeed | None = None
         self.hub_feed: HubFeed | None = None
@@ -440,9 +450,11 @@ class Session:
             from livetrade.fyers.credentials import FyersConfig
             from livetrade.fyers.feed import FyersFeed
 
+            self._token_loaded = fyers is None  # reconnect() may reread it after a refusal
             self.fyers_feed = FyersFeed(
                 self.stream, fyers if fyers is not None else FyersConfig.load(), clock=self.clock
             )
+            self.fyers_feed.on_state.append(self._on_feed_state)
             self.fyers_feed.on_state.append(self.feed_event.emit)
             self.fyers_feed.on_error.append(self._report)
             self.live_feed = self.fyers_feed
@@ -456,6 +468,7 @@ class Session:
 
             assert hub is not None
             self.hub_feed = self.live_feed = HubFeed(self.stream, hub, name=name)
+            self.hub_feed.on_state.append(self._on_feed_state)
             self.hub_feed.on_state.append(self.feed_event.emit)
             self.hub_feed.on_error.append(self._report)
         else:
@@ -503,6 +516,8 @@ class Session:
                         id_prefix="SH",
                     ),
                 )
+        self.bar_event = Event("bar", self._report)  # a closed candle (livetrade.bars.Bar)
+        self.market_data = MarketData(self)  # candles and their history (livetrade.history)
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
 
@@ -674,11 +689,30 @@ class Session:
 
     async def watch(self, symbols: str | list[str]) -> None:
         """Start receiving quotes for ``symbols``: subscribes on the Fyers feed; on the simulated
-        market an unknown symbol starts trading at ₹1000 (``add_symbol`` chooses the price)."""
+        market an unknown symbol starts trading at ₹1000 (``add_symbol`` chooses the price).
+
+        A Fyers or hub feed that has ``failed`` raises ``FeedDisconnected`` naming its state and
+        reason (nothing is subscribed: quotes would never come): ``await session.reconnect()``
+        first. One that is reconnecting subscribes anyway -- the symbols are sent when it is
+        live again -- and logs a warning saying so."""
         self._check_open()
         wanted = [symbols] if isinstance(symbols, str) else list(symbols)
         if self.live_feed is not None:
+            state = self.live_feed.state
+            if state.status == "failed":
+                raise FeedDisconnected(
+                    f"the {self.feed} feed has failed ({state.reason or 'no reason given'}); "
+                    f"nothing was subscribed: restart it with `await session.reconnect()`"
+                )
             await self.live_feed.watch(wanted)
+            state = self.live_feed.state
+            if state.status != "live":
+                log.warning(
+                    "the %s feed is %s: %s will be subscribed once it is live again",
+                    self.feed,
+                    state,
+                    ", ".join(wanted),
+                )
             return
         for symbol in wanted:
             if symbol not in self.symbols:
@@ -691,9 +725,74 @@ class Session:
             raise LiveTradeError("only a Fyers or hub feed subscribes and unsubscribes symbols")
         await self.live_feed.unwatch([symbols] if isinstance(symbols, str) else list(symbols))
 
+    async def reconnect(
+        self, *, access_token: str | None = None, timeout: float | None = 30.0
+    ) -> FeedState | HubFeedState:
+        """Bring a failed or stalled Fyers (or hub) feed back and wait until it is live; returns
+        its state (at once if it is live already).
+
+        Fyers: a ``failed`` feed starts again with every watched symbol; one that is
+        reconnecting tries now instead of finishing its backoff delay. After a refused token
+        the token is read again -- ``access_token`` if given, else ``$FYERS_ACCESS_TOKEN`` / the
+        token file when the session loaded them itself -- so log in again first. Raises
+        ``AuthError`` if Fyers refuses the token, or ``FeedDisconnected`` naming the state and
+        the last error if the feed is not live within ``timeout`` seconds (it keeps retrying in
+        the background). Hub: waits for the hub's quotes to flow again.
+        """
+        self._check_open()
+        if self.fyers_feed is not None:
+            manager = self.fyers_feed.manager
+            if (
+                access_token is None
+                and self._token_loaded
+                and isinstance(manager.failure, AuthError)
+            ):
+                from livetrade.fyers.credentials import load_access_token
+
+                access_token = load_access_token()
+            if access_token is not None:
+                await manager.set_access_token(access_token)
+            await manager.reconnect(timeout)
+            return manager.state
+        if self.hub_feed is not None:
+            if self.hub_feed.state.status != "live":
+                waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._live_waiters.append(waiter)
+                try:
+                    async with asyncio.timeout(timeout):
+                        await waiter
+                except TimeoutError:
+                    raise FeedDisconnected(
+                        f"the hub feed is not live after {timeout:g} s (state "
+                        f"{self.hub_feed.state})"
+                    ) from None
+                finally:
+                    if waiter in self._live_waiters:
+                        self._live_waiters.remove(waiter)
+            return self.hub_feed.state
+        raise LiveTradeError(
+            f"the {self.feed} feed is the market itself: it has no connection to restart"
+        )
+
     # ------------------------------------------------------------------ events plumbing
     def _report(self, exc: BaseException) -> None:
         self.error_event.emit(exc)
+
+    def _on_feed_state(self, state: FeedState | HubFeedState) -> None:
+        """Tell the engine since when the live feed has been down (its ``STALE_QUOTE`` check
+        stays synchronous and cheap: two attributes, read on the engine's own clock)."""
+        engine = self.engine
+        if state.status == "live":
+            engine.feed_down_since_ns = None
+            engine.feed_down_state = ""
+            waiters, self._live_waiters = self._live_waiters, []
+            for waiter in waiters:
+                if not waiter.done():
+                    waiter.set_result(None)
+            return
+        if engine.feed_down_since_ns is None:
+            engine.feed_down_since_ns = engine.clock.now_ns()
+        engine.feed_down_state = f"{self.feed} feed {state}"
 
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
         if self.live_feed is not None:  # no market steps: quotes drive sampling and run_for
@@ -1126,6 +1225,23 @@ class Session:
     def quotes_df(self, symbol: str | None = None) -> pd.DataFrame:
         """Kept tick history (all symbols, or one) with Asia/Kolkata timestamps."""
         return self.stream.history_df(symbol)
+
+    def bars_df(
+        self, symbol: str, timeframe: str = "5min", start: Any = None, end: Any = None
+    ) -> pd.DataFrame:
+        """OHLCV candles of ``symbol`` (timeframes 5s 15s 30s 1min 3min 5min 15min 30min 1h
+        1D) indexed by the IST bar start; the last row is the live bar. Built from ticks once
+        asked for; history loaded by :meth:`history` (and, on a simulated market, the past
+        before the session whenever ``start`` reaches back) is merged under the live bars.
+        Bars whose start is in ``[start, end)``; naive times are IST."""
+        return self.market_data.bars_df(symbol, timeframe, start, end)
+
+    async def history(
+        self, symbol: str, timeframe: str = "5min", start: Any = None, end: Any = None
+    ) -> pd.DataFrame:
+        """Past OHLCV candles of ``symbol`` over ``[start, end)``: the simulated market's
+        deterministic past, or Fyers ``/data/history`` (split, paced, cached on disk)."""
+        return await self.market_data.history(symbol, timeframe, start, end)
 
     def _repr_html_(self) -> str:
         p = self.engine.portfolio_pnl()

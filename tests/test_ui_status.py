@@ -175,7 +175,7 @@ async def test_status_bar_shows_the_fyers_connection_state() -> None:
             assert live.feed == "fyers" and live.feed_state == "waiting"
             assert s.fyers_feed is not None
             s.fyers_feed.manager._set_state("reconnecting", 2, "connection lost")
-            assert status_view(s, FeedActivity(), 0.0).feed_state == "reconnecting 2/5"
+            assert status_view(s, FeedActivity(), 0.0).feed_state == "reconnecting 2"  # no budget
             s.fyers_feed.manager._set_state("failed", 5, "token expired")
             assert status_view(s, FeedActivity(), 0.0).feed_state == "failed (token expired)"
         finally:

@@ -35,8 +35,9 @@ __all__ = ["ExponentialBackoff", "FeedState", "FyersFeed"]
 class FyersFeed:
     """Quotes from Fyers into ``stream``. See the module docstring.
 
-    ``lite``: LTP-only mode (bid = ask = LTP). ``retries``: consecutive failed reconnect attempts
-    before ``state`` becomes ``failed``. ``stall_timeout``: seconds without data while
+    ``lite``: LTP-only mode (bid = ask = LTP). ``retries``: ``None`` (default) reconnects for as
+    long as it takes; an integer is a budget of consecutive failed attempts before ``state``
+    becomes ``failed``. ``stall_timeout``: seconds without data while
     subscribed (during ``stall_hours``, NSE hours by default; ``None`` = always) before the
     watchdog reconnects. ``clock``: ``now_ns()`` for receive timestamps, token expiry and market
     hours. ``backoff``, ``ping_interval``, ``auth_timeout``, ``open_timeout`` are passed to the
@@ -49,7 +50,7 @@ class FyersFeed:
         config: FyersConfig,
         *,
         lite: bool = False,
-        retries: int = 5,
+        retries: int | None = None,
         stall_timeout: float | None = 90.0,
         clock: Clock | None = None,
         stall_hours: Callable[[int], bool] | None = nse_market_open,
@@ -99,7 +100,8 @@ class FyersFeed:
 
     async def start(self) -> None:
         """Connect and authenticate. ``AuthError`` for an expired, malformed or refused token
-        (no retries); ``FeedDisconnected`` if every retry failed."""
+        (no retries); ``FeedDisconnected`` if the first connection keeps failing (it goes on
+        retrying in the background; ``manager.reconnect()`` waits for it)."""
         await self.manager.connect()
 
     async def watch(self, symbols: list[str]) -> None:

@@ -12,17 +12,22 @@ of connect / authenticate / resubscribe / reconnect serves both faces:
 
 What it does that the official SDK does not (spec 5, 6): no ``Authorization`` header on the
 upgrade (the live gateway goes silent if one is sent); a bounded wait for the auth reply;
-``AuthError`` with no retries when the token is expired, malformed or refused; automatic
-reconnect with exponential backoff and jitter (5 retries by default) that resubscribes every
-topic exactly once per connection; an application keep-alive ping (``00 01 0b``) on a timer; a
-stall watchdog (connected, subscribed, but no data for ``stall_timeout`` seconds during market
-hours → reconnect); malformed frames counted and logged, never fatal; more than 5,000 symbols
-refused before anything is sent; a visible :class:`FeedState` on every change.
+``AuthError`` with no retries when the token is expired, malformed or refused (retrying cannot
+help: that is the one terminal failure); automatic reconnect with capped exponential backoff and
+jitter that never gives up by default (a feed that stopped for good during market hours left
+orders trading on frozen quotes) and resubscribes every topic exactly once per connection; an
+``on_error`` report once the outage has lasted :data:`REPORT_AFTER` attempts, then at most once
+a minute (by the injectable clock) so a long outage is heard without flooding; an application
+keep-alive ping (``00 01 0b``) on a timer; a stall watchdog (connected, subscribed, but no data
+for ``stall_timeout`` seconds during market hours → reconnect); malformed frames counted and
+logged, never fatal; messages larger than any valid frame (:data:`MAX_FRAME_SIZE`) refused by
+the websocket layer before they are read; more than 5,000 symbols refused before anything is
+sent; a visible :class:`FeedState` on every change.
 
 The reconnect loop is our own rather than ``async for ws in websockets.connect(...)``: that
-iterator retries forever on connection failures and resets its backoff on every successful
-handshake, whereas we need a retry budget, a state per attempt, and a failure that counts a
-connection which opened but never authenticated or never delivered data.
+iterator resets its backoff on every successful handshake, whereas we need a state per attempt,
+an optional retry budget, a wake-up for :meth:`FyersWebSocketManager.reconnect`, and a failure
+that counts a connection which opened but never authenticated or never delivered data.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from typing import Any, Final, Literal, TypeAlias
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
+from websockets.frames import CloseCode
 
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import (
@@ -71,7 +77,10 @@ from livetrade.model import PriceQuote, ns_to_datetime
 from livetrade.money import from_paise
 
 __all__ = [
+    "MAX_FRAME_SIZE",
     "MAX_SYMBOLS",
+    "REPORT_AFTER",
+    "REPORT_EVERY_S",
     "ExponentialBackoff",
     "FeedState",
     "FeedStatus",
@@ -89,6 +98,20 @@ _WS_LOG: Final = quiet_ws_logger("livetrade.fyers.websockets")
 
 MAX_SYMBOLS: Final = 5000
 """Topics one data connection may carry (SDK check and Fyers docs, spec 1.10)."""
+
+MAX_FRAME_SIZE: Final = 0xFFFF + 2
+"""The largest valid data-socket message, 65,537 bytes: every frame starts with a u16 length
+prefix counting the bytes after it (see ``_HEAD`` / ``_FEED_HEAD`` in the codec), so a frame is
+at most 2 + 65,535 bytes. The websocket layer refuses anything larger before reading it (close
+code 1009, then a reconnect), instead of buffering megabytes and blocking the loop to decode
+them."""
+
+REPORT_AFTER: Final = 3
+"""Consecutive failed attempts before an outage is reported on ``on_error`` (one lost
+connection that comes straight back is not news)."""
+
+REPORT_EVERY_S: Final = 60.0
+"""After the first report, an outage is reported again at most this often (the manager's clock)."""
 
 FeedStatus: TypeAlias = Literal["connecting", "live", "reconnecting", "stalled", "failed", "closed"]
 
@@ -110,10 +133,12 @@ class FeedState:
 
     * ``connecting`` -- first connection attempt (``attempt`` 0);
     * ``live`` -- authenticated and subscribed; ticks flow;
-    * ``reconnecting`` -- the connection was lost (``reason``); ``attempt`` n of ``retries``
-      is about to be made after the backoff delay;
+    * ``reconnecting`` -- the connection was lost (``reason``); attempt ``attempt`` (counted
+      since the last connection that delivered data) is about to be made after the backoff
+      delay; by default this goes on for as long as it takes;
     * ``stalled`` -- the watchdog saw no data for ``stall_timeout`` s; a reconnect follows;
-    * ``failed`` -- gave up: the token was refused, or every retry failed (``reason``);
+    * ``failed`` -- stopped: the token was refused (or expired), or an explicit ``retries``
+      budget ran out (``reason``); :meth:`FyersWebSocketManager.reconnect` starts it again;
     * ``closed`` -- not started yet, or closed by the user.
 
     ``last_tick_ns`` is the local receive time of the latest tick (epoch ns), if any.
@@ -326,6 +351,12 @@ class _Retry(Exception):
 def _describe(exc: BaseException) -> str:
     if isinstance(exc, ConnectionClosed):
         rcvd = exc.rcvd
+        sent = exc.sent
+        if sent is not None and sent.code == CloseCode.MESSAGE_TOO_BIG:
+            return (
+                f"the server sent a message over {MAX_FRAME_SIZE:,} bytes, larger than any valid "
+                "Fyers frame; refused unread"
+            )
         if rcvd is None:
             return "connection lost (no close frame)"
         return _closed_text(rcvd.code, rcvd.reason)
@@ -343,17 +374,20 @@ class FyersWebSocketManager:
     real Fyers endpoints. Then ``await ws.connect()``, ``await ws.subscribe_to_symbol(symbol,
     callback)`` (callbacks get ``PriceQuote``s; sync or async), and ``await
     ws.start_price_stream()`` (returns after ``await ws.disconnect()``; raises ``AuthError`` or
-    ``FeedDisconnected`` if the stream dies).
+    ``FeedDisconnected`` if the stream dies). After a failure, ``await ws.reconnect()`` starts
+    it again and waits until it is live.
 
-    Options (keyword-only): ``lite`` (LTP-only mode), ``retries`` (consecutive failed reconnect
-    attempts before giving up; the count restarts once a connection delivers data), ``backoff``
-    (``attempt → seconds``; default :class:`ExponentialBackoff`), ``ping_interval`` (application
+    Options (keyword-only): ``lite`` (LTP-only mode), ``retries`` (``None``, the default: never
+    give up, reconnecting with capped backoff for as long as the server is away; an integer:
+    consecutive failed reconnect attempts before ``failed``, kept for compatibility; the count
+    restarts once a connection delivers data), ``backoff`` (``attempt → seconds``; default
+    :class:`ExponentialBackoff`; public as ``.backoff``), ``ping_interval`` (application
     ping, s), ``stall_timeout`` (s without data while subscribed → reconnect; ``None`` disables),
     ``stall_hours`` (``ts_ns → bool``: when silence counts as a stall; default NSE hours, ``None``
     = always), ``auth_timeout``, ``open_timeout``, ``rest_timeout`` (s), ``ws_ping_interval``
     (WebSocket-level keepalive, s, ``None`` = off), ``clock`` (``now_ns()``: receive timestamps,
-    token expiry, market hours), ``max_bad_frames`` (consecutive malformed frames tolerated
-    before the connection is treated as broken).
+    token expiry, market hours, and the once-a-minute outage reports), ``max_bad_frames``
+    (consecutive malformed frames tolerated before the connection is treated as broken).
     """
 
     def __init__(
@@ -363,7 +397,7 @@ class FyersWebSocketManager:
         rest_url: str = DEFAULT_REST_URL,
         *,
         lite: bool = False,
-        retries: int = 5,
+        retries: int | None = None,
         backoff: Callable[[int], float] | None = None,
         ping_interval: float | None = 10.0,
         stall_timeout: float | None = 90.0,
@@ -379,8 +413,12 @@ class FyersWebSocketManager:
     ) -> None:
         if not isinstance(access_token, str) or not access_token.strip():
             raise AuthError("FyersWebSocketManager needs a non-empty Fyers access token")
-        if isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 50:
-            raise InvalidInput("retries", f"must be an integer in 0..50, got {retries!r}")
+        if retries is not None and (
+            isinstance(retries, bool) or not isinstance(retries, int) or not 0 <= retries <= 50
+        ):
+            raise InvalidInput(
+                "retries", f"must be None (never give up) or an integer in 0..50, got {retries!r}"
+            )
         for name, value in (("ping_interval", ping_interval), ("stall_timeout", stall_timeout)):
             if value is not None and not value > 0:
                 raise InvalidInput(name, "must be positive (or None to disable)")
@@ -399,8 +437,12 @@ class FyersWebSocketManager:
         self.ws_ping_interval = ws_ping_interval
         self.max_bad_frames = max_bad_frames
         self._stall_hours = stall_hours if stall_hours is not None else _always
-        self._backoff = backoff if backoff is not None else ExponentialBackoff()
+        self.backoff: Callable[[int], float] = (
+            backoff if backoff is not None else ExponentialBackoff()
+        )
         self._clock: Clock = clock if clock is not None else WallClock()
+        self._rest_timeout = rest_timeout
+        self._own_rest = symbol_tokens is None
         self._rest = symbol_tokens or SymbolTokenClient(self._token, rest_url, timeout=rest_timeout)
         self.converter = TickConverter(lite)
         self.stats = StreamStats()
@@ -425,6 +467,10 @@ class FyersWebSocketManager:
         self._closing = False
         self._healthy = False
         self._lookup_lock: asyncio.Lock | None = None
+        self._wake = asyncio.Event()  # set by reconnect(): skip the rest of a backoff delay
+        self._live_waiters: list[asyncio.Future[None]] = []
+        self._last_report_ns: int | None = None  # the latest outage report (clock ns)
+        self._down_since_ns: int | None = None  # when the current outage began (clock ns)
 
     def __repr__(self) -> str:
         return (
@@ -437,6 +483,12 @@ class FyersWebSocketManager:
     @property
     def state(self) -> FeedState:
         return FeedState(self._status, self._attempt, self._reason, self._last_tick_ns)
+
+    @property
+    def failure(self) -> LiveTradeError | None:
+        """Why the manager stopped (``AuthError``, or ``FeedDisconnected`` when an explicit
+        ``retries`` budget ran out), while ``failed``; ``None`` otherwise."""
+        return self._failure if self._status == "failed" else None
 
     @property
     def connected(self) -> bool:
@@ -457,6 +509,12 @@ class FyersWebSocketManager:
         if (status, attempt, reason) == (self._status, self._attempt, self._reason):
             return
         self._status, self._attempt, self._reason = status, attempt, reason
+        if status == "live":  # (the report rate limit resets only once data flows: _run)
+            self._down_since_ns = None
+        elif status in ("reconnecting", "stalled") and self._down_since_ns is None:
+            self._down_since_ns = self._clock.now_ns()
+        if status in ("live", "failed", "closed") and self._live_waiters:
+            self._settle_waiters(status)
         state = self.state
         level = logging.WARNING if status in ("reconnecting", "stalled", "failed") else logging.INFO
         log.log(level, "Fyers data socket %s", state)
@@ -465,6 +523,21 @@ class FyersWebSocketManager:
                 cb(state)
             except Exception:
                 log.exception("on_state callback failed")
+
+    def _settle_waiters(self, status: FeedStatus) -> None:
+        waiters, self._live_waiters = self._live_waiters, []
+        for fut in waiters:
+            if fut.done():
+                continue
+            if status == "live":
+                fut.set_result(None)
+            else:
+                fut.set_exception(
+                    self._failure
+                    if status == "failed" and self._failure is not None
+                    else FeedDisconnected(f"the Fyers data socket was {status}")
+                )
+                fut.exception()  # retrieved: the waiter may have timed out already
 
     def _report(self, exc: BaseException) -> None:
         for cb in tuple(self.on_error):
@@ -503,24 +576,76 @@ class FyersWebSocketManager:
         """Connect and authenticate; returns once live. Subscriptions made before are sent.
 
         Raises ``AuthError`` (expired, malformed or refused token -- no retries) or
-        ``FeedDisconnected`` (every retry failed).
+        ``FeedDisconnected`` (an explicit ``retries`` budget ran out).
+
+        With the default ``retries=None`` the manager never gives up, so when the very first
+        connection fails :data:`REPORT_AFTER` times in a row this raises ``FeedDisconnected``
+        (rather than hanging) while the manager keeps retrying in the background: wait again
+        with :meth:`reconnect`, or stop it with :meth:`disconnect`.
         """
         if self._runner is None or self._runner.done():
-            try:
-                self._claims()  # fail fast, before any socket
-            except AuthError as exc:
-                self._failure = exc
-                self._set_state("failed", 0, str(exc))
-                raise
-            self._closing = False
-            self._failure = None
-            loop = asyncio.get_running_loop()
-            self._first = loop.create_future()
-            self._set_state("connecting", 0, None)
-            self._runner = loop.create_task(self._run(), name="fyers-data-socket")
+            self._start_runner()
         first = self._first
         assert first is not None
         await asyncio.shield(first)
+
+    def _start_runner(self) -> None:
+        try:
+            self._claims()  # fail fast, before any socket
+        except AuthError as exc:
+            self._failure = exc
+            self._set_state("failed", 0, str(exc))
+            raise
+        self._closing = False
+        self._failure = None
+        loop = asyncio.get_running_loop()
+        self._first = loop.create_future()
+        self._set_state("connecting", 0, None)
+        self._runner = loop.create_task(self._run(), name="fyers-data-socket")
+
+    async def reconnect(self, timeout: float | None = 30.0) -> None:
+        """Bring the feed back and wait until it is live (returns at once if it is).
+
+        A ``failed`` (or closed) manager starts again, subscriptions intact; one that is
+        ``reconnecting`` skips the rest of its backoff delay and tries now. Raises ``AuthError``
+        if the token is refused (again) -- log in, then :meth:`set_access_token` -- and
+        ``FeedDisconnected`` naming the state and the last error if it is not live within
+        ``timeout`` seconds (``None``: no limit); it then keeps retrying in the background.
+        """
+        if self._status == "live":
+            return
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._live_waiters.append(waiter)
+        try:
+            if self._runner is None or self._runner.done():
+                self._start_runner()
+            else:
+                self._wake.set()
+            async with asyncio.timeout(timeout):
+                await waiter
+        except TimeoutError:
+            raise FeedDisconnected(
+                f"the Fyers data socket is not live after {timeout:g} s (state {self.state}); "
+                "it keeps retrying in the background"
+            ) from None
+        finally:
+            if waiter in self._live_waiters:
+                self._live_waiters.remove(waiter)
+
+    async def set_access_token(self, access_token: str) -> None:
+        """Use a fresh token from the next connection on (after a daily login, when the old
+        one was refused). The current connection, if any, is left alone."""
+        if not isinstance(access_token, str) or not access_token.strip():
+            raise AuthError("set_access_token needs a non-empty Fyers access token")
+        token = access_token.strip()
+        token_claims(token)  # a malformed token raises AuthError here, not at the next connect
+        if token == self._token:
+            return
+        self._token = token
+        if self._own_rest:
+            old = self._rest
+            self._rest = SymbolTokenClient(token, self.rest_url, timeout=self._rest_timeout)
+            await old.aclose()
 
     async def start_price_stream(self) -> None:
         """Stream until :meth:`disconnect` (connecting first if needed).
@@ -580,6 +705,7 @@ class FyersWebSocketManager:
         attempt = 0
         while True:
             reason: str
+            self._wake.clear()  # a reconnect() from here on cuts the next delay short
             try:
                 reason = await self._session()
             except AuthError as exc:
@@ -597,8 +723,9 @@ class FyersWebSocketManager:
                 return
             if self._healthy:
                 attempt = 0
+                self._last_report_ns = None  # data flowed: the next outage is news again
             attempt += 1
-            if attempt > self.retries:
+            if self.retries is not None and attempt > self.retries:
                 self._fail(
                     FeedDisconnected(
                         f"Fyers data socket failed after {self.retries} reconnect attempts; "
@@ -607,7 +734,44 @@ class FyersWebSocketManager:
                 )
                 return
             self._set_state("reconnecting", attempt, reason)
-            await asyncio.sleep(max(0.0, self._backoff(attempt)))
+            self._outage(attempt, reason)
+            await self._pause(self.backoff(attempt))
+
+    def _outage(self, attempt: int, reason: str) -> None:
+        """Report a lasting outage: after :data:`REPORT_AFTER` failed attempts, then at most
+        every :data:`REPORT_EVERY_S` seconds of the clock. Also ends a first :meth:`connect`
+        that would otherwise wait for ever (the retries go on)."""
+        if attempt < REPORT_AFTER:
+            return
+        first = self._first
+        if self.retries is None and first is not None and not first.done():
+            first.set_exception(
+                FeedDisconnected(
+                    f"cannot connect to the Fyers data socket ({attempt} attempts; last error: "
+                    f"{reason}); it keeps retrying in the background: await reconnect() to "
+                    "wait for it, or disconnect() to stop"
+                )
+            )
+            first.exception()  # retrieved: nobody may be waiting
+        now = self._clock.now_ns()
+        last = self._last_report_ns
+        if last is not None and now - last < REPORT_EVERY_S * 1e9:
+            return
+        self._last_report_ns = now
+        since = self._down_since_ns
+        down = "" if since is None else f" for {max(0, now - since) / 1e9:.0f} s"
+        self._report(
+            FeedDisconnected(
+                f"the Fyers data socket has been down{down}: {attempt} reconnect attempts "
+                f"failed (last error: {reason}); still reconnecting"
+            )
+        )
+
+    async def _pause(self, delay: float) -> None:
+        """The backoff delay, cut short by :meth:`reconnect`."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, delay)):
+                await self._wake.wait()
 
     async def _open(self) -> ClientConnection:
         try:
@@ -619,7 +783,7 @@ class FyersWebSocketManager:
                 ping_timeout=self.ws_ping_interval,
                 close_timeout=2.0,
                 compression=None,
-                max_size=2**22,
+                max_size=MAX_FRAME_SIZE,
                 max_queue=64,
                 proxy=None if is_loopback(self.ws_url) else True,
                 logger=_WS_LOG,

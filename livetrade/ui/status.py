@@ -132,7 +132,8 @@ def feed_state(session: Session, activity: FeedActivity, now: float) -> tuple[st
         if fyers.status == "reconnecting":
             if session.fyers_feed is not None:
                 retries = session.fyers_feed.manager.retries
-                return f"reconnecting {fyers.attempt}/{retries}", None
+                of = "" if retries is None else f"/{retries}"  # None: no budget, never gives up
+                return f"reconnecting {fyers.attempt}{of}", None
             return f"reconnecting {fyers.attempt}", None
         return fyers.status + (f" ({fyers.reason})" if fyers.reason else ""), None
     if session.replay is not None and session.replay.remaining == 0:
