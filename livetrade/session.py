@@ -59,6 +59,7 @@ from livetrade.model import (
     OrderStatus,
     Product,
     Side,
+    check_symbol,
     ns_to_datetime,
 )
 from livetrade.money import (
@@ -697,6 +698,8 @@ class Session:
         live again -- and logs a warning saying so."""
         self._check_open()
         wanted = [symbols] if isinstance(symbols, str) else list(symbols)
+        for symbol in wanted:
+            check_symbol(symbol, "symbols")
         if self.live_feed is not None:
             state = self.live_feed.state
             if state.status == "failed":
