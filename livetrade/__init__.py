@@ -51,6 +51,7 @@ _LAZY = {  # the Fyers names pull in websockets and httpx: load them on first us
     "FyersFeed": "livetrade.fyers.feed",
     "fyers_login": "livetrade.fyers.auth",
     "fyers_login_url": "livetrade.fyers.auth",
+    "fyers_history": "livetrade.history",
 }
 
 
@@ -106,6 +107,7 @@ __all__ = [
     "TakeProfitConfig",
     "VirtualClock",
     "WallClock",
+    "fyers_history",
     "fyers_login",
     "fyers_login_url",
     "get_session",
