@@ -189,7 +189,41 @@ KERNEL_IDLE = """() => {
 }"""
 
 
+OVERFLOW = """() => {
+  const bad = [];
+  const dash = document.querySelector('.livetrade-dashboard');
+  const els = [dash, ...dash.querySelectorAll(
+    '.lt-panel, .lt-status, .lt-top, .lt-actions, .lt-chart, .lt-charts, .lt-quotes, ' +
+    '.lt-positions, .lt-orders')];
+  for (const el of els) {
+    if (el.offsetParent === null) continue;  // hidden (another tab)
+    if (el.scrollWidth > el.clientWidth + 1) {
+      bad.push(`${el.className}: ${el.scrollWidth} > ${el.clientWidth}`);
+    }
+  }
+  const out = dash.closest('.jp-OutputArea-output');
+  if (out && dash.getBoundingClientRect().right > out.getBoundingClientRect().right + 1) {
+    bad.push('dashboard wider than its output area');
+  }
+  return bad;
+}"""
+
+ON_SCREEN = """(sel) => {
+  const r = document.querySelector(sel).getBoundingClientRect();
+  return r.height > 0 && r.top >= 0 && r.bottom <= window.innerHeight;
+}"""
+
+
+def _orders_count(page: Any) -> int:
+    title = page.locator(".lt-bottom .lm-TabBar-tab", has_text="Orders").inner_text()
+    return int(title.split("(")[1].split(")")[0]) if "(" in title else 0
+
+
 def test_dashboard_in_chromium(lab: Lab) -> None:
+    """At 1280x800 with the file browser open: nothing scrolls sideways; quotes, ticket and
+    positions are on screen together; 2.5 in Qty (typed or pasted) is refused with a
+    sentence; a double-click buys once; a row click loads the ticket; the charts draw; a
+    kernel restart shows the disconnected banner and greys the controls out."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:  # pragma: no cover - the dev extra installs it
@@ -198,7 +232,7 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
     started = time.monotonic()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
         page.set_default_timeout(STEP_TIMEOUT_MS)
         try:
             page.goto(lab.url(f"lab/tree/{NOTEBOOK.name}"))
@@ -206,6 +240,7 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
             for close in page.locator(".jp-Notification-Toast-Close").all():
                 with contextlib.suppress(Exception):
                     close.click(timeout=1_000)
+            page.evaluate("window.jupyterapp.shell.activateById('filebrowser')")
             page.evaluate("window.jupyterapp.commands.execute('notebook:run-all-cells')")
             dash = page.locator(".livetrade-dashboard")
             dash.wait_for(state="visible")
@@ -216,14 +251,38 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
                 """() => [...document.querySelectorAll('.lt-quotes-table td.lt-ltp')]
                        .some(td => /\\d/.test(td.textContent))"""
             )
-            page.screenshot(path=str(ARTIFACTS / "dashboard-before-buy.png"), full_page=True)
+            page.locator(".lt-status .lt-kill", has_text="Trading: ON").wait_for()
+            dash.scroll_into_view_if_needed()
+            page.evaluate(
+                "document.querySelector('.livetrade-dashboard').scrollIntoView({block: 'start'})"
+            )
+            assert page.evaluate(OVERFLOW) == []
+            for sel in (".lt-quotes-panel", ".lt-ticket", "button.lt-buy", ".lt-positions-panel"):
+                assert page.evaluate(ON_SCREEN, sel), f"{sel} is not on screen at 1280x800"
+            page.screenshot(path=str(ARTIFACTS / "dashboard-1280x800.png"))
 
-            whatif = page.locator(".lt-whatif").inner_text()
-            assert "NSE:SBIN-EQ" in whatif and "charges" in whatif, whatif
+            # Qty 2.5, typed key by key, then pasted: refused with a sentence, nothing placed
+            qty = page.locator(".lt-qty-input input")
+            qty.fill("")
+            qty.press_sequentially("2.5", delay=30)
+            page.locator(".lt-whatif", has_text="2.5 is not").wait_for()
             page.locator("button.lt-buy").click()
+            page.locator(".lt-result .lt-err", has_text="Qty must be a whole number").wait_for()
+            qty.fill("1.5")  # one input event with the whole text, as a paste sends it
+            page.locator(".lt-whatif", has_text="1.5 is not").wait_for()
+            page.locator("button.lt-sell").click()
+            page.locator(".lt-result .lt-err", has_text="1.5 is not").wait_for()
+            assert _orders_count(page) == 0
+
+            # a double-click on Buy places one order
+            qty.fill("1")
+            page.locator(".lt-whatif", has_text="1 NSE:SBIN-EQ ≈").wait_for()
+            page.locator("button.lt-buy").dblclick()
             result = page.locator(".lt-result .lt-ok")
             result.wait_for()
             assert "Bought 1 NSE:SBIN-EQ" in result.inner_text()
+            page.locator("button.lt-buy:not([disabled])").wait_for()  # released
+            assert _orders_count(page) == 1
 
             # the position appears, and its P&L moves with the market
             row = page.locator(".lt-positions-table tbody tr", has_text="NSE:SBIN-EQ")
@@ -235,9 +294,14 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
                 lambda: cell.inner_text() != first,
                 timeout=30,
             )
-            page.locator(".lt-status .lt-pnl").wait_for()
+            page.locator(".lt-orders-table", has_text="FILLED").wait_for(state="attached")
 
-            # the price chart has a line with points and the buy marker
+            # a click on a quote row puts that symbol on the ticket
+            page.locator(".lt-quotes-table tbody tr", has_text="NSE:TCS-EQ").click()
+            page.locator(".lt-whatif", has_text="NSE:TCS-EQ").wait_for()
+
+            # the charts tab: both charts draw, as wide as their box
+            page.locator(".lt-bottom .lm-TabBar-tab", has_text="Charts").click()
             page.wait_for_function(
                 """() => {
                   const line = document.querySelector('.lt-price-chart .scatterlayer path.js-line');
@@ -246,14 +310,25 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
                 }"""
             )
             page.wait_for_function(
-                "() => document.querySelectorAll('.lt-price-chart .scatterlayer .point').length"
-                " >= 1"
-            )
-            page.wait_for_function(
                 "() => !!document.querySelector('.lt-pnl-chart .scatterlayer path.js-line')"
             )
-            page.locator(".lt-orders-table", has_text="FILLED").wait_for(state="attached")
-            page.screenshot(path=str(ARTIFACTS / "dashboard-after-buy.png"), full_page=True)
+            page.wait_for_function(
+                """() => [...document.querySelectorAll('.lt-chart')].every(c => {
+                  const svg = c.querySelector('.main-svg');
+                  return svg && Math.abs(svg.getBoundingClientRect().width - c.clientWidth) < 12;
+                })"""
+            )
+            assert page.evaluate(OVERFLOW) == []
+            page.screenshot(path=str(ARTIFACTS / "dashboard-charts.png"))
+
+            # a kernel restart: the banner says so and the controls grey out
+            page.evaluate(
+                "window.jupyterapp.shell.currentWidget.sessionContext.session.kernel.restart()"
+            )
+            banner = page.locator(".lt-banner", has_text="Kernel not answering")
+            banner.wait_for(timeout=30_000)
+            page.locator(".livetrade-dashboard.lt-offline").wait_for(state="attached")
+            page.screenshot(path=str(ARTIFACTS / "dashboard-disconnected.png"))
         except Exception:
             with contextlib.suppress(Exception):
                 page.screenshot(path=str(ARTIFACTS / "dashboard-failure.png"), full_page=True)

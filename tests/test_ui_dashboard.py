@@ -75,7 +75,8 @@ async def test_ticks_send_no_widget_messages_until_a_flush(
     assert per_panel["positions"] == per_panel["blotter"] == 0
     sent.clear()
     clock.now += 1.0
-    assert dash.flush() == [] and sent == []  # nothing new, nothing sent
+    # nothing new, nothing sent but the heartbeat (one message a second)
+    assert dash.flush() == [] and sent == [dash.beacon.widget.model_id]
     dash.close()
 
 
@@ -85,50 +86,53 @@ async def test_buy_button_goes_through_the_engine_and_the_panels_follow(
     clock = Clock()
     dash = Dashboard(session, clock=clock, start=False)
     t = dash.ticket
-    t.quantity.value = 5
+    t.quantity.value = "5"
     t.stop_loss.value = "780"
     t.take_profit.value = "830"
     clock.now += 1
     dash.flush()
-    assert "Buy 5 NSE:SBIN-EQ ≈ ₹" in t.whatif.value and "at SL ₹780.00" in t.whatif.value
+    assert "Buy 5 NSE:SBIN-EQ ≈ ₹" in t.whatif.value
+    assert "at Stop-loss ₹780.00" in t.whatif.value
     t.buy.click()
     assert "Bought 5 NSE:SBIN-EQ at ₹" in t.result.value and "lt-ok" in t.result.value
     entry = session.engine.orders[0]
     assert entry.source == "widget" and entry.quantity == 5
+    assert t.stop_loss.value == t.take_profit.value == ""  # the next order starts clean
     clock.now += 1
     assert {"positions", "blotter", "status"} <= set(dash.flush())
-    assert "NSE:SBIN-EQ" in dash.positions.table.value
-    closes = dash.positions.buttons.children
-    assert [b.description for b in closes] == ["Close NSE:SBIN-EQ INTRADAY"]
-    cancels = dash.blotter.buttons.children
-    assert len(cancels) == 3 and cancels[-1].description == "Cancel all open"
-    assert "(stop loss)" in cancels[0].description
+    assert "NSE:SBIN-EQ" in dash.positions.table.text()
+    assert "780.00" in dash.positions.table.text() and "830.00" in dash.positions.table.text()
+    assert dash.positions.pick.options == ("NSE:SBIN-EQ INTRADAY",)
+    picks = dash.blotter.pick.options
+    assert len(picks) == 2 and "(stop loss)" in picks[0]
     assert "Orders (3)" in dash.blotter.tabs.titles[0]
     price_view = dash.view("price_chart")
     assert price_view.stop_losses == (78000,) and len(price_view.buys) == 1
 
-    cancels[0].click()
+    dash.blotter.cancel.click()
     assert "Cancelled" in dash.blotter.message.value
-    closes[0].click()
+    dash.positions.exit.click()
     assert "Closed NSE:SBIN-EQ INTRADAY" in dash.positions.message.value
     clock.now += 1
     dash.flush()
-    assert "No open positions." in dash.positions.table.value
-    assert dash.positions.buttons.children == () and dash.blotter.buttons.children == ()
+    assert "No open positions." in dash.positions.table.text()
+    assert dash.positions.pick.options == () and dash.blotter.pick.options == ()
     dash.close()
 
 
 async def test_rejections_show_inline(session: Session) -> None:
-    dash = Dashboard(session, start=False)
-    dash.ticket.quantity.value = 0
+    clock = Clock()
+    dash = Dashboard(session, clock=clock, start=False)
+    dash.ticket.quantity.value = "0"
     dash.ticket.sell.click()
     assert dash.ticket.side.value == "SELL"  # the what-if now describes what was sent
     assert dash.ticket.result.value == (
-        '<span class="lt-err">Rejected: Quantity must be a positive whole number of shares, '
-        "got 0.</span>"
+        '<span class="lt-err">Not sent: Qty must be at least 1 share.</span>'
     )
-    dash.ticket.quantity.value = 1
+    dash.ticket.quantity.value = "1"
     dash.ticket.symbol.value = "NSE:NIFTY50-INDEX"
+    clock.now += 1
+    dash.flush()  # Buy/Sell are enabled again
     dash.ticket.buy.click()
     assert "indices cannot be traded" in dash.ticket.result.value
     assert session.engine.orders == []

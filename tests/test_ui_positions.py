@@ -117,7 +117,7 @@ async def test_price_chart_has_ticks_fills_and_bracket_levels(session: Session) 
     assert v.stop_losses == (78000,) and v.take_profits == (83000,)
     xs, ys = v.level_lines(v.stop_losses)
     assert xs == [v.ts[0], v.ts[-1], None] and ys == [78000, 78000, None]
-    assert v.title == f"{SYM} — LTP {v.last[-1] / 100:,.2f}"
+    assert v.title == f"{SYM} — LTP ₹{v.last[-1] / 100:,.2f}"
     other = PriceBuffer()
     other.reset(s, "NSE:INFY-EQ")
     assert price_chart_view(s, other).buys == ()

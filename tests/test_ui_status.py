@@ -44,8 +44,9 @@ async def test_paper_session_on_a_virtual_clock(session: Session) -> None:
     assert v.market_time == "09:17:00" and v.kill_switch == "ACTIVE"
     assert v.equity_paise == session.engine.pnl_paise()["equity"] and v.pnl_paise == 0
     assert v.can_halt and not v.can_resume
-    assert v.text.startswith(
-        "PAPER · sim feed: virtual clock · 09:17:00 IST · equity ₹10,00,000.00"
+    assert v.text == (
+        "PAPER · sim feed: virtual clock · 09:17:00 IST · MTM ₹0.00 (0.00%) · "
+        "cash ₹10,00,000.00 · margin used ₹0.00 · available ₹10,00,000.00 · Trading: ON"
     )
     assert '<span class="lt-badge lt-paper">PAPER</span>' in status_html(v)
 
@@ -71,7 +72,7 @@ async def test_kill_switch_buttons(session: Session) -> None:
     v = status_view(session, FeedActivity(), 0.0)
     assert v.kill_switch == "HALTED" and not v.can_halt and v.can_resume
     assert 'data-state="HALTED"' in status_html(v)
-    assert set_kill_switch(session, KillSwitch.ACTIVE).text == "Kill switch ACTIVE."
+    assert set_kill_switch(session, KillSwitch.ACTIVE).text == "Trading resumed."
     assert session.engine.kill_switch is KillSwitch.ACTIVE
 
 
@@ -147,7 +148,7 @@ async def test_quote_board_rows(session: Session) -> None:
     assert quote is not None and row.volume == quote.volume
     assert row.time == "09:17:00"
     html = v.html()
-    assert html.count("<tr>") == len(session.symbols) + 1 and 'class="lt-ltp"' in html
+    assert html.count("<tr>") == len(session.symbols) + 1 and 'class="lt-ltp lt-c-ltp"' in html
 
 
 async def test_quote_board_add_and_remove(session: Session) -> None:
@@ -155,7 +156,8 @@ async def test_quote_board_add_and_remove(session: Session) -> None:
     assert board.add("nse:infy-eq").text == "Watching NSE:INFY-EQ."
     assert board.add("NSE:INFY-EQ").text == "NSE:INFY-EQ is already on the board."
     r = board.add("NSE:ITC-EQ")
-    assert r.ok and "starts at ₹1000.00" in r.text and "NSE:ITC-EQ" in session.symbols
+    assert r.ok and "NSE:ITC-EQ" in session.symbols
+    assert "starts at ₹1,000.00, a made-up price (type 'NSE:ITC-EQ @ 450'" in r.text
     assert board.view().rows[-1].last is None  # no tick yet
     await session.run_for(ticks=1)
     assert board.view().rows[-1].last is not None

@@ -56,7 +56,7 @@ async def test_market_buy_what_if_matches_what_the_engine_then_does(session: Ses
         == (83000 - ask) * 10 - entry - est(SYM, False, False, 10, 83000, _day(s)).total
     )
     assert w.at_stop_loss is not None and w.at_stop_loss < 0 < (w.at_take_profit or 0)
-    assert "at SL ₹780.00: -₹" in w.text and "at TP ₹830.00: +₹" in w.text
+    assert "at Stop-loss ₹780.00: -₹" in w.text and "at Take-profit ₹830.00: +₹" in w.text
     assert "cash after ₹" in w.text and "(net of charges)" in w.text
     fills_before = len(s.engine.fills)
     assert what_if(s, t) == w  # previewing changes nothing
@@ -69,7 +69,7 @@ async def test_market_buy_what_if_matches_what_the_engine_then_does(session: Ses
     assert s.engine.cash_paise == w.cash_after
     assert s.engine.orders[0].source == "widget"
     assert result.text.startswith(f"Bought 10 {SYM} at ₹")
-    assert "stop-loss ₹780.00 and take-profit ₹830.00 attached" in result.text
+    assert "Stop-loss ₹780.00 and Take-profit ₹830.00 attached" in result.text
 
 
 async def test_sell_what_if_uses_the_bid_and_mirrors_the_brackets(session: Session) -> None:
@@ -104,15 +104,16 @@ async def test_limit_and_stop_orders(session: Session) -> None:
 @pytest.mark.parametrize(
     ("ticket", "sentence"),
     [
-        (TicketInput(SYM, quantity=0), "Quantity must be a positive whole number"),
-        (TicketInput(SYM, kind=OrderKind.LIMIT), "A LIMIT order needs a limit price."),
-        (TicketInput(SYM, kind=OrderKind.SL_M), "A SL-M order needs a trigger price."),
+        (TicketInput(SYM, quantity=0), "Qty must be at least 1 share."),
+        (TicketInput(SYM, quantity="2.5"), "Qty must be a whole number of shares; 2.5 is not."),
+        (TicketInput(SYM, kind=OrderKind.LIMIT), "A LIMIT order needs a Limit price."),
+        (TicketInput(SYM, kind=OrderKind.SL_M), "A SL-M order needs a Trigger price."),
         (
             TicketInput(SYM, kind=OrderKind.LIMIT, limit_price="800.03"),
             "is not a multiple of the ₹0.05 tick",
         ),
-        (TicketInput(SYM, kind=OrderKind.LIMIT, limit_price="cheap"), "Limit price"),
-        (TicketInput(SYM, stop_loss="-5"), "Stop-loss must be positive."),
+        (TicketInput(SYM, kind=OrderKind.LIMIT, limit_price="cheap"), "Limit: 'cheap' is not"),
+        (TicketInput(SYM, stop_loss="-5"), "Stop-loss: '-5' is not a rupee amount"),
         (TicketInput(SYM, stop_loss="999999"), "must be below the entry"),
         (TicketInput(SYM, take_profit="1"), "must be above the entry"),
         (TicketInput("NSE:NOPE-EQ"), "No quote for NSE:NOPE-EQ yet."),
@@ -136,9 +137,9 @@ async def test_rejections_come_back_as_the_engines_sentence(session: Session) ->
     s = session
     r = submit(s, TicketInput(SYM, quantity=-3))
     assert not r.ok and r.code == "INVALID_QUANTITY"
-    assert r.text == "Rejected: Quantity must be a positive whole number of shares, got -3."
+    assert r.text == "Not sent: Qty must be at least 1 share."
     r = submit(s, TicketInput(SYM, kind=OrderKind.LIMIT, limit_price="abc"))
-    assert not r.ok and r.code == "INVALID_PRICE" and r.text.startswith("Rejected: limit_price")
+    assert not r.ok and r.code == "INVALID_PRICE" and r.text.startswith("Not sent: Limit:")
     r = submit(s, TicketInput("NSE:NIFTY50-INDEX"))
     assert not r.ok and "indices cannot be traded" in r.text
     s.kill_switch(KillSwitch.HALTED)

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
+from livetrade.fmt import inr
 from livetrade.model import Role, Side
-from livetrade.ui.common import inr, ipywidgets, plotly_go, price, rupees_to_paise
+from livetrade.ui.common import ipywidgets, plotly_go, rupees_to_paise
 
 if TYPE_CHECKING:
     from livetrade.session import Session
@@ -61,7 +62,7 @@ class PriceChartView:
     def title(self) -> str:
         if not self.last:
             return f"{self.symbol} — waiting for ticks"
-        return f"{self.symbol} — LTP {price(self.last[-1])}"
+        return f"{self.symbol} — LTP {inr(self.last[-1])}"
 
     def level_lines(self, levels: tuple[int, ...]) -> tuple[list[int | None], list[int | None]]:
         """Horizontal segments across the visible range, separated by gaps (``None``)."""
@@ -181,27 +182,47 @@ def _figure_class() -> Any:
     return type("Figure", (base,), {"_set_trace_uid": False, "__module__": __name__})
 
 
-CHART_WIDTH = 470
-"""Pixels. Fixed, because the figure widget measures its box before JupyterLab has laid it
-out and falls back to 700 px (checked in Chromium: a 484-px box held a 700-px plot, its right
-end clipped); two charts of this width sit side by side in a default notebook and wrap below
-each other when the notebook is narrower."""
+CHART_HEIGHT = 260
+CONFIG = {
+    "responsive": True,
+    "displaylogo": False,
+    "modeBarButtonsToRemove": ["select2d", "lasso2d", "autoScale2d", "toImage"],
+}
+"""``responsive``: Plotly resizes the chart to its box on window resizes, which the dashboard's
+beacon raises whenever the box's width changes (first layout, tab shown, sidebar toggled)."""
 
 
-def _layout(title: str, yprefix: str, width: int) -> dict[str, Any]:
+def _layout(title: str) -> dict[str, Any]:
     return {
-        "title": {"text": title, "font": {"size": 13}},
-        "width": width,
-        "autosize": False,
-        "height": 280,
-        "margin": {"l": 60, "r": 10, "t": 36, "b": 30},
+        "title": {"text": title, "font": {"size": 13}, "x": 0.01, "xanchor": "left"},
+        "autosize": True,
+        "width": None,  # follow the box (see CONFIG); a fixed width overflowed or wasted it
+        "height": CHART_HEIGHT,
+        "margin": {"l": 10, "r": 40, "t": 30, "b": 26},
         "template": "plotly_white",
         "uirevision": "livetrade",
         "xaxis": {"type": "date"},  # IST wall-time strings (see ``_dates``)
-        "yaxis": {"tickprefix": yprefix},
-        "legend": {"orientation": "h", "y": -0.15},
+        "yaxis": {"automargin": True, "tickmode": "array", "tickvals": [], "ticktext": []},
+        "legend": {"orientation": "h", "y": -0.18},
+        "modebar": {"orientation": "v"},  # down the right edge, never over the title
         "showlegend": True,
     }
+
+
+def money_ticks(values: Sequence[int | None], sign: bool = False) -> tuple[list[float], list[str]]:
+    """Y-axis ticks for paise values, labelled in the one money format (Plotly's own number
+    formats cannot group in lakhs): about five round steps across the data's range."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return [], []
+    lo, hi = min(vals), max(vals)
+    span = max(hi - lo, 1)
+    raw = span / 4
+    mag = 10 ** max(0, math.floor(math.log10(raw)))
+    step = next(m * mag for m in (1, 2, 5, 10) if m * mag >= raw)
+    first = math.ceil(lo / step) * step
+    ticks = list(range(first, hi + 1, step)) or [lo]
+    return [t / 100 for t in ticks], [inr(t, sign=sign) for t in ticks]
 
 
 MAX_DRAWN_POINTS = 600
@@ -267,11 +288,17 @@ class _Traces:
         if self.fig.layout.title.text != text:
             self.fig.layout.title.text = text
 
+    def yticks(self, values: Sequence[int | None], sign: bool = False) -> None:
+        vals, text = money_ticks(values, sign)
+        axis = self.fig.layout.yaxis
+        if tuple(axis.ticktext or ()) != tuple(text):
+            axis.tickvals, axis.ticktext = vals, text
+
 
 class PriceChart:
     """Thin adapter over a ``FigureWidget``: five traces with fixed uids."""
 
-    def __init__(self, width: int = CHART_WIDTH) -> None:
+    def __init__(self) -> None:
         w = ipywidgets()
         go = plotly_go()
 
@@ -288,10 +315,12 @@ class PriceChart:
                 go.Scatter(uid="lt-tp", name="take-profit", mode="lines", x=[], y=[],
                            line={"color": "#2ca02c", "dash": "dash", "width": 1}),
             ],
-            layout=_layout("price", "₹", width),
+            layout=_layout("price"),
         )  # fmt: skip
-        self.widget: Any = w.VBox([self.fig], layout=w.Layout(width=f"{width + 6}px"))
+        self.fig._config = CONFIG
+        self.widget: Any = w.VBox([self.fig], layout=w.Layout(min_width="0"))
         self.widget.add_class("lt-price-chart")
+        self.widget.add_class("lt-chart")
         self._traces = _Traces(self.fig)
 
     def update(self, view: PriceChartView) -> None:
@@ -303,12 +332,13 @@ class PriceChart:
             t.set(3, *view.level_lines(view.stop_losses))
             t.set(4, *view.level_lines(view.take_profits))
             t.title(view.title)
+            t.yticks([*view.last, *view.stop_losses, *view.take_profits])
 
 
 class PnlChart:
     """Thin adapter over a ``FigureWidget``: net, realized and unrealized P&L."""
 
-    def __init__(self, width: int = CHART_WIDTH) -> None:
+    def __init__(self) -> None:
         w = ipywidgets()
         go = plotly_go()
 
@@ -321,10 +351,12 @@ class PnlChart:
                 go.Scatter(uid="lt-unrealized", name="unrealized", mode="lines", x=[], y=[],
                            line={"color": "#ff7f0e", "width": 1}),
             ],
-            layout=_layout("P&L", "₹", width),
+            layout=_layout("P&L"),
         )  # fmt: skip
-        self.widget: Any = w.VBox([self.fig], layout=w.Layout(width=f"{width + 6}px"))
+        self.fig._config = CONFIG
+        self.widget: Any = w.VBox([self.fig], layout=w.Layout(min_width="0"))
         self.widget.add_class("lt-pnl-chart")
+        self.widget.add_class("lt-chart")
         self._traces = _Traces(self.fig)
 
     def update(self, view: PnlChartView) -> None:
@@ -334,3 +366,4 @@ class PnlChart:
             t.set(1, view.ts, view.realized)
             t.set(2, view.ts, view.unrealized)
             t.title(view.title)
+            t.yticks([*view.net, *view.realized, *view.unrealized], sign=True)

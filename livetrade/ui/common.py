@@ -1,4 +1,5 @@
-"""Shared pieces of the UI: rupee formatting, HTML tables and the result of a button's action.
+"""Shared pieces of the UI: prices in tables, the engine's sentences in the dashboard's
+words, HTML tables and the result of a button's action.
 
 Nothing here imports ipywidgets: view-models and their tests use it without a frontend.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -14,43 +16,38 @@ from decimal import Decimal
 from typing import Any
 
 from livetrade.errors import LiveTradeError, OrderRejected
+from livetrade.fmt import group_indian as group_indian
+from livetrade.fmt import inr as inr
 from livetrade.model import ns_to_datetime
 
 log = logging.getLogger("livetrade.ui")
 
 
-def group_indian(whole: int) -> str:
-    """``1234567`` → ``'12,34,567'`` (lakh/crore grouping, as Indian contract notes print)."""
-    s = str(abs(whole))
-    if len(s) > 3:
-        head, tail = s[:-3], s[-3:]
-        groups: list[str] = []
-        while len(head) > 2:
-            groups.insert(0, head[-2:])
-            head = head[:-2]
-        if head:
-            groups.insert(0, head)
-        s = ",".join([*groups, tail])
-    return ("-" if whole < 0 else "") + s
-
-
-def inr(paise: int | None, *, sign: bool = False) -> str:
-    """Paise as rupees: ``-123456789`` → ``'-₹12,34,567.89'``; ``sign`` adds ``+`` to gains."""
-    if paise is None:
-        return "–"
-    rupees, p = divmod(abs(paise), 100)
-    body = f"₹{group_indian(rupees)}.{p:02d}"
-    if paise < 0:
-        return "-" + body
-    return "+" + body if sign and paise > 0 else body
-
-
 def price(paise: int | None) -> str:
-    """A price without the currency sign (tables): ``80005`` → ``'800.05'``."""
-    if paise is None:
-        return "–"
-    rupees, p = divmod(abs(paise), 100)
-    return f"{'-' if paise < 0 else ''}{group_indian(rupees)}.{p:02d}"
+    """A price in a table column whose header says ₹: ``inr`` without the symbol."""
+    return inr(paise, symbol=False)
+
+
+FIELD_NAMES = {
+    "stop_loss_price": "Stop-loss",
+    "take_profit_price": "Take-profit",
+    "limit_price": "Limit",
+    "trigger_price": "Trigger",
+    "quantity": "Qty",
+    "Quantity": "Qty",
+    "symbol": "Symbol",
+}
+"""The engine's field names → the labels the ticket shows, so one input has one name."""
+
+_FIELD = re.compile(r"\b(" + "|".join(sorted(FIELD_NAMES, key=len, reverse=True)) + r")\b")
+_RUPEES = re.compile(r"₹(-?[0-9][0-9,]*(?:\.[0-9]+)?)")
+
+
+def dashboard_sentence(text: str) -> str:
+    """An engine sentence in the dashboard's words: its field names become the ticket's labels
+    and its rupee amounts the one money format (``₹123456.5`` → ``₹1,23,456.50``)."""
+    text = _FIELD.sub(lambda m: FIELD_NAMES[m.group(1)], text)
+    return _RUPEES.sub(lambda m: inr(Decimal(m.group(1).replace(",", ""))), text)
 
 
 def rupees_to_paise(value: Decimal | None) -> int | None:
@@ -129,9 +126,9 @@ def run_action(fn: Callable[[], str]) -> ActionResult:
     try:
         return ActionResult(True, fn())
     except OrderRejected as rej:
-        return ActionResult(False, f"Rejected: {rej.reason}", rej.code)
+        return ActionResult(False, f"Rejected: {dashboard_sentence(rej.reason)}", rej.code)
     except LiveTradeError as exc:
-        return ActionResult(False, str(exc), type(exc).__name__)
+        return ActionResult(False, dashboard_sentence(str(exc)), type(exc).__name__)
     except Exception as exc:  # a bug must still not surface as a traceback in the panel
         log.exception("UI action failed")
         return ActionResult(False, f"Failed: {exc}", type(exc).__name__)

@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING, Any
 from livetrade.engine import EngineEvent
 from livetrade.errors import InvalidInput, LiveTradeError
 from livetrade.model import Role
+from livetrade.ui.beacon import Heartbeat
 from livetrade.ui.blotter import BlotterPanel, blotter_view
 from livetrade.ui.charts import (
-    CHART_WIDTH,
     PnlChart,
     PnlSeries,
     PriceBuffer,
@@ -30,10 +30,10 @@ from livetrade.ui.charts import (
     pnl_chart_view,
     price_chart_view,
 )
-from livetrade.ui.common import ipywidgets
+from livetrade.ui.common import ipywidgets, plotly_go
 from livetrade.ui.positions import PositionsPanel, positions_view
 from livetrade.ui.quotes import QuoteBoard, QuoteBoardModel
-from livetrade.ui.status import FeedMonitor, StatusBar, status_view
+from livetrade.ui.status import FeedMonitor, StatusBar, feed_state, status_view
 from livetrade.ui.throttle import Throttle
 from livetrade.ui.ticket import OrderTicket, what_if
 
@@ -48,28 +48,70 @@ CHART_COST = 4
 other panels so that every panel stays within ``max_hz`` messages a second."""
 
 STATUS_REFRESH_S = 1.0  # the last-tick age keeps counting while no tick arrives
+FEED_TROUBLE = ("stalled", "reconnecting", "failed", "closed", "stale", "connecting")
 
 _OPEN: weakref.WeakKeyDictionary[Any, Dashboard] = weakref.WeakKeyDictionary()
 
 CSS = """<style>
-.livetrade-dashboard { font-size: 12px; }
-.livetrade-dashboard .lt-panel { border: 1px solid #d0d7de; border-radius: 6px; padding: 4px 8px;
-  margin: 3px; }
-.livetrade-dashboard .lt-table { border-collapse: collapse; font-variant-numeric: tabular-nums; }
-.livetrade-dashboard .lt-table th, .livetrade-dashboard .lt-table td { padding: 1px 8px;
+.livetrade-dashboard { font-size: 12px; position: relative; min-width: 0; max-width: 100%;
+  box-sizing: border-box; }
+.livetrade-dashboard .lt-panel { border: 1px solid #d0d7de; border-radius: 6px; padding: 3px 6px;
+  margin: 2px; min-width: 0; box-sizing: border-box; }
+.livetrade-dashboard .lt-top { display: flex; flex-flow: row wrap; align-items: flex-start;
+  min-width: 0; }
+.livetrade-dashboard .lt-top > .lt-quotes-panel { flex: 1 1 420px; }
+.livetrade-dashboard .lt-top > .lt-ticket { flex: 1 1 300px; max-width: 460px; }
+.livetrade-dashboard .lt-container { container-type: inline-size; }
+.livetrade-dashboard .lt-table { border-collapse: collapse; font-variant-numeric: tabular-nums;
+  width: 100%; }
+.livetrade-dashboard .lt-table th, .livetrade-dashboard .lt-table td { padding: 1px 4px;
   text-align: right; border-bottom: 1px solid #eaeef2; white-space: nowrap; }
+.livetrade-dashboard .lt-table th { font-weight: 600; color: #57606a; }
 .livetrade-dashboard .lt-table th:first-child, .livetrade-dashboard .lt-table td.lt-sym,
 .livetrade-dashboard .lt-table td.lt-empty { text-align: left; }
+.livetrade-dashboard .lt-table td.lt-note { white-space: normal; text-align: left;
+  min-width: 8em; }
+.livetrade-dashboard .lt-quotes-table tbody tr { cursor: pointer; }
+.livetrade-dashboard .lt-quotes-table tbody tr:hover { background: #f6f8fa; }
+.livetrade-dashboard .lt-quotes-table tbody tr.lt-selected { background: #ddf4ff; }
+@container (max-width: 470px) { .livetrade-dashboard .lt-c-time { display: none; } }
+@container (max-width: 400px) { .livetrade-dashboard .lt-c-volume { display: none; } }
+@container (max-width: 760px) { .livetrade-dashboard .lt-c-product,
+  .livetrade-dashboard .lt-c-charges, .livetrade-dashboard .lt-c-filled { display: none; } }
+@container (max-width: 600px) { .livetrade-dashboard .lt-c-realized,
+  .livetrade-dashboard .lt-c-role, .livetrade-dashboard .lt-c-id { display: none; } }
 .livetrade-dashboard .lt-pos, .livetrade-dashboard .lt-ok { color: #1a7f37; }
 .livetrade-dashboard .lt-neg, .livetrade-dashboard .lt-err { color: #cf222e; }
 .livetrade-dashboard .lt-warn { color: #9a6700; }
 .livetrade-dashboard .lt-muted { color: #6e7781; }
 .livetrade-dashboard .lt-whatif-bad { color: #9a6700; }
-.livetrade-dashboard .lt-badge { padding: 2px 8px; border-radius: 4px; font-weight: bold; }
+.livetrade-dashboard .lt-status-text .widget-html-content { white-space: normal;
+  line-height: 1.6; flex: 1 1 0%; min-width: 0; height: auto; }
+.livetrade-dashboard .lt-status-text { height: auto; flex: 1 1 420px; min-width: 0; }
+.livetrade-dashboard .lt-status-text span { white-space: nowrap; }
+.livetrade-dashboard .lt-status-text span.lt-sep { white-space: normal; }
+.livetrade-dashboard .lt-status-text .lt-kill { font-weight: bold; }
+.livetrade-dashboard .lt-badge { padding: 1px 6px; border-radius: 4px; font-weight: bold; }
 .livetrade-dashboard .lt-paper { background: #ddf4ff; color: #0969da; border: 1px solid #54aeff; }
 .livetrade-dashboard .lt-live { background: #cf222e; color: #fff; font-size: 14px; }
 .livetrade-dashboard.lt-live-mode { border: 3px solid #cf222e; border-radius: 6px; }
-.livetrade-dashboard .lt-summary { margin-top: 2px; }
+.livetrade-dashboard .lt-summary { margin-top: 2px; white-space: normal; }
+.livetrade-dashboard .lt-banner { padding: 6px 10px; border-radius: 4px; font-weight: bold;
+  margin: 2px; background: #cf222e; color: #fff; }
+.livetrade-dashboard .lt-banner[data-level="warn"] { background: #fff8c5; color: #7d4e00;
+  border: 1px solid #d4a72c; }
+.livetrade-dashboard.lt-offline .lt-panel, .livetrade-dashboard.lt-offline .lt-status {
+  opacity: 0.45; filter: grayscale(1); pointer-events: none; user-select: none; }
+.livetrade-dashboard .widget-text input, .livetrade-dashboard .widget-dropdown select {
+  min-width: 0; }
+.livetrade-dashboard .lt-charts { display: flex; flex-flow: row wrap; min-width: 0; }
+.livetrade-dashboard .lt-charts > .lt-chart { flex: 1 1 360px; min-width: 0; }
+.livetrade-dashboard .lt-chart .modebar-container { top: 2px !important; }
+.livetrade-dashboard .lt-bottom .widget-tab-contents { padding: 2px; }
+.livetrade-dashboard .lt-panel.lt-bottom { margin: 2px 0; }
+.livetrade-dashboard .lt-actions { flex-flow: row wrap; align-items: center; min-width: 0; }
+.livetrade-dashboard .lt-actions .widget-text { width: 130px; }
+.livetrade-dashboard .lt-actions button { width: auto; min-width: 0; }
 </style>"""
 
 
@@ -93,9 +135,15 @@ class Dashboard:
     """Live panels for one session. Display it (last expression of a cell); ``close()`` (or
     closing the session, or closing its widget) stops its task.
 
-    ``points`` bounds each chart's series; ``chart_width`` is each chart's width in pixels.
-    ``clock``/``sleep`` drive the redraw task (inject fakes in tests); ``start=False`` leaves
-    the task off so a test can call ``flush()`` itself.
+    Layout (fits a 1280x800 laptop with JupyterLab's file browser open): the status line with
+    MTM and funds; quotes beside the order ticket; positions; then Orders / Fills / Charts
+    tabs. Nothing is wider than its box: columns that do not fit hide (CSS container queries)
+    and the charts follow their box's width.
+
+    ``points`` bounds each chart's series. ``clock``/``sleep`` drive the redraw task (inject
+    fakes in tests); ``start=False`` leaves the task off so a test can call ``flush()`` itself
+    (the charts are then built at once; with the task they follow the first paint, because
+    importing plotly takes seconds and the tables should not wait for it).
     """
 
     def __init__(
@@ -105,7 +153,6 @@ class Dashboard:
         max_hz: float = 10.0,
         symbols: list[str] | None = None,
         points: int = 2_000,
-        chart_width: int = CHART_WIDTH,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
         start: bool = True,
@@ -145,31 +192,45 @@ class Dashboard:
         self._held = {p.symbol for p in session.engine.positions()}
         self._pnl_force = False
         self._status_at = -1e18
+        self._seen_count = 0
+        self._final = False
         self._task: asyncio.Task[None] | None = None
+        self._charts_task: asyncio.Task[None] | None = None
 
         w = ipywidgets()
 
+        self.beacon = Heartbeat()
         self.status = StatusBar(session)
         self.quotes = QuoteBoard(self.board)
-        self.ticket = OrderTicket(session, self.board.watched)
+        self.ticket = OrderTicket(session, self.board.watched, clock=clock)
         self.positions = PositionsPanel(session)
         self.blotter = BlotterPanel(session)
-        self.price_chart = PriceChart(chart_width)
-        self.pnl_chart = PnlChart(chart_width)
+        self.price_chart: PriceChart | None = None
+        self.pnl_chart: PnlChart | None = None
+        self.charts: Any = w.Box(
+            [w.HTML('<span class="lt-muted">Charts are loading…</span>')],
+            layout=w.Layout(width="100%", min_width="0"),
+        )
+        self.charts.add_class("lt-charts")
         self.quotes.on_watch_change = self._watch_changed
+        self.quotes.on_pick = self._picked
         self.ticket.on_input = self._ticket_changed
+        self.ticket.on_placed = self._order_placed
+        self.bottom: Any = self.blotter.tabs_with(("Charts", self.charts))
+        self.bottom.add_class("lt-bottom")
+        top = w.Box([self.quotes.widget, self.ticket.widget], layout=w.Layout(width="100%"))
+        top.add_class("lt-top")
         self.widget: Any = w.VBox(
             [
                 w.HTML(CSS),
+                self.beacon.widget,
                 self.status.widget,
-                w.HBox([self.quotes.widget, self.ticket.widget],
-                       layout=w.Layout(flex_flow="row wrap")),
-                w.HBox([self.price_chart.widget, self.pnl_chart.widget],
-                       layout=w.Layout(flex_flow="row wrap")),
+                top,
                 self.positions.widget,
-                self.blotter.widget,
-            ]
-        )  # fmt: skip
+                self.bottom,
+            ],
+            layout=w.Layout(width="100%", min_width="0"),
+        )
         self.widget.add_class("livetrade-dashboard")
         if session.engine.live:
             self.widget.add_class("lt-live-mode")
@@ -180,9 +241,44 @@ class Dashboard:
         session.stream.add_listener(self._on_tick)
         session.engine.add_listener(self._on_engine)
         _OPEN[session] = self
+        if loop is None:
+            self._build_charts()
         self.redraw()
         if loop is not None:
             self._task = loop.create_task(self._run(), name=f"livetrade:{session.name}:ui")
+            self._charts_task = loop.create_task(
+                self._load_charts(), name=f"livetrade:{session.name}:ui-charts"
+            )
+
+    # ------------------------------------------------------------------ charts, later
+    def _build_charts(self) -> None:
+        self.price_chart = PriceChart()
+        self.pnl_chart = PnlChart()
+        self.charts.children = [self.price_chart.widget, self.pnl_chart.widget]
+        self.throttle.mark("price_chart", "pnl_chart")
+
+    async def _load_charts(self) -> None:
+        """Import plotly off the event loop (seconds, the first time in a kernel), then add
+        the charts: the tables and the ticket are on screen meanwhile."""
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, plotly_go)
+            await asyncio.sleep(0)  # let the first paint's messages go out first
+            if not self.closed:
+                self._build_charts()
+                self._draw_charts_now()
+        except Exception as exc:  # charts are extras: the panels keep working without them
+            self.last_error = exc
+            log.exception("dashboard charts failed to load")
+            self.charts.children = [
+                ipywidgets().HTML(f'<span class="lt-err">Charts unavailable: {exc}</span>')
+            ]
+
+    def _draw_charts_now(self) -> None:
+        now = self._clock()
+        for name in ("price_chart", "pnl_chart"):
+            self.throttle.mark(name)
+        for name in self.throttle.take(now, force=True):
+            self._draw(name, now)
 
     # ------------------------------------------------------------------ event handlers
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
@@ -214,6 +310,7 @@ class Dashboard:
                 mark("price_chart")
         elif kind == "kill_switch":
             mark("status")
+            self.ticket.clear_result()  # "Rejected: Trading is halted" is over after Resume
 
     def _absorb(self) -> None:
         """Turn the symbols that ticked since the last look into dirty panels."""
@@ -236,10 +333,19 @@ class Dashboard:
         self.ticket.set_symbols(self.board.watched)
         self.throttle.mark("quotes")
 
+    def _picked(self, symbol: str) -> None:
+        """A click on a quote row: that symbol on the ticket and the price chart."""
+        self.ticket.load(symbol)
+
+    def _order_placed(self) -> None:
+        self.throttle.mark("ticket", "status", "blotter", "positions")
+
     def _ticket_changed(self, symbol_changed: bool) -> None:
         if symbol_changed:
-            self.prices.reset(self.session, self.ticket.symbol.value or "")
-            self.throttle.mark("price_chart")
+            symbol = self.ticket.symbol.value or ""
+            self.prices.reset(self.session, symbol)
+            self.quotes.select(symbol)
+            self.throttle.mark("price_chart", "quotes")
         self.throttle.mark("ticket")
 
     def _widget_closed(self, change: dict[str, Any]) -> None:
@@ -270,7 +376,7 @@ class Dashboard:
         raise KeyError(name)
 
     def _panels(self) -> dict[str, Any]:
-        return {
+        panels: dict[str, Any] = {
             "status": self.status,
             "quotes": self.quotes,
             "ticket": self.ticket,
@@ -279,10 +385,14 @@ class Dashboard:
             "price_chart": self.price_chart,
             "pnl_chart": self.pnl_chart,
         }
+        return {k: v for k, v in panels.items() if v is not None}
 
     def _draw(self, name: str, now: float) -> None:
+        panel = self._panels().get(name)
+        if panel is None:
+            return  # a chart not built yet: it draws when it is
         try:
-            self._panels()[name].update(self.view(name, now))
+            panel.update(self.view(name, now))
             if name == "status":
                 self._status_at = now
         except Exception as exc:  # one bad redraw must not kill the task or the kernel cell
@@ -294,11 +404,45 @@ class Dashboard:
         """Draw every dirty panel that is due at ``now``; returns their names. The task calls
         this; tests call it directly with their own clock."""
         now = self._clock() if now is None else now
+        self._housekeeping(now)
+        if self.session.closed:
+            self._last_redraw()
+            return list(PANELS)
         self._absorb()
         names = self.throttle.take(now)
         for name in names:
             self._draw(name, now)
         return names
+
+    def _housekeeping(self, now: float) -> None:
+        """Every loop turn: the heartbeat, re-enabling Buy/Sell, what the kernel knows."""
+        self.beacon.beat(now)
+        self.ticket.release(now)
+        if self.session.closed:
+            return
+        state, _ = feed_state(self.session, self.monitor.observe(now), now)
+        if state in FEED_TROUBLE or state.startswith(FEED_TROUBLE):
+            self.beacon.say("warn", f"Feed {state}: prices may be old; orders may be refused.")
+        else:
+            self.beacon.say("", "")
+
+    def _last_redraw(self) -> None:
+        """The session closed: draw every panel once more (so the charts agree with the
+        tables), then grey the controls out and say so."""
+        if self._final:
+            return
+        self._final = True
+        self._pnl_force = True
+        self.redraw()
+        self.ticket.set_enabled(False)
+        self.quotes.set_enabled(False)
+        self.positions.set_enabled(False)
+        self.blotter.set_enabled(False)
+        self.beacon.say(
+            "dead",
+            f"Session {self.session.name!r} is closed: this dashboard is no longer live. "
+            "Open a session and its dashboard again to trade.",
+        )
 
     def redraw(self) -> None:
         """Draw every panel now, whatever the throttle says (first display, after a change the
@@ -313,12 +457,18 @@ class Dashboard:
         poll = 1.0 / self.max_hz
         try:
             while not self.closed:
+                now = self._clock()
+                self._housekeeping(now)
                 if self.session.closed:
-                    self._draw("status", self._clock())  # shows "stopped"
+                    self._last_redraw()
                     break
                 self._absorb()
-                now = self._clock()
                 wait = self.throttle.wait(now)
+                if wait is not None and wait > 0 and self._market_paused():
+                    wait = 0.0  # a virtual-clock run just ended: draw its last state now
+                    names = self.throttle.take(now, force=True)
+                else:
+                    names = self.throttle.take(now) if wait == 0 else []
                 if wait is None:
                     if self.session.realtime and now - self._status_at >= STATUS_REFRESH_S:
                         self.throttle.mark("status")
@@ -328,16 +478,26 @@ class Dashboard:
                     # never longer than a frame: panels marked meanwhile are due sooner
                     await self._sleep(min(wait, poll))
                 else:
-                    for name in self.throttle.take(now):
+                    for name in names:
                         self._draw(name, now)
                         # between panels, let waiting cells and comm messages run: a frame
                         # never holds the kernel for more than one panel's redraw
                         await asyncio.sleep(0)
+                    if not names:
+                        await self._sleep(poll)
         finally:
             if self.session.closed:  # nothing will tick again: let go of the session
                 self._detach()
                 if _OPEN.get(self.session) is self:
                     del _OPEN[self.session]
+
+    def _market_paused(self) -> bool:
+        """On the virtual clock ticks come only from ``run_for``/``step``: no tick since the
+        last turn means the run ended, so the throttle has nothing left to protect."""
+        count = self.monitor.count
+        paused = not self.session.realtime and count == self._seen_count
+        self._seen_count = count
+        return paused
 
     # ------------------------------------------------------------------ lifecycle
     @property
@@ -358,8 +518,9 @@ class Dashboard:
         if self.closed:
             return
         self.closed = True
-        if self._task is not None and not self._task.done():
-            self._task.cancel()
+        for task in (self._task, self._charts_task):
+            if task is not None and not task.done():
+                task.cancel()
         self._detach()
         _close_tree(self.widget)
         if _OPEN.get(self.session) is self:
@@ -372,11 +533,15 @@ class Dashboard:
             await asyncio.gather(self._task, return_exceptions=True)
 
     def panel_model_ids(self) -> dict[str, list[str]]:
-        """Widget model ids per panel (to attribute comm traffic in benchmarks)."""
-        return {
+        """Widget model ids per panel (to attribute comm traffic in benchmarks); the blotter's
+        tabs hold the charts, which count as theirs. The heartbeat is ``"beacon"``."""
+        ids = {
             name: [w.model_id for w in _walk(panel.widget)]
             for name, panel in self._panels().items()
         }
+        charts = {i for name in ("price_chart", "pnl_chart") for i in ids.get(name, ())}
+        ids["blotter"] = [i for i in ids["blotter"] if i not in charts]
+        return ids
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         """The root widget's bundle with a stable ``text/plain`` (nbval compares that)."""

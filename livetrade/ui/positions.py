@@ -1,7 +1,8 @@
-"""Positions: open positions with LTP and P&L, totals from the engine, close-position buttons.
+"""Positions: open positions with LTP, P&L and their exits; totals; Exit and exit changes.
 
-The numbers are one HTML table (one widget message per redraw); the close buttons are rebuilt
-only when the set of open positions changes, not on every price move.
+The numbers are one table widget (one message per redraw, only changed cells touched in the
+browser). Below it one action row acts on the picked position (a click on its row picks it):
+Exit squares it off; Stop-loss / Take-profit move its bracket legs through ``engine.modify``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from livetrade.errors import SessionClosed
-from livetrade.model import Product
+from livetrade.errors import LiveTradeError, SessionClosed
+from livetrade.fmt import parse_rupees, rupees_text
+from livetrade.model import OrderKind, Product, Role
 from livetrade.ui.common import (
     ActionResult,
     Cell,
-    hold_sync,
     html_table,
     inr,
     ipywidgets,
@@ -24,11 +25,15 @@ from livetrade.ui.common import (
     rupees_to_paise,
     sign_class,
 )
+from livetrade.ui.table import TableWidget
 
 if TYPE_CHECKING:
     from livetrade.session import Session
 
-HEADERS = ("symbol", "product", "qty", "avg", "LTP", "unrealized", "realized", "charges")
+HEADERS = ("symbol", "product", "qty", "avg ₹", "LTP ₹", "Stop-loss ₹", "Take-profit ₹",
+           "unrealized", "realized", "charges")  # fmt: skip
+COLUMNS = ("symbol", "product", "qty", "avg", "ltp", "sl", "tp", "unrealized", "realized",
+           "charges")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,22 +48,31 @@ class PositionRow:
     unrealized: int
     realized: int
     charges: int
+    stop_loss: int | None = None  # the open stop-loss leg's trigger
+    take_profit: int | None = None  # the open take-profit leg's limit
 
     @property
     def key(self) -> tuple[str, str]:
         return self.symbol, self.product
 
+    @property
+    def key_text(self) -> str:
+        return f"{self.symbol} {self.product}"
+
     def cells(self) -> tuple[Cell, ...]:
         return (
-            Cell(self.symbol, "lt-sym"),
-            Cell(self.product),
-            Cell(str(self.quantity), "lt-qty"),
-            Cell(f"{self.avg:.2f}"),
-            Cell(price(self.last)),
-            Cell(inr(self.unrealized, sign=True), f"lt-unrealized {sign_class(self.unrealized)}"),
-            Cell(inr(self.realized, sign=True), sign_class(self.realized)),
-            Cell(inr(self.charges)),
-        )
+            Cell(self.symbol, "lt-sym lt-c-symbol"),
+            Cell(self.product, "lt-c-product"),
+            Cell(str(self.quantity), "lt-qty lt-c-qty"),
+            Cell(inr(self.avg, symbol=False), "lt-c-avg"),
+            Cell(price(self.last), "lt-c-ltp"),
+            Cell(price(self.stop_loss), "lt-c-sl"),
+            Cell(price(self.take_profit), "lt-c-tp"),
+            Cell(inr(self.unrealized, sign=True),
+                 f"lt-unrealized lt-c-unrealized {sign_class(self.unrealized)}".strip()),
+            Cell(inr(self.realized, sign=True), f"lt-c-realized {sign_class(self.realized)}"),
+            Cell(inr(self.charges), "lt-c-charges"),
+        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +106,21 @@ class PositionsView:
         return f'{table}<div class="lt-summary {cls}">{self.summary}</div>'
 
 
+def _legs(session: Session, symbol: str, product: Product) -> dict[Role, Any]:
+    """The open bracket legs of a position, by role."""
+    legs: dict[Role, Any] = {}
+    for o in session.engine.open_orders(symbol):
+        if o.product is product and o.role in (Role.STOP_LOSS, Role.TAKE_PROFIT):
+            legs.setdefault(o.role, o)
+    return legs
+
+
 def positions_view(session: Session) -> PositionsView:
     engine = session.engine
     rows = []
     for p in engine.positions():
+        legs = _legs(session, p.symbol, p.product)
+        sl, tp = legs.get(Role.STOP_LOSS), legs.get(Role.TAKE_PROFIT)
         rows.append(
             PositionRow(
                 symbol=p.symbol,
@@ -106,6 +131,8 @@ def positions_view(session: Session) -> PositionsView:
                 unrealized=rupees_to_paise(p.unrealized_pnl) or 0,
                 realized=rupees_to_paise(p.realized_pnl) or 0,
                 charges=rupees_to_paise(p.charges) or 0,
+                stop_loss=None if sl is None else sl.trigger_paise,
+                take_profit=None if tp is None else tp.limit_paise,
             )
         )
     t = engine.pnl_paise()
@@ -134,42 +161,132 @@ def close_position(session: Session, symbol: str, product: str) -> ActionResult:
     return run_action(act)
 
 
+def change_exits(
+    session: Session, symbol: str, product: str, stop_loss: str = "", take_profit: str = ""
+) -> ActionResult:
+    """Move a position's Stop-loss trigger and/or Take-profit limit (blank: leave it). Only
+    existing bracket legs move: two unlinked exit orders could both fill and flip the
+    position, so a position opened without them says so instead."""
+
+    def act() -> str:
+        if session.closed:
+            raise SessionClosed(f"Session {session.name!r} is closed; open a new one.")
+        legs = _legs(session, symbol, Product(product))
+        done = []
+        for text, role, label in (
+            (stop_loss, Role.STOP_LOSS, "Stop-loss"),
+            (take_profit, Role.TAKE_PROFIT, "Take-profit"),
+        ):
+            if not text.strip():
+                continue
+            try:
+                value = rupees_text(rupees_to_paise(parse_rupees(text, label)) or 0)
+            except ValueError as exc:
+                raise LiveTradeError(str(exc)) from None
+            leg = legs.get(role)
+            if leg is None:
+                raise LiveTradeError(
+                    f"{symbol} {product} has no {label} order to move (exits attach when an "
+                    "order opens the position)."
+                )
+            if leg.kind is OrderKind.LIMIT:
+                session.engine.modify(leg.order_id, limit_price=value)
+            else:
+                session.engine.modify(leg.order_id, trigger_price=value)
+            done.append(f"{label} {inr(parse_rupees(value))}")
+        if not done:
+            raise LiveTradeError("Type a Stop-loss and/or a Take-profit price first.")
+        return f"{symbol} {product}: {' and '.join(done)} set."
+
+    return run_action(act)
+
+
 class PositionsPanel:
-    """Thin adapter: the table, one Close button per open position, a message line."""
+    """Thin adapter: the table, the summary line, one action row for the picked position."""
 
     def __init__(self, session: Session) -> None:
         w = ipywidgets()
 
-        self._w = w
         self.session = session
-        self.table: Any = w.HTML(value="")
-        self.table.add_class("lt-positions")
-        self.buttons: Any = w.HBox([], layout=w.Layout(flex_flow="row wrap"))
+        self.table = TableWidget("lt-table lt-positions-table", empty="No open positions.")
+        self.table.widget.add_class("lt-positions")
+        self.table.widget.add_class("lt-container")
+        self.table.on_click = self._clicked
+        self.summary: Any = w.HTML(value="")
+        fixed = w.Layout(width="auto", flex="0 0 auto")
+        self.pick: Any = w.Dropdown(options=[], layout=w.Layout(width="auto", flex="1 1 140px",
+                                                                 min_width="0"))  # fmt: skip
+        self.exit: Any = w.Button(description="Exit", icon="times", layout=fixed,
+                                  button_style="warning")  # fmt: skip
+        self.exit.add_class("lt-exit")
+        style = {"description_width": "auto"}
+        self.stop_loss: Any = w.Text(description="Stop-loss", placeholder="₹", style=style,
+                                     layout=w.Layout(width="150px"))  # fmt: skip
+        self.take_profit: Any = w.Text(description="Take-profit", placeholder="₹", style=style,
+                                       layout=w.Layout(width="160px"))  # fmt: skip
+        self.set_exits: Any = w.Button(description="Move exits", layout=fixed)
+        self.set_exits.add_class("lt-move-exits")
         self.message: Any = w.HTML(value="")
+        self.exit.on_click(lambda _b: self._do(self._exit))
+        self.set_exits.on_click(lambda _b: self._do(self._move))
+        self.actions: Any = w.Box(
+            [self.pick, self.exit, self.stop_loss, self.take_profit, self.set_exits],
+            layout=w.Layout(width="100%", min_width="0"),
+        )
+        self.actions.add_class("lt-actions")
         self._keys: tuple[tuple[str, str], ...] | None = None
-        self.widget: Any = w.VBox([w.HTML("<b>Positions</b>"), self.table, self.buttons,
-                                   self.message])  # fmt: skip
-        self.widget.add_class("lt-panel")
-
-    def _close(self, symbol: str, product: str) -> None:
-        result = close_position(self.session, symbol, product)
-        self.message.value = result.html()
-
-    def _button(self, symbol: str, product: str) -> Any:
-        b = self._w.Button(
-            description=f"Close {symbol} {product}", icon="times",
-            layout=self._w.Layout(width="auto"),
+        self.widget: Any = w.VBox(
+            [w.HTML("<b>Positions</b>"), self.table.widget, self.summary, self.actions,
+             self.message],
+            layout=w.Layout(min_width="0"),
         )  # fmt: skip
-        b.add_class("lt-close")
-        b.on_click(lambda _b: self._close(symbol, product))
-        return b
+        self.widget.add_class("lt-panel")
+        self.widget.add_class("lt-positions-panel")
+
+    def _picked(self) -> tuple[str, str] | None:
+        value = self.pick.value
+        if not value:
+            return None
+        symbol, _, product = str(value).rpartition(" ")
+        return symbol, product
+
+    def _do(self, action: Any) -> None:
+        picked = self._picked()
+        if picked is None:
+            self.message.value = ActionResult(False, "No open position to act on.").html()
+            return
+        self.message.value = action(*picked).html()
+
+    def _exit(self, symbol: str, product: str) -> ActionResult:
+        return close_position(self.session, symbol, product)
+
+    def _move(self, symbol: str, product: str) -> ActionResult:
+        result = change_exits(
+            self.session, symbol, product, self.stop_loss.value, self.take_profit.value
+        )
+        if result.ok:
+            self.stop_loss.value = self.take_profit.value = ""
+        return result
+
+    def _clicked(self, key: str) -> None:
+        if key in self.pick.options:
+            self.pick.value = key
+
+    def set_enabled(self, enabled: bool) -> None:
+        for b in (self.pick, self.exit, self.stop_loss, self.take_profit, self.set_exits):
+            b.disabled = not enabled
 
     def update(self, view: PositionsView) -> None:
-        with hold_sync(self.table):
-            self.table.value = view.html()
+        self.table.show(
+            [Cell(h, f"lt-c-{c}") for h, c in zip(HEADERS, COLUMNS, strict=True)],
+            ((r.key_text, r.cells()) for r in view.rows),
+        )
+        summary = f'<div class="lt-summary {sign_class(view.net)}">{view.summary}</div>'
+        if self.summary.value != summary:
+            self.summary.value = summary
         if view.keys != self._keys:
             self._keys = view.keys
-            old = list(self.buttons.children)
-            self.buttons.children = [self._button(s, p) for s, p in view.keys]
-            for b in old:
-                b.close()
+            keys = [r.key_text for r in view.rows]
+            current = self.pick.value
+            self.pick.options = keys
+            self.pick.value = current if current in keys else (keys[0] if keys else None)

@@ -1,8 +1,10 @@
 """Quote board: the watched symbols with LTP, change %, bid/ask and volume; add/remove symbols.
 
-The whole board is one HTML table, so a redraw is one widget message however many symbols
-are watched. Change % is measured from the oldest tick the stream still keeps for the symbol
-(the session's opening price until the history ring wraps); it is read once per symbol.
+The whole board is one table widget, so a redraw is one widget message however many symbols
+are watched, and only the cells whose text changed are touched in the browser (a selection
+survives); a click on a row puts that symbol on the ticket. Change % is measured from the
+oldest tick the stream still keeps for the symbol (the session's opening price until the
+history ring wraps); it is read once per symbol.
 """
 
 from __future__ import annotations
@@ -11,12 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from livetrade.errors import LiveTradeError
+from livetrade.fmt import group_indian, inr, parse_rupees
 from livetrade.ui.common import (
     ActionResult,
     Cell,
     clock_text,
-    group_indian,
-    hold_sync,
     html_table,
     ipywidgets,
     pct,
@@ -24,11 +25,14 @@ from livetrade.ui.common import (
     run_action,
     rupees_to_paise,
 )
+from livetrade.ui.table import TableWidget
 
 if TYPE_CHECKING:
     from livetrade.session import Session
 
-HEADERS = ("symbol", "LTP", "chg %", "bid", "ask", "volume", "time")
+HEADERS = ("symbol", "LTP ₹", "chg %", "bid ₹", "ask ₹", "volume", "time")
+COLUMNS = ("symbol", "ltp", "chg", "bid", "ask", "volume", "time")
+SIM_START = "1000.00"
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +50,13 @@ class QuoteRow:
     def cells(self) -> tuple[Cell, ...]:
         chg_cls = {"+": "lt-pos", "-": "lt-neg"}.get(self.change[:1], "")
         return (
-            Cell(self.symbol, "lt-sym"),
-            Cell(price(self.last), "lt-ltp"),
-            Cell(self.change, chg_cls),
-            Cell(price(self.bid)),
-            Cell(price(self.ask)),
-            Cell("–" if self.volume is None else group_indian(self.volume)),
-            Cell(self.time),
+            Cell(self.symbol, "lt-sym lt-c-symbol"),
+            Cell(price(self.last), "lt-ltp lt-c-ltp"),
+            Cell(self.change, f"{chg_cls} lt-c-chg".strip()),
+            Cell(price(self.bid), "lt-c-bid"),
+            Cell(price(self.ask), "lt-c-ask"),
+            Cell("–" if self.volume is None else group_indian(self.volume), "lt-c-volume"),
+            Cell(self.time, "lt-c-time"),
         )
 
 
@@ -108,22 +112,34 @@ class QuoteBoardModel:
         return None if q is None else q.volume
 
     def add(self, symbol: str) -> ActionResult:
-        """Watch ``symbol``; on the simulated market an unknown symbol starts trading at ₹1000."""
+        """Watch ``symbol``. On the simulated market an unknown symbol has no price of its own:
+        ``"NSE:XYZ-EQ @ 250"`` starts it at ₹250.00, otherwise at ₹1,000.00, and the message
+        says so (a made-up price must never pass for a real one)."""
 
         def act() -> str:
-            sym = symbol.strip().upper()
+            text, _, at = symbol.partition("@")
+            sym = text.strip().upper()
+            start = parse_rupees(at, "Start price") if at.strip() else None
             if not sym:
                 raise LiveTradeError("Type a symbol such as NSE:SBIN-EQ.")
             if ":" not in sym:
                 raise LiveTradeError(f"{sym!r} is not a Fyers symbol such as NSE:SBIN-EQ.")
             if sym in self.watched:
                 return f"{sym} is already on the board."
+            if start is not None and sym in self.session.symbols:
+                raise LiveTradeError(f"{sym} already trades; its price is the market's.")
             if sym not in self.session.symbols:
                 if self.session.market is None:
                     raise LiveTradeError(f"{sym} is not in this replay.")
-                self.session.add_symbol(sym)
+                price = start if start is not None else parse_rupees(SIM_START)
+                self.session.add_symbol(sym, price)
                 self.watched.append(sym)
-                return f"Watching {sym} (new to the simulated market: starts at ₹1000.00)."
+                how = "the price you gave" if start is not None else "a made-up price"
+                hint = "" if start is not None else f" (type '{sym} @ 450' to choose it)"
+                return (
+                    f"Watching {sym}: new to the simulated market, it starts at {inr(price)}, "
+                    f"{how}{hint}."
+                )
             self.watched.append(sym)
             return f"Watching {sym}."
 
@@ -140,42 +156,69 @@ class QuoteBoardModel:
 
 
 class QuoteBoard:
-    """Thin adapter: the table, and a text box with Add/Remove buttons."""
+    """Thin adapter: the table, and a text box (Enter adds) with Add/Remove buttons."""
 
     def __init__(self, model: QuoteBoardModel) -> None:
         w = ipywidgets()
 
         self.model = model
-        self.table: Any = w.HTML(value="")
-        self.table.add_class("lt-quotes")
+        self.table = TableWidget("lt-table lt-quotes-table", empty="—")
+        self.table.widget.add_class("lt-quotes")
+        self.table.widget.add_class("lt-container")
+        self.table.on_click = self._clicked
+        fixed = w.Layout(width="auto", flex="0 0 auto")
         self.symbol: Any = w.Text(
-            placeholder="NSE:SYMBOL-EQ", layout=w.Layout(width="170px"), continuous_update=False
+            placeholder="NSE:SYMBOL-EQ (@ price)",
+            layout=w.Layout(width="auto", flex="1 1 120px", min_width="0"),
+            continuous_update=False,
         )
-        self.add_button: Any = w.Button(
-            description="Add", icon="plus", layout=w.Layout(width="80px")
-        )
+        self.add_button: Any = w.Button(description="Add", icon="plus", layout=fixed)
         self.remove_pick: Any = w.Dropdown(
-            options=list(model.watched), layout=w.Layout(width="190px")
-        )
-        self.remove_button: Any = w.Button(
-            description="Remove", icon="minus", layout=w.Layout(width="95px")
-        )
+            options=list(model.watched), layout=w.Layout(width="auto", flex="1 1 120px",
+                                                         min_width="0"),
+        )  # fmt: skip
+        self.remove_button: Any = w.Button(description="Remove", icon="minus", layout=fixed)
         self.message: Any = w.HTML(value="")
-        self.add_button.on_click(lambda _b: self._apply(self.model.add(self.symbol.value)))
+        self._just_added = False
+        self.symbol.observe(self._entered, names="value")
+        self.add_button.on_click(lambda _b: self._add_clicked())
         self.remove_button.on_click(
             lambda _b: self._apply(self.model.remove(self.remove_pick.value or ""))
         )
-        controls = w.HBox([self.symbol, self.add_button, self.remove_pick, self.remove_button])
-        self.widget: Any = w.VBox(
-            [w.HTML("<b>Quotes</b>"), self.table, controls, self.message],
-            layout=w.Layout(flex="1 1 0%", min_width="400px", overflow="auto"),
+        controls = w.Box(
+            [self.symbol, self.add_button, self.remove_pick, self.remove_button],
+            layout=w.Layout(width="100%", min_width="0"),
         )
+        controls.add_class("lt-actions")
+        self.widget: Any = w.VBox(
+            [w.HTML("<b>Quotes</b> <span class='lt-muted'>(click a row to trade it)</span>"),
+             self.table.widget, controls, self.message],
+            layout=w.Layout(min_width="0"),
+        )  # fmt: skip
         self.widget.add_class("lt-panel")
+        self.widget.add_class("lt-quotes-panel")
         self.on_watch_change: Any = None
+        self.on_pick: Any = None
 
-    def _apply(self, result: ActionResult) -> None:
+    def _entered(self, change: dict[str, Any]) -> None:
+        """Enter (or leaving the box) with a symbol typed adds it."""
+        if str(change.get("new") or "").strip():
+            self._just_added = False
+            self._apply(self.model.add(self.symbol.value), added=True)
+
+    def _add_clicked(self) -> None:
+        if not self.symbol.value.strip() and self._just_added:
+            return  # the box's own change (blur on the way to this button) already added it
+        self._apply(self.model.add(self.symbol.value))
+
+    def _clicked(self, symbol: str) -> None:
+        if self.on_pick is not None and symbol in self.model.watched:
+            self.on_pick(symbol)
+
+    def _apply(self, result: ActionResult, added: bool = False) -> None:
         self.message.value = result.html()
         if result.ok:
+            self._just_added = added
             self.symbol.value = ""
             self.refresh_options()
             if self.on_watch_change is not None:
@@ -186,6 +229,15 @@ class QuoteBoard:
         if list(self.remove_pick.options) != opts:
             self.remove_pick.options = opts
 
+    def select(self, symbol: str) -> None:
+        self.table.select(symbol)
+
+    def set_enabled(self, enabled: bool) -> None:
+        for b in (self.symbol, self.add_button, self.remove_pick, self.remove_button):
+            b.disabled = not enabled
+
     def update(self, view: QuoteBoardView) -> None:
-        with hold_sync(self.table):
-            self.table.value = view.html()
+        self.table.show(
+            [Cell(h, f"lt-c-{c}") for h, c in zip(HEADERS, COLUMNS, strict=True)],
+            ((r.symbol, r.cells()) for r in view.rows),
+        )

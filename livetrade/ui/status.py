@@ -1,4 +1,4 @@
-"""Status bar: PAPER/LIVE badge, feed state, last-tick age, equity and P&L, kill switch.
+"""Status bar: PAPER/LIVE badge, feed state, last-tick age, MTM, funds, trading state.
 
 The feed state is what the session can honestly tell: the simulated or replayed market is
 running, stalled (no tick for several expected intervals), on a virtual clock, finished or
@@ -76,6 +76,23 @@ class StatusView:
     equity_paise: int
     pnl_paise: int
     pnl_pct: str
+    cash_paise: int = 0
+    margin_used_paise: int = 0
+
+    @property
+    def available_paise(self) -> int:
+        """What new intraday orders may still use: equity less the margin held."""
+        return self.equity_paise - self.margin_used_paise
+
+    @property
+    def trading(self) -> str:
+        """The kill switch in a trader's words (never "kill switch ACTIVE", which reads as
+        the opposite of what it means)."""
+        return {
+            KillSwitch.ACTIVE.value: "Trading: ON",
+            KillSwitch.HALTED.value: "Trading: HALTED",
+            KillSwitch.REDUCING.value: "Trading: REDUCING only",
+        }.get(self.kill_switch, f"Trading: {self.kill_switch}")
 
     @property
     def live(self) -> bool:
@@ -101,11 +118,19 @@ class StatusView:
     @property
     def text(self) -> str:
         """One plain line (what a screen reader or a test reads)."""
-        return (
-            f"{self.mode} · {self.feed_text} · {self.market_time} IST · "
-            f"equity {inr(self.equity_paise)} · P&L {inr(self.pnl_paise, sign=True)} "
-            f"({self.pnl_pct}) · kill switch {self.kill_switch}"
-        )
+        return " · ".join(
+            [self.mode, self.feed_text, f"{self.market_time} IST", *self.money_items,
+             self.trading]
+        )  # fmt: skip
+
+    @property
+    def money_items(self) -> list[str]:
+        return [
+            f"MTM {inr(self.pnl_paise, sign=True)} ({self.pnl_pct})",
+            f"cash {inr(self.cash_paise)}",
+            f"margin used {inr(self.margin_used_paise)}",
+            f"available {inr(self.available_paise)}",
+        ]
 
 
 def feed_name(session: Session) -> str:
@@ -163,6 +188,9 @@ def status_view(session: Session, activity: FeedActivity, now: float) -> StatusV
         equity_paise=p["equity"],
         pnl_paise=p["total"],
         pnl_pct=pct(p["total"], engine.initial_paise),
+        cash_paise=p["cash"],
+        # the engine's own figure for its margin check (no public accessor yet)
+        margin_used_paise=engine._used_margin(),
     )
 
 
@@ -173,12 +201,15 @@ def set_kill_switch(session: Session, state: KillSwitch) -> ActionResult:
         session.kill_switch(state)
         if state is KillSwitch.HALTED:
             return "Trading halted: no new orders until you resume."
-        return f"Kill switch {state.value}."
+        if state is KillSwitch.REDUCING:
+            return "Reducing only: orders that shrink a position are accepted."
+        return "Trading resumed."
 
     return run_action(act)
 
 
 def status_html(view: StatusView) -> str:
+    """One line of items; an item never wraps inside itself (the line wraps between them)."""
     badge = (
         '<span class="lt-badge lt-paper">PAPER</span>'
         if not view.live
@@ -193,19 +224,26 @@ def status_html(view: StatusView) -> str:
         "stopped": "lt-err",
         "finished": "lt-muted",
     }.get(view.feed_state, "lt-muted")
-    ks_cls = "lt-ok" if view.kill_switch == KillSwitch.ACTIVE.value else "lt-err"
+    ks_cls = {
+        KillSwitch.ACTIVE.value: "lt-ok",
+        KillSwitch.REDUCING.value: "lt-warn",
+    }.get(view.kill_switch, "lt-err")
     pnl_cls = "lt-pos" if view.pnl_paise > 0 else ("lt-neg" if view.pnl_paise < 0 else "")
     e = html.escape
-    return (
-        f"{badge} "
-        f'<span class="lt-feed {feed_cls}" data-state="{e(view.feed_state)}">{e(view.feed_text)}'
-        f"</span> · <span>{e(view.market_time)} IST</span> · "
-        f'<span class="lt-equity">equity {e(inr(view.equity_paise))}</span> · '
-        f'<span class="lt-pnl {pnl_cls}">P&amp;L {e(inr(view.pnl_paise, sign=True))} '
-        f"({e(view.pnl_pct)})</span> · "
-        f'<span class="lt-kill {ks_cls}" data-state="{e(view.kill_switch)}">kill switch '
-        f"{e(view.kill_switch)}</span>"
-    )
+    mtm, cash, used, avail = view.money_items
+    items = [
+        badge,
+        f'<span class="lt-feed {feed_cls}" data-state="{e(view.feed_state)}">'
+        f"{e(view.feed_text)}</span>",
+        f"<span>{e(view.market_time)} IST</span>",
+        f'<span class="lt-pnl {pnl_cls}">{e(mtm)}</span>',
+        f'<span class="lt-cash">{e(cash)}</span>',
+        f'<span class="lt-margin">{e(used)}</span>',
+        f'<span class="lt-available">{e(avail)}</span>',
+        f'<span class="lt-kill {ks_cls}" data-state="{e(view.kill_switch)}">'
+        f"{e(view.trading)}</span>",
+    ]
+    return '<span class="lt-sep"> · </span>'.join(items)
 
 
 class StatusBar:
@@ -228,7 +266,7 @@ class StatusBar:
         self.resume.on_click(lambda _b: self._act(KillSwitch.ACTIVE))
         self.widget: Any = w.HBox(
             [self.text, self.halt, self.resume, self.message],
-            layout=w.Layout(align_items="center", flex_flow="row wrap"),
+            layout=w.Layout(align_items="center", flex_flow="row wrap", min_width="0"),
         )
         self.widget.add_class("lt-status")
 
@@ -241,3 +279,5 @@ class StatusBar:
             self.text.value = status_html(view)
             self.halt.disabled = not view.can_halt
             self.resume.disabled = not view.can_resume
+        if view.feed_state == "stopped" and self.message.value:
+            self.message.value = ""

@@ -8,28 +8,51 @@ the engine still decides on the click, and its rejection sentence is shown as is
 from __future__ import annotations
 
 import html
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from livetrade.errors import InvalidInput, SessionClosed
+from livetrade.errors import InvalidInput
+from livetrade.fmt import inr, parse_quantity, parse_rupees, rupees_text
 from livetrade.model import Order, OrderKind, OrderStatus, Product, Side, ns_to_datetime
-from livetrade.money import from_paise, to_paise
-from livetrade.ui.common import ActionResult, hold_sync, inr, ipywidgets, run_action
+from livetrade.money import to_paise
+from livetrade.ui.common import (
+    ActionResult,
+    dashboard_sentence,
+    hold_sync,
+    ipywidgets,
+    run_action,
+)
 
 if TYPE_CHECKING:
     from livetrade.session import Session
 
 TICK_PAISE = 5
+INFLIGHT_MIN_S = 0.6
+"""Buy/Sell stay disabled at least this long after a click (and while a live order is still
+PENDING): the second click of a double-click arrives before the browser hears "disabled"."""
+
+LABELS = {
+    "quantity": "Qty",
+    "limit_price": "Limit",
+    "trigger_price": "Trigger",
+    "stop_loss": "Stop-loss",
+    "take_profit": "Take-profit",
+}
+"""One name per input: the box's label is the word every sentence about it uses."""
 
 
 @dataclass(frozen=True, slots=True)
 class TicketInput:
-    """What the trader typed. Prices stay text until used, so a blank means "not given" and a
-    typo reaches the engine's own sentence instead of a widget validation error."""
+    """What the trader typed. Quantity and prices stay text until used (``int`` works too), so
+    a blank means "not given" and a typo gets a sentence naming its box instead of a widget
+    silently snapping back or dropping a decimal point."""
 
     symbol: str
     side: Side = Side.BUY
-    quantity: int = 1
+    quantity: int | str = 1
     kind: OrderKind = OrderKind.MARKET
     product: Product = Product.INTRADAY
     limit_price: str = ""
@@ -70,22 +93,63 @@ class WhatIf:
 
 
 class _Bad(Exception):
-    """A what-if input problem (its message is the sentence shown)."""
+    """A ticket input problem (its message is the sentence shown); ``code`` as the engine's."""
+
+    def __init__(self, text: str, code: str = "INVALID_INPUT") -> None:
+        super().__init__(text)
+        self.code = code
 
 
-def _price(raw: str, label: str) -> int | None:
-    raw = raw.strip()
-    if not raw:
+def _quantity(raw: int | str) -> int:
+    if isinstance(raw, bool):
+        raise _Bad("Qty must be a whole number of shares.", "INVALID_QUANTITY")
+    if isinstance(raw, int):
+        if raw <= 0:
+            raise _Bad("Qty must be at least 1 share.", "INVALID_QUANTITY")
+        return raw
+    try:
+        return parse_quantity(str(raw), LABELS["quantity"])
+    except ValueError as exc:
+        raise _Bad(str(exc), "INVALID_QUANTITY") from None
+
+
+def _price(raw: str, field: str) -> int | None:
+    """A price box's text in paise (``None`` if blank); Indian or plain grouping accepted."""
+    label = LABELS[field]
+    if not raw.strip():
         return None
     try:
-        p = to_paise(raw, label)
-    except InvalidInput as exc:
-        raise _Bad(f"{label.capitalize()} {exc.reason}.") from None
+        p = to_paise(parse_rupees(raw, label), field)
+    except (ValueError, InvalidInput) as exc:
+        raise _Bad(str(exc), "INVALID_PRICE") from None
     if p <= 0:
-        raise _Bad(f"{label.capitalize()} must be positive.")
+        raise _Bad(f"{label} must be positive.", "INVALID_PRICE")
     if p % TICK_PAISE:
-        raise _Bad(f"{label.capitalize()} ₹{from_paise(p)} is not a multiple of the ₹0.05 tick.")
+        raise _Bad(f"{label} {inr(p)} is not a multiple of the ₹0.05 tick.", "INVALID_PRICE")
     return p
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    quantity: int
+    limit: int | None
+    trigger: int | None
+    stop_loss: int | None
+    take_profit: int | None
+
+
+def _parse(t: TicketInput) -> _Parsed:
+    """Every box read strictly, in the order they sit on the ticket (first problem wins)."""
+    qty = _quantity(t.quantity)
+    limit = _price(t.limit_price, "limit_price") if t.uses_limit else None
+    trigger = _price(t.trigger_price, "trigger_price") if t.uses_trigger else None
+    if t.uses_limit and limit is None:
+        raise _Bad(f"A {t.kind.value} order needs a Limit price.", "MISSING_PRICE")
+    if t.uses_trigger and trigger is None:
+        raise _Bad(f"A {t.kind.value} order needs a Trigger price.", "MISSING_PRICE")
+    sl = _price(t.stop_loss, "stop_loss")
+    tp = _price(t.take_profit, "take_profit")
+    return _Parsed(qty, limit, trigger, sl, tp)
 
 
 def what_if(session: Session, t: TicketInput) -> WhatIf:
@@ -98,14 +162,8 @@ def what_if(session: Session, t: TicketInput) -> WhatIf:
 
 def _what_if(session: Session, t: TicketInput) -> WhatIf:
     engine = session.engine
-    if isinstance(t.quantity, bool) or not isinstance(t.quantity, int) or t.quantity <= 0:
-        raise _Bad("Quantity must be a positive whole number of shares.")
-    limit = _price(t.limit_price, "limit price") if t.uses_limit else None
-    trigger = _price(t.trigger_price, "trigger price") if t.uses_trigger else None
-    if t.uses_limit and limit is None:
-        raise _Bad(f"A {t.kind.value} order needs a limit price.")
-    if t.uses_trigger and trigger is None:
-        raise _Bad(f"A {t.kind.value} order needs a trigger price.")
+    parsed = _parse(t)
+    limit, trigger = parsed.limit, parsed.trigger
     top = session.stream.top(t.symbol)
     if top is None:
         raise _Bad(f"No quote for {t.symbol} yet.")
@@ -126,11 +184,11 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
             fill, basis = limit, "rests at the limit"
     elif t.kind is OrderKind.SL:
         assert limit is not None and trigger is not None
-        fill, basis = limit, f"at the limit once ₹{from_paise(trigger)} trades"
+        fill, basis = limit, f"at the limit once {inr(trigger)} trades"
     else:
         assert trigger is not None
         fill, basis = trigger, "at the trigger (a gap fills worse)"
-    qty = t.quantity
+    qty = parsed.quantity
     day = ns_to_datetime(session.clock.now_ns()).date()
     delivery = t.product is Product.CNC
     model = engine.charges_model
@@ -138,16 +196,13 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
     charges = model.estimate(t.symbol, buy, delivery, qty, fill, day).total
     sign = 1 if buy else -1
     cash_after = engine.cash_paise - sign * notional - charges
-    sl = _price(t.stop_loss, "stop-loss")
-    tp = _price(t.take_profit, "take-profit")
+    sl, tp = parsed.stop_loss, parsed.take_profit
     if sl is not None and (sl >= fill if buy else sl <= fill):
         where = "below" if buy else "above"
-        raise _Bad(f"Stop-loss ₹{from_paise(sl)} must be {where} the entry ≈ ₹{from_paise(fill)}.")
+        raise _Bad(f"Stop-loss {inr(sl)} must be {where} the entry ≈ {inr(fill)}.")
     if tp is not None and (tp <= fill if buy else tp >= fill):
         where = "above" if buy else "below"
-        raise _Bad(
-            f"Take-profit ₹{from_paise(tp)} must be {where} the entry ≈ ₹{from_paise(fill)}."
-        )
+        raise _Bad(f"Take-profit {inr(tp)} must be {where} the entry ≈ {inr(fill)}.")
 
     def round_trip(exit_price: int | None) -> int | None:
         if exit_price is None:
@@ -163,9 +218,9 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
         f"cash after {inr(cash_after)}",
     ]
     if sl is not None:
-        parts.append(f"at SL {inr(sl)}: {inr(at_sl, sign=True)}")
+        parts.append(f"at Stop-loss {inr(sl)}: {inr(at_sl, sign=True)}")
     if tp is not None:
-        parts.append(f"at TP {inr(tp)}: {inr(at_tp, sign=True)}")
+        parts.append(f"at Take-profit {inr(tp)}: {inr(at_tp, sign=True)}")
     text = " · ".join(parts)
     if sl is not None or tp is not None:
         text += " (net of charges)"
@@ -184,9 +239,9 @@ def describe(order: Order) -> tuple[bool, str]:
         )
         legs = []
         if order.stop_loss_paise is not None:
-            legs.append(f"stop-loss {inr(order.stop_loss_paise)}")
+            legs.append(f"Stop-loss {inr(order.stop_loss_paise)}")
         if order.take_profit_paise is not None:
-            legs.append(f"take-profit {inr(order.take_profit_paise)}")
+            legs.append(f"Take-profit {inr(order.take_profit_paise)}")
         if legs:
             text = text[:-1] + f"; {' and '.join(legs)} attached."
         return True, text
@@ -203,28 +258,34 @@ def describe(order: Order) -> tuple[bool, str]:
             f"Order {order.order_id} sent to Fyers: {side} {order.quantity} {order.symbol} "
             f"{order.kind.value}; the blotter shows its answer."
         )
-    return False, f"Order {order.order_id} {order.status.value.lower()}: {order.message}"
+    message = dashboard_sentence(order.message)
+    return False, f"Order {order.order_id} {order.status.value.lower()}: {message}"
 
 
 def submit(session: Session, t: TicketInput) -> ActionResult:
     """Place the ticket through the engine (``source="widget"``); the result or the rejection
     sentence comes back as an ``ActionResult`` (a market order the engine had to cancel is a
-    failure too)."""
+    failure too). The boxes are read strictly first, with the what-if's sentences: nothing
+    the trader did not type exactly reaches the engine."""
+    if session.closed:
+        return ActionResult(False, f"Session {session.name!r} is closed; open a new one.")
+    try:
+        parsed = _parse(t)
+    except _Bad as bad:
+        return ActionResult(False, f"Not sent: {bad}", bad.code)
     filled_or_resting: list[bool] = []
 
     def act() -> str:
-        if session.closed:
-            raise SessionClosed(f"Session {session.name!r} is closed; open a new one.")
         order = session.engine.submit(
             t.symbol,
             t.side,
-            t.quantity,
+            parsed.quantity,
             t.kind,
             product=t.product,
-            limit_price=(t.limit_price.strip() or None) if t.uses_limit else None,
-            trigger_price=(t.trigger_price.strip() or None) if t.uses_trigger else None,
-            stop_loss=t.stop_loss.strip() or None,
-            take_profit=t.take_profit.strip() or None,
+            limit_price=_rupees(parsed.limit),
+            trigger_price=_rupees(parsed.trigger),
+            stop_loss=_rupees(parsed.stop_loss),
+            take_profit=_rupees(parsed.take_profit),
             source="widget",
         )
         ok, text = describe(order)
@@ -237,77 +298,105 @@ def submit(session: Session, t: TicketInput) -> ActionResult:
     return result
 
 
-class OrderTicket:
-    """Thin adapter: input widgets → ``TicketInput``; Buy/Sell → ``submit``."""
+def _rupees(paise: int | None) -> str | None:
+    return None if paise is None else rupees_text(paise)
 
-    def __init__(self, session: Session, symbols: list[str]) -> None:
+
+class OrderTicket:
+    """Thin adapter: input widgets → ``TicketInput``; Buy/Sell → ``submit``.
+
+    Qty and the prices are ``Text`` boxes read by our own parser (an ``IntText`` drops the "."
+    of ``2.5`` in the browser and buys 25). Buy/Sell are disabled from the click until
+    ``release`` (the dashboard calls it once ``INFLIGHT_MIN_S`` has passed and no live order
+    is pending), and a click that still arrives meanwhile is ignored: one click, one order."""
+
+    def __init__(
+        self, session: Session, symbols: list[str], clock: Callable[[], float] = time.monotonic
+    ) -> None:
         w = ipywidgets()
 
         self.session = session
-        narrow = w.Layout(width="195px")
-        style = {"description_width": "60px"}
+        self._clock = clock
+        box = w.Layout(width="auto", min_width="0", flex="1 1 0%")
+        style = {"description_width": "74px"}
         tradable = [s for s in symbols if not s.upper().endswith("-INDEX")] or symbols
         self.symbol: Any = w.Dropdown(
             options=list(symbols),
             value=tradable[0] if tradable else None,
             description="Symbol",
             style=style,
-            layout=w.Layout(width="390px"),
+            layout=w.Layout(width="auto", min_width="0"),
         )
         self.side: Any = w.ToggleButtons(
             options=[("Buy", "BUY"), ("Sell", "SELL")],
             value="BUY",
-            style={"button_width": "62px"},
-            layout=w.Layout(width="195px", margin="2px 0 2px 64px"),
+            style={"button_width": "52px"},
+            layout=box,
         )
-        self.quantity: Any = w.IntText(value=1, description="Qty", style=style, layout=narrow)
+        self.quantity: Any = w.Text(
+            value="1", description=LABELS["quantity"], style=style, layout=box,
+            continuous_update=True,
+        )  # fmt: skip
+        self.quantity.add_class("lt-qty-input")
         self.kind: Any = w.Dropdown(
             options=[k.value for k in OrderKind], value="MARKET", description="Type",
-            style=style, layout=narrow,
+            style=style, layout=box,
         )  # fmt: skip
         self.product: Any = w.Dropdown(
             options=[p.value for p in Product], value=Product.INTRADAY.value,
-            description="Product", style=style, layout=narrow,
+            description="Product", style=style, layout=box,
         )  # fmt: skip
 
-        def price_box(label: str) -> Any:
-            return w.Text(
-                value="", placeholder="optional" if label in ("SL", "TP") else "₹",
-                description=label, style=style, layout=narrow, continuous_update=False,
+        def price_box(field: str, placeholder: str) -> Any:
+            b = w.Text(
+                value="", placeholder=placeholder, description=LABELS[field], style=style,
+                layout=box, continuous_update=True,
             )  # fmt: skip
+            b.add_class(f"lt-{field.replace('_', '-')}-input")
+            return b
 
-        self.limit = price_box("Limit")
-        self.trigger = price_box("Trigger")
-        self.stop_loss = price_box("SL")
-        self.take_profit = price_box("TP")
+        self.limit = price_box("limit_price", "₹")
+        self.trigger = price_box("trigger_price", "₹")
+        self.stop_loss = price_box("stop_loss", "optional ₹")
+        self.take_profit = price_box("take_profit", "optional ₹")
         self.whatif: Any = w.HTML(value="")
         self.whatif.add_class("lt-whatif")
-        self.buy: Any = w.Button(description="Buy", button_style="success")
+        self.buy: Any = w.Button(description="Buy", button_style="success", layout=box)
         self.buy.add_class("lt-buy")
-        self.sell: Any = w.Button(description="Sell", button_style="danger")
+        self.sell: Any = w.Button(description="Sell", button_style="danger", layout=box)
         self.sell.add_class("lt-sell")
         self.result: Any = w.HTML(value="")
         self.result.add_class("lt-result")
         self.buy.on_click(lambda _b: self._place(Side.BUY))
         self.sell.on_click(lambda _b: self._place(Side.SELL))
         self.on_input: Any = None
-        for box in (self.symbol, self.side, self.quantity, self.kind, self.product, self.limit,
-                    self.trigger, self.stop_loss, self.take_profit):  # fmt: skip
-            box.observe(self._changed, names="value")
+        self.on_placed: Any = None
+        self.busy_until: float | None = None
+        self._pending: Order | None = None
+        self._enabled = True
+        self._programmatic = False
+        self.ignored_clicks = 0
+        for b in (self.symbol, self.side, self.quantity, self.kind, self.product, self.limit,
+                  self.trigger, self.stop_loss, self.take_profit):  # fmt: skip
+            b.observe(self._changed, names="value")
         self._sync_enabled()
+
+        def row(*children: Any) -> Any:
+            return w.HBox(list(children), layout=w.Layout(width="100%", min_width="0"))
+
         self.widget: Any = w.VBox(
             [
                 w.HTML("<b>Order ticket</b>"),
                 self.symbol,
-                w.HBox([self.side, self.quantity]),
-                w.HBox([self.kind, self.product]),
-                w.HBox([self.limit, self.trigger]),
-                w.HBox([self.stop_loss, self.take_profit]),
+                row(self.side, self.quantity),
+                row(self.kind, self.product),
+                row(self.limit, self.trigger),
+                row(self.stop_loss, self.take_profit),
                 self.whatif,
-                w.HBox([self.buy, self.sell]),
+                row(self.buy, self.sell),
                 self.result,
             ],
-            layout=w.Layout(width="420px", flex="0 0 auto"),
+            layout=w.Layout(min_width="0"),
         )
         self.widget.add_class("lt-panel")
         self.widget.add_class("lt-ticket")
@@ -317,7 +406,7 @@ class OrderTicket:
         t = TicketInput(
             symbol=self.symbol.value or "",
             side=Side[self.side.value],
-            quantity=int(self.quantity.value),
+            quantity=str(self.quantity.value),
             kind=kind,
             product=Product(self.product.value),
             stop_loss=self.stop_loss.value,
@@ -331,20 +420,90 @@ class OrderTicket:
 
     def _sync_enabled(self) -> None:
         kind = OrderKind(self.kind.value)
-        self.limit.disabled = kind not in (OrderKind.LIMIT, OrderKind.SL)
-        self.trigger.disabled = kind not in (OrderKind.SL, OrderKind.SL_M)
+        self.limit.disabled = not self._enabled or kind not in (OrderKind.LIMIT, OrderKind.SL)
+        self.trigger.disabled = not self._enabled or kind not in (OrderKind.SL, OrderKind.SL_M)
+        idle = self._enabled and self.busy_until is None
+        self.buy.disabled = self.sell.disabled = not idle
 
     def _changed(self, change: dict[str, Any]) -> None:
         if change.get("owner") is self.kind:
             self._sync_enabled()
+        if not self._programmatic and 'class="lt-err"' in self.result.value:
+            self.result.value = ""  # a red sentence about the old input no longer applies
         if self.on_input is not None:
             self.on_input(change.get("owner") is self.symbol)
 
+    @property
+    def busy(self) -> bool:
+        """An order was just sent from here (Buy/Sell are disabled)."""
+        return self.busy_until is not None
+
     def _place(self, side: Side) -> None:
+        if self.busy or not self._enabled:
+            self.ignored_clicks += 1  # the second click of a double-click, or a dead ticket
+            return
+        self.busy_until = self._clock() + INFLIGHT_MIN_S
+        self._sync_enabled()
         if self.side.value != side.name:
-            self.side.value = side.name  # the what-if line then describes what was sent
+            with self._quiet():
+                self.side.value = side.name  # the what-if then describes what was sent
+        before = len(self.session.engine.orders)
         result = submit(self.session, self.read().with_side(side))
+        orders = self.session.engine.orders
+        self._pending = orders[-1] if len(orders) > before else None
+        if self._pending is None:  # refused before the engine took it: nothing in flight
+            self.busy_until = None
+            self._sync_enabled()
         self.result.value = result.html()
+        if result.ok:
+            with self._quiet():  # the next order starts without the last one's exits
+                self.stop_loss.value = ""
+                self.take_profit.value = ""
+        if self.on_placed is not None:
+            self.on_placed()
+
+    def release(self, now: float) -> bool:
+        """Re-enable Buy/Sell once the minimum has passed and no order from here is still
+        PENDING at the broker; returns whether it did."""
+        if self.busy_until is None or now < self.busy_until:
+            return False
+        if self._pending is not None and self._pending.status is OrderStatus.PENDING:
+            return False
+        self.busy_until = None
+        self._pending = None
+        self._sync_enabled()
+        return True
+
+    def set_enabled(self, enabled: bool) -> None:
+        """Grey out every input (session closed): a dead dashboard must not look tradable."""
+        if enabled == self._enabled:
+            return
+        self._enabled = enabled
+        for b in (self.symbol, self.side, self.quantity, self.kind, self.product,
+                  self.stop_loss, self.take_profit):  # fmt: skip
+            b.disabled = not enabled
+        self._sync_enabled()
+
+    def clear_result(self) -> None:
+        self.result.value = ""
+
+    def load(self, symbol: str, *, side: Side | None = None, quantity: int | None = None) -> None:
+        """Put ``symbol`` (and optionally a side and size) on the ticket: a click on a quote or
+        position row."""
+        if symbol in self.symbol.options:
+            self.symbol.value = symbol
+        if side is not None:
+            self.side.value = side.name
+        if quantity is not None:
+            self.quantity.value = str(quantity)
+
+    @contextmanager
+    def _quiet(self) -> Iterator[None]:
+        self._programmatic = True
+        try:
+            yield
+        finally:
+            self._programmatic = False
 
     def set_symbols(self, symbols: list[str]) -> None:
         if list(self.symbol.options) != symbols:
