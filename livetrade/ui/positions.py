@@ -172,14 +172,14 @@ def change_exits(
         if session.closed:
             raise SessionClosed(f"Session {session.name!r} is closed; open a new one.")
         legs = _legs(session, symbol, Product(product))
-        done = []
+        moves = []
         for text, role, label in (
             (stop_loss, Role.STOP_LOSS, "Stop-loss"),
             (take_profit, Role.TAKE_PROFIT, "Take-profit"),
         ):
             if not text.strip():
                 continue
-            try:
+            try:  # read both boxes before moving anything: a typo moves nothing
                 value = rupees_text(rupees_to_paise(parse_rupees(text, label)) or 0)
             except ValueError as exc:
                 raise LiveTradeError(str(exc)) from None
@@ -189,6 +189,9 @@ def change_exits(
                     f"{symbol} {product} has no {label} order to move (exits attach when an "
                     "order opens the position)."
                 )
+            moves.append((leg, value, label))
+        done = []
+        for leg, value, label in moves:
             if leg.kind is OrderKind.LIMIT:
                 session.engine.modify(leg.order_id, limit_price=value)
             else:
