@@ -88,6 +88,10 @@ CSS = """<style>
 .livetrade-dashboard .lt-status-text .widget-html-content { white-space: normal;
   line-height: 1.6; flex: 1 1 0%; min-width: 0; height: auto; }
 .livetrade-dashboard .lt-status-text { height: auto; flex: 1 1 420px; min-width: 0; }
+.livetrade-dashboard .lt-whatif .widget-html-content,
+.livetrade-dashboard .lt-result .widget-html-content { line-height: 1.35; white-space: normal;
+  height: auto; }
+.livetrade-dashboard .lt-whatif, .livetrade-dashboard .lt-result { height: auto; }
 .livetrade-dashboard .lt-status-text span { white-space: nowrap; }
 .livetrade-dashboard .lt-status-text span.lt-sep { white-space: normal; }
 .livetrade-dashboard .lt-status-text .lt-kill { font-weight: bold; }
