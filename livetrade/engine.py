@@ -42,8 +42,8 @@ from livetrade.model import (
     Side,
     StopLossConfig,
     TakeProfitConfig,
-    check_symbol,
     ns_to_datetime,
+    transition,
 )
 from livetrade.money import (
     Charges,
@@ -54,11 +54,20 @@ from livetrade.money import (
     to_paise,
 )
 from livetrade.prices import LivePriceStream
-from livetrade.risk import OrderRateWindow, RiskLimits, check_size
+from livetrade.request import OrderRequest, is_unset, parse_price
+from livetrade.risk import (
+    PRE_TRADE_CHECKS,
+    Check,
+    OrderRateWindow,
+    PreTrade,
+    RiskLimits,
+    check_size,
+    first_rejection,
+    reference_price,
+)
 
 log = logging.getLogger("livetrade.engine")
 
-TICK_PAISE = 5
 _NEVER_HIGH = 1 << 62
 _NEVER_LOW = -1
 
@@ -72,9 +81,7 @@ def _id_number(ident: str) -> int:
     return int(digits) if digits else 0
 
 
-def _unset(value: object) -> bool:
-    """``None`` and ``...`` both mean "not given" (``...`` so doc snippets paste and run)."""
-    return value is None or value is Ellipsis
+_unset = is_unset
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,6 +253,11 @@ class LiveTradingEngine:
     else is keyword-only. The engine listens to ``price_stream``: a quote that crosses a resting
     stop or limit fills it before ``update_price`` returns.
     """
+
+    pre_trade_checks: tuple[Check, ...] = PRE_TRADE_CHECKS
+    """The rules every new order passes, in order (``livetrade.risk``). A desk adds its own on
+    one engine with ``engine.pre_trade_checks += (my_check,)``: a function of the request and
+    the :class:`~livetrade.risk.PreTrade` context that returns an ``OrderRejected`` or None."""
 
     def __init__(
         self,
@@ -484,235 +496,55 @@ class LiveTradingEngine:
         source: str,
         now: int,
     ) -> Order:
-        try:
-            symbol = check_symbol(symbol)
-        except InvalidInput as exc:
-            raise OrderRejected(
-                "INVALID_SYMBOL",
-                f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason}).",
-                "symbol",
-            ) from None
-        if symbol.upper().endswith("-INDEX"):
-            raise OrderRejected(
-                "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"
-            )
-        try:
-            side_ = side if isinstance(side, Side) else Side[str(side).upper()]
-        except KeyError:
-            raise OrderRejected(
-                "INVALID_SIDE", f"Side {side!r} is not BUY or SELL.", "side"
-            ) from None
-        try:
-            kind_ = kind if isinstance(kind, OrderKind) else OrderKind(str(kind).upper())
-        except ValueError:
-            raise OrderRejected(
-                "INVALID_ORDER_TYPE",
-                f"Order type {kind!r} is not one of MARKET, LIMIT, SL, SL-M.",
-                "kind",
-            ) from None
-        if _unset(product):
-            product_ = self.default_product
-        else:
-            try:
-                product_ = (
-                    product if isinstance(product, Product) else Product(str(product).upper())
-                )
-            except ValueError:
-                raise OrderRejected(
-                    "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY or CNC.", "product"
-                ) from None
-        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
-            raise OrderRejected(
-                "INVALID_QUANTITY",
-                f"Quantity must be a positive whole number of shares, got {quantity!r}.",
-                "quantity",
-            )
-        if self.kill_switch is KillSwitch.HALTED:
-            raise OrderRejected(
-                "KILL_SWITCH", "Trading is halted by the kill switch; no new orders.", None
-            )
-        limit = self._price_arg(limit_price, "limit_price")
-        trigger = self._price_arg(trigger_price, "trigger_price")
-        if kind_ in (OrderKind.LIMIT, OrderKind.SL) and limit is None:
-            raise OrderRejected(
-                "MISSING_PRICE", f"A {kind_.value} order needs a limit_price.", "limit_price"
-            )
-        if kind_ in (OrderKind.SL, OrderKind.SL_M) and trigger is None:
-            raise OrderRejected(
-                "MISSING_PRICE", f"A {kind_.value} order needs a trigger_price.", "trigger_price"
-            )
-        if kind_ in (OrderKind.MARKET, OrderKind.SL_M) and limit is not None:
-            raise OrderRejected(
-                "UNEXPECTED_PRICE", f"A {kind_.value} order takes no limit_price.", "limit_price"
-            )
-        if kind_ in (OrderKind.MARKET, OrderKind.LIMIT) and trigger is not None:
-            raise OrderRejected(
-                "UNEXPECTED_PRICE",
-                f"A {kind_.value} order takes no trigger_price.",
-                "trigger_price",
-            )
-        if kind_ is OrderKind.SL and limit is not None and trigger is not None:
-            if side_ is Side.BUY and limit < trigger:
-                raise OrderRejected(
-                    "INVALID_PRICE",
-                    "A buy stop-limit needs limit_price at or above trigger_price.",
-                    "limit_price",
-                )
-            if side_ is Side.SELL and limit > trigger:
-                raise OrderRejected(
-                    "INVALID_PRICE",
-                    "A sell stop-limit needs limit_price at or below trigger_price.",
-                    "limit_price",
-                )
-        top = self.price_stream.top(symbol)
-        if top is None:
-            raise OrderRejected(
-                "NO_QUOTE", f"No quote for {symbol} yet; subscribe or wait for a tick.", "symbol"
-            )
-        bid, ask, last, ts = top
-        down = self.feed_down_since_ns
-        if down is not None and now - down > self.limits.max_feed_down_ns:
-            raise OrderRejected(
-                "STALE_QUOTE",
-                f"The market-data feed has been down for {(now - down) / 1e9:.0f} s "
-                f"({self.feed_down_state or 'not live'}; limit {self.limits.max_feed_down_s:g} "
-                f"s): the last quote for {symbol} is not a price to trade on.",
-                "symbol",
-            )
-        age = now - ts
-        if age > self.limits.max_quote_age_ns:
-            raise OrderRejected(
-                "STALE_QUOTE",
-                f"The last quote for {symbol} is {age / 1e9:.0f} s old "
-                f"(limit {self.limits.max_quote_age_s:g} s); the price is not fresh.",
-                "symbol",
-            )
-        touch = ask if side_ is Side.BUY else bid
-        touch = touch if touch > 0 else last
-        ref = limit if limit is not None else (trigger if trigger is not None else touch)
-        if kind_ is OrderKind.LIMIT and limit is not None:
-            ref = min(limit, touch) if side_ is Side.BUY else max(limit, touch)
-        sl = self._price_arg(stop_loss, "stop_loss_price")
-        tp = self._price_arg(take_profit, "take_profit_price")
-        if side_ is Side.BUY:
-            if sl is not None and sl >= ref:
-                raise OrderRejected(
-                    "INVALID_STOP_LOSS",
-                    f"Stop-loss ₹{from_paise(sl)} must be below the entry price "
-                    f"₹{from_paise(ref)} for a buy.",
-                    "stop_loss_price",
-                )
-            if tp is not None and tp <= ref:
-                raise OrderRejected(
-                    "INVALID_TAKE_PROFIT",
-                    f"Take-profit ₹{from_paise(tp)} must be above the entry price "
-                    f"₹{from_paise(ref)} for a buy.",
-                    "take_profit_price",
-                )
-        else:
-            if sl is not None and sl <= ref:
-                raise OrderRejected(
-                    "INVALID_STOP_LOSS",
-                    f"Stop-loss ₹{from_paise(sl)} must be above the entry price "
-                    f"₹{from_paise(ref)} for a sell (short).",
-                    "stop_loss_price",
-                )
-            if tp is not None and tp >= ref:
-                raise OrderRejected(
-                    "INVALID_TAKE_PROFIT",
-                    f"Take-profit ₹{from_paise(tp)} must be below the entry price "
-                    f"₹{from_paise(ref)} for a sell (short).",
-                    "take_profit_price",
-                )
-        notional = quantity * ref
-        check_size(self.limits, quantity, notional)
-        pos = self._positions.get((symbol, product_))
-        pos_qty = pos.qty if pos is not None else 0
-        reduces = pos_qty != 0 and (pos_qty > 0) != (side_ is Side.BUY) and quantity <= abs(pos_qty)
-        if (sl is not None or tp is not None) and reduces:
-            raise OrderRejected(
-                "BRACKET_ON_EXIT",
-                "Stop-loss/take-profit attach to orders that open or add to a position; this "
-                "order reduces one.",
-                "stop_loss_price" if sl is not None else "take_profit_price",
-            )
-        if self.kill_switch is KillSwitch.REDUCING and not reduces:
-            raise OrderRejected(
-                "KILL_SWITCH_REDUCING",
-                "The kill switch allows only orders that reduce an open position.",
-                None,
-            )
-        self._rate.check(self.limits.max_orders_per_minute, now)
-        day = ns_to_datetime(now).date()
-        if product_ is Product.CNC:
-            if side_ is Side.BUY:
-                est = self.charges_model.estimate(symbol, True, True, quantity, ref, day)
-                need = notional + est.total
-                free = self.cash_paise - self._reserved_cnc_buys()
-                if need > free:
-                    raise OrderRejected(
-                        "INSUFFICIENT_FUNDS",
-                        f"Needs ₹{from_paise(need)} (with charges) but only ₹{from_paise(free)} "
-                        "cash is free for delivery buys.",
-                        "quantity",
-                    )
-            else:
-                free_qty = max(pos_qty, 0) - self._reserved_cnc_sells(symbol)
-                if quantity > free_qty:
-                    raise OrderRejected(
-                        "INSUFFICIENT_HOLDINGS",
-                        f"CNC sell of {quantity} {symbol} exceeds the {free_qty} held "
-                        "(delivery sells need holdings; use INTRADAY to short).",
-                        "quantity",
-                    )
-        elif not reduces and self.limits.intraday_margin > 0:
-            need = round_half_up(Decimal(notional) * Decimal(self.limits.intraday_margin))
-            free = self.equity_paise() - self._used_margin()
-            if need > free:
-                raise OrderRejected(
-                    "INSUFFICIENT_MARGIN",
-                    f"Intraday margin ₹{from_paise(need)} exceeds the free margin "
-                    f"₹{from_paise(max(free, 0))}.",
-                    "quantity",
-                )
-        if tag is not None and not isinstance(tag, str):
-            raise OrderRejected("INVALID_TAG", "tag must be a string.", "tag")
-        order = Order(
+        """Parse the request, run :data:`~livetrade.risk.PRE_TRADE_CHECKS`, build the order."""
+        req = OrderRequest.parse(
+            symbol, side, quantity, kind, product=product, limit_price=limit_price,
+            trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit, tag=tag,
+            source=source, default_product=self.default_product,
+        )  # fmt: skip
+        rejection = first_rejection(req, self._pre_trade(req, now), self.pre_trade_checks)
+        if rejection is not None:
+            raise rejection
+        return Order(
             order_id=self._next_id(),
-            symbol=symbol,
-            side=side_,
-            kind=kind_,
-            product=product_,
-            quantity=quantity,
-            limit_paise=limit,
-            trigger_paise=trigger,
-            stop_loss_paise=sl,
-            take_profit_paise=tp,
+            symbol=req.symbol,
+            side=req.side,
+            kind=req.kind,
+            product=req.product,
+            quantity=req.quantity,
+            limit_paise=req.limit_paise,
+            trigger_paise=req.trigger_paise,
+            stop_loss_paise=req.stop_loss_paise,
+            take_profit_paise=req.take_profit_paise,
             created_ns=now,
             updated_ns=now,
-            tag=tag,
-            source=source,
+            tag=req.tag,
+            source=req.source,
         )
-        return order
+
+    def _pre_trade(self, req: OrderRequest, now: int) -> PreTrade:
+        """What ``req`` means against the book, the position and the clock right now."""
+        top = self.price_stream.top(req.symbol)
+        ref = reference_price(req, top[0], top[1], top[2]) if top is not None else 0
+        pos = self._positions.get((req.symbol, req.product))
+        pos_qty = pos.qty if pos is not None else 0
+        reduces = (
+            pos_qty != 0
+            and (pos_qty > 0) != (req.side is Side.BUY)
+            and req.quantity <= abs(pos_qty)
+        )
+        return PreTrade(self, now, top, ref, pos_qty, reduces)
+
+    @property
+    def order_rate(self) -> OrderRateWindow:
+        """Orders accepted in the last minute (the ``RATE_LIMIT`` check reads it)."""
+        return self._rate
 
     def _price_arg(self, value: object, field: str) -> int | None:
-        if _unset(value):
-            return None
-        try:
-            p = to_paise(value, field)
-        except InvalidInput as exc:
-            raise OrderRejected("INVALID_PRICE", f"{field} {exc.reason}.", field) from None
-        if p <= 0:
-            raise OrderRejected("INVALID_PRICE", f"{field} must be positive.", field)
-        if p % TICK_PAISE:
-            raise OrderRejected(
-                "INVALID_PRICE",
-                f"{field} ₹{from_paise(p)} is not a multiple of the ₹0.05 tick.",
-                field,
-            )
-        return p
+        return parse_price(value, field)
 
-    def _reserved_cnc_buys(self) -> int:
+    def reserved_cnc_buys_paise(self) -> int:
+        """Cash that working CNC buys will need (at their limit or trigger)."""
         total = 0
         for o in self._orders.values():
             if o.is_open and o.side is Side.BUY and o.product is Product.CNC:
@@ -720,7 +552,8 @@ class LiveTradingEngine:
                 total += price * (o.quantity - o.filled_quantity)
         return total
 
-    def _reserved_cnc_sells(self, symbol: str) -> int:
+    def reserved_cnc_sells(self, symbol: str) -> int:
+        """Shares of ``symbol`` that working CNC sells already promise."""
         return sum(
             o.quantity - o.filled_quantity
             for o in self._orders.values()
@@ -731,7 +564,8 @@ class LiveTradingEngine:
             and o.role is Role.ENTRY
         )
 
-    def _used_margin(self) -> int:
+    def used_margin_paise(self) -> int:
+        """Intraday margin the open INTRADAY positions hold, at the last price."""
         rate = Decimal(self.limits.intraday_margin)
         used = 0
         for (symbol, product), lots in self._positions.items():
@@ -741,12 +575,14 @@ class LiveTradingEngine:
                 used += round_half_up(Decimal(abs(lots.qty) * mark) * rate)
         return used
 
+    _used_margin = used_margin_paise  # the dashboard's status bar still calls it so
+
     def _accept(self, order: Order, now: int) -> None:
         if self.router is not None:  # live: PENDING until the broker acknowledges it
             order.live = True
-            order.status = OrderStatus.PENDING
+            transition(order, OrderStatus.PENDING)
         else:
-            order.status = OrderStatus.OPEN
+            transition(order, OrderStatus.OPEN)
             order.broker_order_id = order.order_id
         self._orders[order.order_id] = order
         self._rate.record(now)
@@ -843,7 +679,7 @@ class LiveTradingEngine:
         order.charges_paise += total
         order.updated_ns = fill.ts_ns
         if order.filled_quantity >= order.quantity:
-            order.status = OrderStatus.FILLED
+            transition(order, OrderStatus.FILLED)
         self._fills.append(fill)
         market_like = order.role is not Role.ENTRY or order.kind in (
             OrderKind.MARKET,
@@ -916,7 +752,7 @@ class LiveTradingEngine:
             if self.router is not None:
                 leg.live = True
             else:
-                leg.status = OrderStatus.OPEN
+                transition(leg, OrderStatus.OPEN)
                 leg.broker_order_id = leg.order_id
             self._orders[leg.order_id] = leg
             self._emit(EngineEvent("order_accepted", ts_ns, order=leg))
@@ -1081,7 +917,7 @@ class LiveTradingEngine:
             self.router.cancel(order, why)
             self._emit(EngineEvent("order_cancel_requested", ts_ns, order=order, message=why))
             return
-        order.status = OrderStatus.CANCELLED
+        transition(order, OrderStatus.CANCELLED)
         order.message = why
         order.updated_ns = ts_ns
         b = self._books.get(order.symbol)
@@ -1294,7 +1130,7 @@ class LiveTradingEngine:
         now = self.clock.now_ns()
         order.broker_order_id = broker_order_id
         if order.status is OrderStatus.PENDING:
-            order.status = OrderStatus.OPEN
+            transition(order, OrderStatus.OPEN)
         order.updated_ns = now
         self._emit(EngineEvent("order_routed", now, order=order, message=broker_order_id))
         self._flush()
@@ -1306,7 +1142,7 @@ class LiveTradingEngine:
         if order.status.is_terminal:
             return order
         now = self.clock.now_ns()
-        order.status = OrderStatus.REJECTED
+        transition(order, OrderStatus.REJECTED)
         order.message = message
         order.updated_ns = now
         if order.role is not Role.ENTRY:
@@ -1325,7 +1161,7 @@ class LiveTradingEngine:
         if quantity <= 0 or price_paise <= 0:
             raise InvalidInput("quantity", "a broker fill needs a positive quantity and price")
         if order.status is OrderStatus.PENDING:
-            order.status = OrderStatus.OPEN
+            transition(order, OrderStatus.OPEN)
         if quantity > order.quantity - order.filled_quantity:
             log.warning("broker filled %d of %s, more than the %d left", quantity, order_id,
                         order.quantity - order.filled_quantity)  # fmt: skip
@@ -1339,7 +1175,7 @@ class LiveTradingEngine:
         if order.status.is_terminal:
             return order
         now = self.clock.now_ns()
-        order.status = OrderStatus.CANCELLED
+        transition(order, OrderStatus.CANCELLED)
         order.message = message
         order.updated_ns = now
         self._emit(EngineEvent("order_cancelled", now, order=order, message=message))
@@ -1399,7 +1235,7 @@ class LiveTradingEngine:
         if kind == "order_triggered":
             order.triggered = True
         elif kind == "order_cancelled":
-            order.status = OrderStatus.CANCELLED
+            transition(order, OrderStatus.CANCELLED)
             order.message = message
         elif kind == "order_modified":
             if quantity is not None:
@@ -1411,9 +1247,9 @@ class LiveTradingEngine:
         elif kind == "order_routed":
             order.broker_order_id = message
             if order.status is OrderStatus.PENDING:
-                order.status = OrderStatus.OPEN
+                transition(order, OrderStatus.OPEN)
         elif kind == "order_rejected":
-            order.status = OrderStatus.REJECTED
+            transition(order, OrderStatus.REJECTED)
             order.message = message
 
     def finish_restore(self) -> None:
@@ -1425,7 +1261,7 @@ class LiveTradingEngine:
             if order.is_open and order.kind is not OrderKind.MARKET:
                 self._rest(order, self._book(order.symbol))
             elif order.is_open:  # a market order never outlives its call: it was not acked
-                order.status = OrderStatus.CANCELLED
+                transition(order, OrderStatus.CANCELLED)
                 order.message = "interrupted before it filled"
 
     # ================================================================ reading state

@@ -33,6 +33,7 @@ from livetrade.engine import ChargesRefund, EngineEvent, LiveTradingEngine
 from livetrade.errors import LiveTradeError
 from livetrade.model import (
     Fill,
+    IllegalTransition,
     KillSwitch,
     Order,
     OrderKind,
@@ -794,17 +795,22 @@ def restore(
         last_ts, seq = max(last_ts, r.ts_ns), r.seq
         try:
             _restore_one(engine, r)
-        except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+        except _DOES_NOT_RESTORE as exc:
             raise JournalCorrupt(
                 f"{where}: row seq {r.seq} ({r.kind}) does not restore: {_why(exc)}. {_MOVE_ASIDE}"
             ) from None
     try:
         engine.finish_restore()
-    except (KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+    except _DOES_NOT_RESTORE as exc:
         raise JournalCorrupt(
             f"{where}: the orders up to row seq {seq} do not restore: {_why(exc)}. {_MOVE_ASIDE}"
         ) from None
     return last_ts
+
+
+# What a damaged row can make restore raise; an order moved between states the table does not
+# allow (IllegalTransition, e.g. a cancel after the fill) is a damaged journal too.
+_DOES_NOT_RESTORE = (KeyError, ValueError, TypeError, IndexError, AttributeError, IllegalTransition)
 
 
 def _why(exc: BaseException) -> str:

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from livetrade.errors import InvalidInput
+from livetrade.errors import InvalidInput, LiveTradeError
 from livetrade.money import Charges, from_paise
 
 IST = ZoneInfo("Asia/Kolkata")
@@ -63,6 +64,39 @@ class OrderStatus(enum.Enum):
     @property
     def is_terminal(self) -> bool:
         return self in (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)
+
+
+class IllegalTransition(LiveTradeError, RuntimeError):
+    """An order was asked to move between two states the table does not allow: a bug (or a
+    damaged journal), never a user's mistake."""
+
+
+# Every way an order's status may change (h11-style: one table, one function applies it).
+_P, _O, _F, _C, _R = (
+    OrderStatus.PENDING,
+    OrderStatus.OPEN,
+    OrderStatus.FILLED,
+    OrderStatus.CANCELLED,
+    OrderStatus.REJECTED,
+)
+ORDER_TRANSITIONS: Final[Mapping[OrderStatus, frozenset[OrderStatus]]] = {
+    _P: frozenset({_O, _F, _C, _R}),  # accepted / filled at once / cancelled / refused
+    _O: frozenset({_F, _C, _R}),  # a live order may still be refused by the exchange
+    _C: frozenset({_F}),  # a broker's late fill completes it: the broker is the truth
+    _F: frozenset(),
+    _R: frozenset(),
+}
+
+
+def transition(order: Order, to: OrderStatus) -> None:
+    """Move ``order`` to ``to`` if :data:`ORDER_TRANSITIONS` allows it (staying put is not a
+    move); anything else raises :class:`IllegalTransition`."""
+    now = order.status
+    if now is to:
+        return
+    if to not in ORDER_TRANSITIONS[now]:
+        raise IllegalTransition(f"order {order.order_id} cannot go from {now.value} to {to.value}")
+    order.status = to
 
 
 class Side(enum.IntEnum):

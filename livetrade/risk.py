@@ -1,14 +1,28 @@
-"""Pre-trade limits and the order-rate window. Every check raises ``OrderRejected`` with a code,
-the offending field and a sentence; nothing here changes state until ``record`` is called."""
+"""Pre-trade risk: the limits, the order-rate window, and one small named check per rule.
+
+Each check (``check_kill_switch``, ``check_quote_fresh``, ``check_funds`` ...) takes the parsed
+:class:`~livetrade.request.OrderRequest` and a read-only :class:`PreTrade` context and returns
+an ``OrderRejected`` (code, offending field, a sentence) or ``None``. :data:`PRE_TRADE_CHECKS`
+lists them in the order they run; the first rejection wins. Adding a rule is one function and
+one line in that tuple (nautilus_trader's risk engine does the same). Nothing here changes
+state: the engine records the order (and its place in the rate window) only once every check
+has passed.
+"""
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING, Final, Protocol
 
 from livetrade.errors import InvalidInput, OrderRejected
-from livetrade.money import from_paise, to_paise
+from livetrade.model import KillSwitch, OrderKind, Product, Side, ns_to_datetime
+from livetrade.money import ChargesModel, from_paise, round_half_up, to_paise
+
+if TYPE_CHECKING:
+    from livetrade.request import OrderRequest
 
 MINUTE_NS = 60_000_000_000
 
@@ -73,36 +87,303 @@ class OrderRateWindow:
     def __init__(self) -> None:
         self._times: deque[int] = deque()
 
-    def check(self, limit: int | None, now_ns: int) -> None:
+    def rejection(self, limit: int | None, now_ns: int) -> OrderRejected | None:
+        """``RATE_LIMIT`` if ``limit`` orders were accepted in the minute before ``now_ns``."""
         if limit is None:
-            return
+            return None
         times = self._times
         while times and now_ns - times[0] >= MINUTE_NS:
             times.popleft()
         if len(times) >= limit:
-            raise OrderRejected(
+            return OrderRejected(
                 "RATE_LIMIT",
                 f"Order rate limit reached: {limit} orders in the last minute; try again shortly.",
             )
+        return None
+
+    def check(self, limit: int | None, now_ns: int) -> None:
+        rejection = self.rejection(limit, now_ns)
+        if rejection is not None:
+            raise rejection
 
     def record(self, now_ns: int) -> None:
         self._times.append(now_ns)
 
 
 def check_size(limits: RiskLimits, quantity: int, notional_paise: int) -> None:
-    """Per-order quantity and notional caps."""
+    """Per-order quantity and notional caps, raised (what ``modify`` asks of a changed order)."""
+    rejection = quantity_cap(limits, quantity) or notional_cap(limits, notional_paise)
+    if rejection is not None:
+        raise rejection
+
+
+# ==================================================================== the named checks
+
+
+class RiskView(Protocol):
+    """What the checks may read of the engine (and nothing they could change)."""
+
+    limits: RiskLimits
+    kill_switch: KillSwitch
+    cash_paise: int
+    charges_model: ChargesModel
+    feed_down_since_ns: int | None
+    feed_down_state: str
+
+    @property
+    def order_rate(self) -> OrderRateWindow: ...
+
+    def equity_paise(self) -> int: ...
+
+    def used_margin_paise(self) -> int: ...
+
+    def reserved_cnc_buys_paise(self) -> int: ...
+
+    def reserved_cnc_sells(self, symbol: str) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PreTrade:
+    """What one order means now: the quote it meets, the price it is judged at, the position
+    it changes. Built once per order by the engine; read by every check."""
+
+    view: RiskView
+    now_ns: int
+    top: tuple[int, int, int, int] | None  # bid, ask, last, quote time (ns); None: no quote
+    ref_paise: int  # limit, trigger, or the touch (0 without a quote)
+    position_qty: int  # signed, same symbol and product
+    reduces: bool  # the order only shrinks that position
+
+    def notional_paise(self, req: OrderRequest) -> int:
+        return req.quantity * self.ref_paise
+
+
+def reference_price(req: OrderRequest, bid: int, ask: int, last: int) -> int:
+    """The price an order is judged at: a limit order's limit (a marketable one: the touch it
+    takes), else its limit or trigger, else the touch it would take (the last trade when that
+    side of the book is empty)."""
+    touch = ask if req.side is Side.BUY else bid
+    touch = touch if touch > 0 else last
+    limit, trigger = req.limit_paise, req.trigger_paise
+    if req.kind is OrderKind.LIMIT and limit is not None:
+        return min(limit, touch) if req.side is Side.BUY else max(limit, touch)
+    if limit is not None:
+        return limit
+    return trigger if trigger is not None else touch
+
+
+def check_kill_switch(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    if ctx.view.kill_switch is KillSwitch.HALTED:
+        return OrderRejected(
+            "KILL_SWITCH", "Trading is halted by the kill switch; no new orders.", None
+        )
+    return None
+
+
+def check_quote_present(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    if ctx.top is None:
+        return OrderRejected(
+            "NO_QUOTE", f"No quote for {req.symbol} yet; subscribe or wait for a tick.", "symbol"
+        )
+    return None
+
+
+def check_feed_alive(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """A feed down for longer than ``max_feed_down_s`` makes every quote stale at once."""
+    down, limits = ctx.view.feed_down_since_ns, ctx.view.limits
+    if down is not None and ctx.now_ns - down > limits.max_feed_down_ns:
+        return OrderRejected(
+            "STALE_QUOTE",
+            f"The market-data feed has been down for {(ctx.now_ns - down) / 1e9:.0f} s "
+            f"({ctx.view.feed_down_state or 'not live'}; limit {limits.max_feed_down_s:g} "
+            f"s): the last quote for {req.symbol} is not a price to trade on.",
+            "symbol",
+        )
+    return None
+
+
+def check_quote_fresh(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    assert ctx.top is not None  # check_quote_present ran first
+    age, limits = ctx.now_ns - ctx.top[3], ctx.view.limits
+    if age > limits.max_quote_age_ns:
+        return OrderRejected(
+            "STALE_QUOTE",
+            f"The last quote for {req.symbol} is {age / 1e9:.0f} s old "
+            f"(limit {limits.max_quote_age_s:g} s); the price is not fresh.",
+            "symbol",
+        )
+    return None
+
+
+def check_bracket_sides(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """A stop-loss on the losing side of the entry, a take-profit on the winning side."""
+    sl, tp, ref = req.stop_loss_paise, req.take_profit_paise, ctx.ref_paise
+    if req.side is Side.BUY:
+        if sl is not None and sl >= ref:
+            return OrderRejected(
+                "INVALID_STOP_LOSS",
+                f"Stop-loss ₹{from_paise(sl)} must be below the entry price "
+                f"₹{from_paise(ref)} for a buy.",
+                "stop_loss_price",
+            )
+        if tp is not None and tp <= ref:
+            return OrderRejected(
+                "INVALID_TAKE_PROFIT",
+                f"Take-profit ₹{from_paise(tp)} must be above the entry price "
+                f"₹{from_paise(ref)} for a buy.",
+                "take_profit_price",
+            )
+        return None
+    if sl is not None and sl <= ref:
+        return OrderRejected(
+            "INVALID_STOP_LOSS",
+            f"Stop-loss ₹{from_paise(sl)} must be above the entry price "
+            f"₹{from_paise(ref)} for a sell (short).",
+            "stop_loss_price",
+        )
+    if tp is not None and tp >= ref:
+        return OrderRejected(
+            "INVALID_TAKE_PROFIT",
+            f"Take-profit ₹{from_paise(tp)} must be below the entry price "
+            f"₹{from_paise(ref)} for a sell (short).",
+            "take_profit_price",
+        )
+    return None
+
+
+def quantity_cap(limits: RiskLimits, quantity: int) -> OrderRejected | None:
     if limits.max_order_quantity is not None and quantity > limits.max_order_quantity:
-        raise OrderRejected(
+        return OrderRejected(
             "MAX_QUANTITY",
             f"Quantity {quantity} exceeds the per-order limit of {limits.max_order_quantity}.",
             "quantity",
         )
+    return None
+
+
+def notional_cap(limits: RiskLimits, notional_paise: int) -> OrderRejected | None:
     if limits.max_order_notional is not None:
         cap = to_paise(limits.max_order_notional, "max_order_notional")
         if notional_paise > cap:
-            raise OrderRejected(
+            return OrderRejected(
                 "MAX_NOTIONAL",
                 f"Order value ₹{from_paise(notional_paise)} exceeds the per-order limit of "
                 f"₹{from_paise(cap)}.",
                 "quantity",
             )
+    return None
+
+
+def check_quantity(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    return quantity_cap(ctx.view.limits, req.quantity)
+
+
+def check_notional(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    return notional_cap(ctx.view.limits, ctx.notional_paise(req))
+
+
+def check_bracket_on_exit(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    sl, tp = req.stop_loss_paise, req.take_profit_paise
+    if (sl is not None or tp is not None) and ctx.reduces:
+        return OrderRejected(
+            "BRACKET_ON_EXIT",
+            "Stop-loss/take-profit attach to orders that open or add to a position; this "
+            "order reduces one.",
+            "stop_loss_price" if sl is not None else "take_profit_price",
+        )
+    return None
+
+
+def check_reducing_only(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    if ctx.view.kill_switch is KillSwitch.REDUCING and not ctx.reduces:
+        return OrderRejected(
+            "KILL_SWITCH_REDUCING",
+            "The kill switch allows only orders that reduce an open position.",
+            None,
+        )
+    return None
+
+
+def check_rate(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    return ctx.view.order_rate.rejection(ctx.view.limits.max_orders_per_minute, ctx.now_ns)
+
+
+def check_funds(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """A delivery buy is paid in cash, charges included, net of other working CNC buys."""
+    if req.product is not Product.CNC or req.side is not Side.BUY:
+        return None
+    view = ctx.view
+    day = ns_to_datetime(ctx.now_ns).date()
+    est = view.charges_model.estimate(req.symbol, True, True, req.quantity, ctx.ref_paise, day)
+    need = ctx.notional_paise(req) + est.total
+    free = view.cash_paise - view.reserved_cnc_buys_paise()
+    if need > free:
+        return OrderRejected(
+            "INSUFFICIENT_FUNDS",
+            f"Needs ₹{from_paise(need)} (with charges) but only ₹{from_paise(free)} "
+            "cash is free for delivery buys.",
+            "quantity",
+        )
+    return None
+
+
+def check_holdings(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """A delivery sell needs the shares, net of other working CNC sells."""
+    if req.product is not Product.CNC or req.side is not Side.SELL:
+        return None
+    free_qty = max(ctx.position_qty, 0) - ctx.view.reserved_cnc_sells(req.symbol)
+    if req.quantity > free_qty:
+        return OrderRejected(
+            "INSUFFICIENT_HOLDINGS",
+            f"CNC sell of {req.quantity} {req.symbol} exceeds the {free_qty} held "
+            "(delivery sells need holdings; use INTRADAY to short).",
+            "quantity",
+        )
+    return None
+
+
+def check_margin(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """An intraday order that adds exposure needs ``intraday_margin`` of it in free equity."""
+    rate = ctx.view.limits.intraday_margin
+    if req.product is Product.CNC or ctx.reduces or not rate > 0:
+        return None
+    need = round_half_up(Decimal(ctx.notional_paise(req)) * Decimal(rate))
+    free = ctx.view.equity_paise() - ctx.view.used_margin_paise()
+    if need > free:
+        return OrderRejected(
+            "INSUFFICIENT_MARGIN",
+            f"Intraday margin ₹{from_paise(need)} exceeds the free margin "
+            f"₹{from_paise(max(free, 0))}.",
+            "quantity",
+        )
+    return None
+
+
+Check = Callable[["OrderRequest", PreTrade], OrderRejected | None]
+
+PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
+    check_kill_switch,
+    check_quote_present,
+    check_feed_alive,
+    check_quote_fresh,
+    check_bracket_sides,
+    check_quantity,
+    check_notional,
+    check_bracket_on_exit,
+    check_reducing_only,
+    check_rate,
+    check_funds,
+    check_holdings,
+    check_margin,
+)
+"""Every pre-trade rule, in the order it runs (the first rejection is the one reported)."""
+
+
+def first_rejection(
+    req: OrderRequest, ctx: PreTrade, checks: tuple[Check, ...] = PRE_TRADE_CHECKS
+) -> OrderRejected | None:
+    for check in checks:
+        rejection = check(req, ctx)
+        if rejection is not None:
+            return rejection
+    return None

@@ -1,0 +1,189 @@
+"""What a trader asked for, parsed once: :class:`OrderRequest`.
+
+User input arrives as strings, ints, floats or Decimals from a notebook cell, the REST API, the
+dashboard's ticket or the original ``market_buy``; :meth:`OrderRequest.parse` turns it into
+exact paise and enums, or refuses it with an :class:`~livetrade.errors.OrderRejected` naming
+the field. Everything here depends only on the request itself (never on quotes, positions or
+the clock): the checks that do are in :mod:`livetrade.risk`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from livetrade.errors import InvalidInput, OrderRejected
+from livetrade.model import OrderKind, Product, Side, check_symbol
+from livetrade.money import from_paise, to_paise
+
+__all__ = ["TICK_PAISE", "OrderRequest", "is_unset", "parse_price"]
+
+TICK_PAISE: Final = 5  # ₹0.05, the equity tick (the instrument registry will own this)
+
+
+def is_unset(value: object) -> bool:
+    """``None`` and ``...`` both mean "not given" (``...`` so doc snippets paste and run)."""
+    return value is None or value is Ellipsis
+
+
+def parse_price(value: object, field: str) -> int | None:
+    """Rupees (str / int / Decimal; float only if exact to the paisa) → paise on the tick."""
+    if is_unset(value):
+        return None
+    try:
+        p = to_paise(value, field)
+    except InvalidInput as exc:
+        raise OrderRejected("INVALID_PRICE", f"{field} {exc.reason}.", field) from None
+    if p <= 0:
+        raise OrderRejected("INVALID_PRICE", f"{field} must be positive.", field)
+    if p % TICK_PAISE:
+        raise OrderRejected(
+            "INVALID_PRICE",
+            f"{field} ₹{from_paise(p)} is not a multiple of the ₹0.05 tick.",
+            field,
+        )
+    return p
+
+
+def _symbol(symbol: object) -> str:
+    try:
+        symbol = check_symbol(symbol)
+    except InvalidInput as exc:
+        raise OrderRejected(
+            "INVALID_SYMBOL",
+            f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason}).",
+            "symbol",
+        ) from None
+    if symbol.upper().endswith("-INDEX"):
+        raise OrderRejected(
+            "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"
+        )
+    return symbol
+
+
+def _side(side: object) -> Side:
+    try:
+        return side if isinstance(side, Side) else Side[str(side).upper()]
+    except KeyError:
+        raise OrderRejected("INVALID_SIDE", f"Side {side!r} is not BUY or SELL.", "side") from None
+
+
+def _kind(kind: object) -> OrderKind:
+    try:
+        return kind if isinstance(kind, OrderKind) else OrderKind(str(kind).upper())
+    except ValueError:
+        raise OrderRejected(
+            "INVALID_ORDER_TYPE",
+            f"Order type {kind!r} is not one of MARKET, LIMIT, SL, SL-M.",
+            "kind",
+        ) from None
+
+
+def _product(product: object, default: Product) -> Product:
+    if is_unset(product):
+        return default
+    try:
+        return product if isinstance(product, Product) else Product(str(product).upper())
+    except ValueError:
+        raise OrderRejected(
+            "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY or CNC.", "product"
+        ) from None
+
+
+def _quantity(quantity: object) -> int:
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+        raise OrderRejected(
+            "INVALID_QUANTITY",
+            f"Quantity must be a positive whole number of shares, got {quantity!r}.",
+            "quantity",
+        )
+    return quantity
+
+
+def _check_prices_for_kind(
+    kind: OrderKind, side: Side, limit: int | None, trigger: int | None
+) -> None:
+    """Which prices each order type takes, and a stop-limit's limit on the right side."""
+    if kind in (OrderKind.LIMIT, OrderKind.SL) and limit is None:
+        raise OrderRejected(
+            "MISSING_PRICE", f"A {kind.value} order needs a limit_price.", "limit_price"
+        )
+    if kind in (OrderKind.SL, OrderKind.SL_M) and trigger is None:
+        raise OrderRejected(
+            "MISSING_PRICE", f"A {kind.value} order needs a trigger_price.", "trigger_price"
+        )
+    if kind in (OrderKind.MARKET, OrderKind.SL_M) and limit is not None:
+        raise OrderRejected(
+            "UNEXPECTED_PRICE", f"A {kind.value} order takes no limit_price.", "limit_price"
+        )
+    if kind in (OrderKind.MARKET, OrderKind.LIMIT) and trigger is not None:
+        raise OrderRejected(
+            "UNEXPECTED_PRICE", f"A {kind.value} order takes no trigger_price.", "trigger_price"
+        )
+    if kind is OrderKind.SL and limit is not None and trigger is not None:
+        if side is Side.BUY and limit < trigger:
+            raise OrderRejected(
+                "INVALID_PRICE",
+                "A buy stop-limit needs limit_price at or above trigger_price.",
+                "limit_price",
+            )
+        if side is Side.SELL and limit > trigger:
+            raise OrderRejected(
+                "INVALID_PRICE",
+                "A sell stop-limit needs limit_price at or below trigger_price.",
+                "limit_price",
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    """One order as asked for: exact, typed, and valid on its own terms (see the module doc).
+
+    Prices are paise; ``None`` means not given. Build it with :meth:`parse`.
+    """
+
+    symbol: str
+    side: Side
+    quantity: int
+    kind: OrderKind
+    product: Product
+    limit_paise: int | None = None
+    trigger_paise: int | None = None
+    stop_loss_paise: int | None = None
+    take_profit_paise: int | None = None
+    tag: str | None = None
+    source: str = "api"
+
+    @classmethod
+    def parse(
+        cls,
+        symbol: object,
+        side: object,
+        quantity: object,
+        kind: object = OrderKind.MARKET,
+        *,
+        product: object = None,
+        limit_price: object = None,
+        trigger_price: object = None,
+        stop_loss: object = None,
+        take_profit: object = None,
+        tag: object = None,
+        source: str = "api",
+        default_product: Product = Product.INTRADAY,
+    ) -> OrderRequest:
+        """Parse user input; the first problem found is raised as ``OrderRejected``."""
+        symbol_ = _symbol(symbol)
+        side_ = _side(side)
+        kind_ = _kind(kind)
+        product_ = _product(product, default_product)
+        quantity_ = _quantity(quantity)
+        limit = parse_price(limit_price, "limit_price")
+        trigger = parse_price(trigger_price, "trigger_price")
+        _check_prices_for_kind(kind_, side_, limit, trigger)
+        stop = parse_price(stop_loss, "stop_loss_price")
+        target = parse_price(take_profit, "take_profit_price")
+        if tag is not None and not isinstance(tag, str):
+            raise OrderRejected("INVALID_TAG", "tag must be a string.", "tag")
+        return cls(
+            symbol_, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag, source
+        )
