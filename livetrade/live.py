@@ -147,7 +147,10 @@ class LiveRouter:
         self._poller: asyncio.Task[None] | None = None
         self._sync_lock = asyncio.Lock()
         self.polls = 0
+        self.token_halt: KillSwitch | None = None  # the switch before a dead token halted it
+        self._halting = False
         engine.router = self
+        engine.add_listener(self._on_engine_event)
 
     def __repr__(self) -> str:
         working = sum(1 for o in self.engine.orders if o.live and o.is_open)
@@ -231,11 +234,45 @@ class LiveRouter:
             self.on_error(exc)
 
     def _auth_failed(self, exc: AuthError) -> None:
-        """A dead token: nothing more can be sent, so trading halts until a new login."""
-        if self.engine.kill_switch is not KillSwitch.HALTED:
-            self.engine.set_kill_switch(KillSwitch.HALTED)
+        """A dead token: nothing more can be sent, so trading halts until a new login
+        (:meth:`token_renewed` lifts this halt, and only this one)."""
+        engine = self.engine
+        if engine.kill_switch is not KillSwitch.HALTED:
+            self.token_halt = engine.kill_switch
+            self._halting = True
+            try:
+                engine.set_kill_switch(KillSwitch.HALTED)
+            finally:
+                self._halting = False
         log.error("Fyers refused the token: live trading halted (%s)", exc)
         self._report(exc)
+
+    def token_expired(self, exc: AuthError) -> None:
+        """The token's ``exp`` has passed (seen on the session's clock): halt now rather
+        than at the next refused request."""
+        self._auth_failed(exc)
+
+    def _on_engine_event(self, event: EngineEvent) -> None:
+        if event.kind == "kill_switch" and not self._halting:
+            self.token_halt = None  # someone else moved the switch: theirs to lift
+
+    def token_renewed(self) -> bool:
+        """A new token is in use: lift the halt a dead token caused (never a halt someone
+        else set, e.g. the user's or the daily loss limit's) and restart the poll if the
+        refusal ended it. Returns True if trading was un-halted."""
+        lifted = False
+        if self.token_halt is not None and self.engine.kill_switch is KillSwitch.HALTED:
+            self._halting = True
+            try:
+                self.engine.set_kill_switch(self.token_halt)
+            finally:
+                self._halting = False
+            lifted = True
+        self.token_halt = None
+        if self._poller is not None and self._poller.done():
+            self._poller = None
+            self.start()
+        return lifted
 
     # ---- the broker's side (async) ---------------------------------------------------------
     async def _flatten(self) -> None:

@@ -21,7 +21,7 @@ import logging
 import sys
 from collections import deque
 from collections.abc import Callable
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from types import EllipsisType
@@ -78,7 +78,7 @@ if TYPE_CHECKING:
 
     from livetrade.api import ApiServer
     from livetrade.fyers.broker import FyersRestClient
-    from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.credentials import FyersConfig, TokenWatch
     from livetrade.fyers.feed import FyersFeed
     from livetrade.fyers.order_socket import FyersOrderSocket
     from livetrade.fyers.stream import FeedState
@@ -438,6 +438,9 @@ class Session:
         self.feed_event = Event("feed", self._report)
         self.market: SimulatedMarket | None = None
         self._token_loaded = False
+        self.token_warning = timedelta(minutes=30)  # how long before the token's expiry to warn
+        self._token_watch: TokenWatch | None = None
+        self.token_notice: LiveTradeError | None = None  # the token's last warning or expiry
         self._live_waiters: list[asyncio.Future[None]] = []
         self.replay: ReplayFeed | None = None
         self.fyers_feed: FyersFeed | None = None
@@ -541,6 +544,8 @@ class Session:
         self._sample()
         if self.realtime and self.live_feed is None:
             self._spawn(self._pace(), "market")
+        if self.realtime and (self.router is not None or self.fyers_feed is not None):
+            self._spawn(self._watch_token(), "token")
 
     def _spawn(self, coro: Any, label: str) -> None:
         task = asyncio.get_running_loop().create_task(coro, name=f"livetrade:{self.name}:{label}")
@@ -826,6 +831,7 @@ class Session:
         if not force:  # once a second of market time: the clock-driven guardrails
             self.engine.check_daily_loss()
             self._check_square_off(now)
+            self._check_token(now)
         p = self.engine.pnl_paise()
         self._pnl.append(
             (now, p["cash"], p["market_value"], p["gross_realized"], p["unrealized"], p["charges"])
@@ -896,6 +902,14 @@ class Session:
         tag: str | None,
     ) -> Order:
         self._check_open()
+        if self.router is not None and self.router.token_halt is not None:
+            from livetrade.fyers.credentials import RELOGIN_HINT
+
+            raise OrderRejected(
+                "TOKEN_EXPIRED",
+                f"Live trading is halted: Fyers refused the access token; {RELOGIN_HINT}.",
+                "token",
+            )
         return self.engine.submit(
             symbol,
             side,
@@ -1121,6 +1135,120 @@ class Session:
     async def sync_orders(self) -> Any:
         """Read Fyers' order book and tradebook now (also done every ``poll_interval``)."""
         return await self._live_router().sync()
+
+    # ------------------------------------------------------------------ the token's day
+    @property
+    def token_expires_at(self) -> datetime | None:
+        """When the Fyers access token in use expires (IST), or None without Fyers."""
+        if self.router is not None:
+            return self.router.client.token.expires_at
+        if self.fyers_feed is not None:
+            return self.fyers_feed.config.expires
+        return None
+
+    def _check_token(self, now_ns: int) -> None:
+        """``token_warning`` before the expiry: a ``TokenExpiring`` on ``error_event`` and
+        ``feed_event``; at the expiry: live orders halt (``TokenExpired``). Each once per
+        token, on the session's clock."""
+        from livetrade.fyers.credentials import TokenExpiring, TokenWatch
+
+        expires = self.token_expires_at
+        if expires is None:
+            return
+        watch = self._token_watch
+        if watch is None or watch.expires_at != expires:
+            app = self.router.client.app_id if self.router is not None else None
+            watch = self._token_watch = TokenWatch(expires, app)
+        notice = watch.check(now_ns / 1e9, self.token_warning)
+        if notice is not None:
+            self.token_notice = notice  # for a dashboard, or a handler attached later
+        if isinstance(notice, TokenExpiring):
+            log.warning("%s", notice)
+            self._report(notice)
+            self.feed_event.emit(notice)
+        elif notice is not None:
+            log.error("%s", notice)
+            if self.router is not None:
+                self.router.token_expired(notice)  # halts; reported on error_event
+            else:
+                self._report(notice)
+            self.feed_event.emit(notice)
+
+    async def _watch_token(self) -> None:
+        """Wall-clock sessions: check the token when a notice is due (at least once a
+        minute), so the warning comes even while no tick arrives (before the open)."""
+        while not self.closed:
+            self._check_token(self.clock.now_ns())
+            watch = self._token_watch
+            due = 60.0 if watch is None else watch.due_in(self.clock.now_ns() / 1e9)
+            await asyncio.sleep(min(max(due, 0.0) + 0.01, 60.0))
+
+    async def relogin(
+        self, access_token: str | None = None, *, timeout: float | None = 30.0
+    ) -> datetime:
+        """Carry on with a new Fyers access token (after the daily login) without restarting:
+        REST uses it from now on, the order socket and the data socket reconnect with it
+        (watched symbols, orders and positions stay), the books are read back once, and a
+        halt the dead token caused is lifted (never one you set). ``access_token`` is
+        ``APP_ID:jwt`` or a bare JWT; None reads ``$FYERS_ACCESS_TOKEN`` / the token file.
+        The token is tried on Fyers first: ``AuthError`` if it is refused or expired, and
+        then nothing changed. Returns when the new token expires."""
+        from dataclasses import replace
+
+        from livetrade.fyers.credentials import load_access_token, token_claims
+
+        self._check_open()
+        if self.router is None and self.fyers_feed is None:
+            raise LiveTradeError(f"a {self.feed} session without Fyers has no token to renew")
+        token = load_access_token(access_token)  # AuthError naming where it looked
+        claims = token_claims(token)
+        if claims.expired(self.clock.now_ns() // 1_000_000_000):
+            raise AuthError(
+                "the new Fyers access token has already expired: log in again for a fresh one"
+            )
+        if self.router is not None:
+            client = self.router.client
+            old = client.token
+            client.set_token(token)  # AuthError if it is for another app
+            try:
+                await client.profile()  # Fyers accepts it, or nothing changes
+            except BaseException:
+                client.set_token(old)
+                raise
+            if self.order_socket is not None:
+                await self.order_socket.set_authorization(client.token.authorization)
+        if self.fyers_feed is not None:
+            feed = self.fyers_feed
+            feed.config = replace(feed.config, access_token=token)
+            self.market_data.fyers = None  # history requests: the new token from now on
+            manager = feed.manager
+            await manager.set_access_token(token)
+            if manager.state.status != "failed":
+                await manager.disconnect()  # the old token's connection: reconnect now
+            await manager.reconnect(timeout)
+        self._token_watch = self.token_notice = None
+        if self.router is not None:
+            if self.router.token_renewed():
+                log.warning("new Fyers token: live trading resumed (%s)", self.engine.kill_switch)
+            await self._read_back()
+        expires = self.token_expires_at
+        assert expires is not None
+        log.warning("Fyers token renewed for session %r: valid until %s", self.name, expires)
+        self.feed_event.emit(self.mode)
+        return expires
+
+    async def reload_token(
+        self, token_file: str | Path | None = None, *, timeout: float | None = 30.0
+    ) -> datetime:
+        """:meth:`relogin` with the token ``livetrade login`` saved (or ``token_file``; see
+        ``FyersConfig.load``), ignoring ``$FYERS_ACCESS_TOKEN`` (a shell's old token)."""
+        import os
+
+        from livetrade.fyers.credentials import ENV_TOKEN, load_access_token
+
+        env = {k: v for k, v in os.environ.items() if k != ENV_TOKEN}
+        token = load_access_token(None, token_file=token_file, env=env)
+        return await self.relogin(token, timeout=timeout)
 
     def shadow_df(self) -> pd.DataFrame:
         """Shadow mode: per live order, live vs paper price, slippage and time to fill."""

@@ -13,12 +13,12 @@ import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Final
 
-from livetrade.errors import AuthError, InvalidInput
-from livetrade.fyers.auth import DEFAULT_API_URL
+from livetrade.errors import AuthError, InvalidInput, LiveTradeError
+from livetrade.fyers.auth import DEFAULT_API_URL, TokenExpired
 from livetrade.fyers.symbols import AccessTokenClaims, decode_access_token, split_access_token
 from livetrade.model import IST
 
@@ -35,6 +35,9 @@ __all__ = [
     "ENV_TOKEN_FILE",
     "ENV_WS_URL",
     "FyersConfig",
+    "TokenExpired",
+    "TokenExpiring",
+    "TokenWatch",
     "load_access_token",
     "quiet_ws_logger",
     "token_claims",
@@ -54,6 +57,12 @@ ENV_API_URL: Final = "FYERS_API_URL"
 ENV_ORDER_WS_URL: Final = "FYERS_ORDER_WS_URL"
 ENV_APP_ID: Final = "FYERS_APP_ID"
 DEFAULT_TOKEN_FILE: Final = Path("~/.config/livetrade/fyers_token")
+DEFAULT_TOKEN_WARNING: Final = timedelta(minutes=30)
+"""How long before the token's expiry a session warns (Fyers tokens end early each morning)."""
+RELOGIN_HINT: Final = (
+    "log in again, then `await session.relogin(access_token=...)` (or `livetrade login` in a "
+    "shell and `await session.reload_token()`)"
+)
 
 
 def _check_token_file(path: Path) -> None:
@@ -234,3 +243,59 @@ class FyersConfig:
         )
 
     __str__ = __repr__
+
+
+# ---------------------------------------------------------------------------- token lifecycle
+class TokenExpiring(LiveTradeError):
+    """The access token expires soon (a warning, not a failure): log in again before it does,
+    or live orders halt and the sockets are refused at their next connect."""
+
+    def __init__(self, message: str, expires_at: datetime) -> None:
+        super().__init__(message)
+        self.expires_at = expires_at
+
+
+@dataclass(slots=True)
+class TokenWatch:
+    """Says once that ``expires_at`` is near and once that it has passed, on whatever clock
+    the caller reads (a session's virtual clock in tests): sans-I/O, so the session only
+    decides what to do with each notice. A new token needs a new watch."""
+
+    expires_at: datetime
+    app_id: str | None = None
+    warned: bool = False
+    expired: bool = False
+
+    def due_in(self, now_s: float, warn_before: timedelta = DEFAULT_TOKEN_WARNING) -> float:
+        """Seconds until the next notice (0: one is due now; inf: none left)."""
+        exp = self.expires_at.timestamp()
+        if not self.warned:
+            return max(0.0, exp - warn_before.total_seconds() - now_s)
+        if not self.expired:
+            return max(0.0, exp - now_s)
+        return float("inf")
+
+    def check(
+        self, now_s: float, warn_before: timedelta = DEFAULT_TOKEN_WARNING
+    ) -> TokenExpiring | TokenExpired | None:
+        """The notice due at ``now_s`` (each one once), or None."""
+        exp = self.expires_at.timestamp()
+        whose = f"the Fyers access token{f' for app {self.app_id}' if self.app_id else ''}"
+        when = f"{self.expires_at.astimezone(IST):%Y-%m-%d %H:%M} IST"
+        if now_s >= exp:
+            if self.expired:
+                return None
+            self.expired = self.warned = True
+            return TokenExpired(
+                f"{whose} expired at {when}: live orders are halted and the Fyers sockets "
+                f"will be refused; {RELOGIN_HINT}",
+                self.expires_at,
+            )
+        if self.warned or now_s < exp - warn_before.total_seconds():
+            return None
+        self.warned = True
+        minutes = max(1, round((exp - now_s) / 60))
+        return TokenExpiring(
+            f"{whose} expires at {when}, in {minutes} min: live orders halt then; {RELOGIN_HINT}",
+            self.expires_at,
+        )

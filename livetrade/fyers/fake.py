@@ -367,6 +367,7 @@ class FakeFyersServer:
         self.host = host
         self.tick_interval = tick_interval
         self.ack_count = ack_count
+        self.token_ttl = token_ttl
         self.topic_limit = topic_limit
         self.records_per_frame = records_per_frame
         self.clock: Clock = clock if clock is not None else WallClock()
@@ -440,6 +441,23 @@ class FakeFyersServer:
             self.orders.expire_tokens()
         else:
             self.orders.accept_token(self._jwt)
+
+    def renew_token(self, ttl: int | None = None) -> str:
+        """The daily expiry followed by a fresh login: every token so far is refused from
+        now on (REST 401 code -8, order socket 403, data-socket auth ``N``) and the new one,
+        returned as ``APP_ID:jwt`` (also :attr:`access_token`), works everywhere. Its JWT
+        carries a new ``hsm_key``; ``ttl`` seconds (default: the server's ``token_ttl``)."""
+        self.orders.expire_tokens()
+        self.hsm_key = hashlib.sha256(f"renewed:{self.hsm_key}".encode()).hexdigest()[:56]
+        self.orders.hsm_key = self.hsm_key
+        exp = self.clock.now_ns() // 1_000_000_000 + (self.token_ttl if ttl is None else ttl)
+        self.access_token = mint_fake_token(
+            self.hsm_key, exp, fy_id="XF00001", app_id=self.app_id or None
+        )
+        self._jwt = split_access_token(self.access_token)[1]
+        self._reject_token = False
+        self.orders.accept_token(self._jwt)
+        return self.access_token
 
     def _ltp(self, symbol: str) -> Decimal | None:
         """The trading API's price source: the last traded price, in rupees (``None``: not a

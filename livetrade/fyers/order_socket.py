@@ -319,6 +319,10 @@ class FyersOrderSocket:
         await asyncio.wait_for(self._connected.wait(), timeout)
 
     async def close(self) -> None:
+        await self._stop()
+        self.state = "closed"
+
+    async def _stop(self) -> None:
         self._closing = True
         task, self._task = self._task, None
         if self._ws is not None:
@@ -327,7 +331,21 @@ class FyersOrderSocket:
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
-        self.state = "closed"
+        self._connected.clear()
+
+    async def set_authorization(self, authorization: str) -> None:
+        """Use a fresh ``APP_ID:access_token`` (after the daily login) and, if the socket was
+        started, reconnect with it now -- also out of ``failed`` after a refused token -- so
+        no update waits for the old token's connection to die. ``on_connect`` then reads the
+        books for anything missed meanwhile."""
+        if not isinstance(authorization, str) or ":" not in authorization:
+            raise AuthError("the order socket needs 'APP_ID:access_token' authorization")
+        self._authorization = authorization.strip()
+        if self.state in ("idle", "closed"):
+            return  # used when it starts
+        await self._stop()
+        self._last_report = None
+        self.start()
 
     async def drop(self) -> None:
         """Close the current connection (it reconnects): what a network blip does."""
