@@ -1,0 +1,33 @@
+"""LiveTradingEngine: orders, fills, positions, cash and P&L, with SL/TP brackets.
+
+A synchronous core (``submit``, ``cancel``, ``on_quote``) holds every fact; the original async
+API (``market_buy``...) is a thin shell over it. ``on_quote`` is the hot path: one dict lookup and
+four integer comparisons against the best resting trigger levels of the symbol, so its cost does
+not grow with the number of resting orders; a trigger that fires costs O(log n) to pop.
+
+Trigger semantics (as on the exchange): stops trigger on the last traded price crossing the
+trigger; a triggered stop-market fills at the touch (bid for sells, ask for buys) of that same
+tick, so a gap through the stop fills at the gapped price, never the better stop price. Limit
+orders (and take-profit legs) fill when the touch reaches the limit, at the touch.
+
+The engine is one class built in layers, one module each, each adding behaviour to the one
+below and none adding state (state → matching → trading → broker → restore → views → original):
+
+* ``state``: cash, ledgers, positions, trigger books, events and the journal;
+* ``matching``: the hot path (``on_quote``), fills, brackets, the daily loss limit;
+* ``trading``: ``submit`` (request → pre-trade checks → accept), modify, cancel, kill, square-off;
+* ``broker``: a live broker's acknowledgements, refusals, fills and cancels;
+* ``restore``: the journal read back;
+* ``views``: orders, fills, positions, P&L;
+* ``original``: the original async API, and :class:`LiveTradingEngine` itself.
+
+``book`` holds the two data structures (FIFO lots, trigger heaps); ``events`` what the engine
+tells the world.
+"""
+
+from __future__ import annotations
+
+from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
+from livetrade.engine.original import LiveTradingEngine
+
+__all__ = ["ChargesRefund", "EngineEvent", "EventListener", "JournalSink", "LiveTradingEngine"]

@@ -1,0 +1,387 @@
+"""The hot path and the books: quotes meet resting triggers, fills become positions.
+
+Fills (paper and live alike) move cash and FIFO lots, bill charges, and attach, resize or cancel
+the one-cancels-other brackets that protect a position; the daily loss limit is checked after
+each.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+
+from livetrade.engine.book import _Book, _Lots
+from livetrade.engine.events import ChargesRefund, EngineEvent
+from livetrade.engine.state import EngineState
+from livetrade.errors import InvalidInput
+from livetrade.model import (
+    ExecutedOrder,
+    Fill,
+    KillSwitch,
+    Order,
+    OrderKind,
+    OrderStatus,
+    OrderType,
+    Product,
+    Role,
+    Side,
+    ns_to_datetime,
+    transition,
+)
+from livetrade.money import Charges, from_paise, to_paise
+
+log = logging.getLogger("livetrade.engine")
+
+
+class Matching(EngineState):
+    """The hot path and the books: quotes meet resting triggers, fills become positions."""
+
+    def on_quote(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        """Fire every resting order this tick (paise) crosses. The stream does this check inline
+        on every push (see ``LivePriceStream.attach_book``); call it for ticks from elsewhere."""
+        b = self._books.get(symbol)
+        if b is not None and (
+            last <= b.ss_lvl or last >= b.bs_lvl or bid >= b.sl_lvl or ask <= b.bl_lvl
+        ):
+            self._match(symbol, b, bid, ask, last, ts_ns)
+            self._flush()
+
+    def _match(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        unmarketable: list[Order] = []  # crossed, but the broker's price model says not yet
+        while True:
+            b.refresh()
+            if b.ss and last <= b.ss_lvl:
+                order = heapq.heappop(b.ss)[2]
+            elif b.bs and last >= b.bs_lvl:
+                order = heapq.heappop(b.bs)[2]
+            elif b.sl and bid >= b.sl_lvl:
+                order = heapq.heappop(b.sl)[2]
+            elif b.bl and ask <= b.bl_lvl:
+                order = heapq.heappop(b.bl)[2]
+            else:
+                break
+            if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
+                order.triggered = True
+                order.updated_ns = ts_ns
+                self._emit(EngineEvent("order_triggered", ts_ns, order=order))
+                if order.kind is OrderKind.SL:  # stop-limit: from now on a resting limit order
+                    self._rest(order, b)
+                    continue
+            if not self._execute(order, bid, ask, last, ts_ns):
+                unmarketable.append(order)
+        for order in unmarketable:
+            self._rest(order, b)
+
+    def _execute(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
+        """Fill the rest of ``order`` at the broker's price; ``False`` if not marketable now."""
+        limit = None if order.kind in (OrderKind.MARKET, OrderKind.SL_M) else order.limit_paise
+        price = self.broker.execution_price(order.side, bid, ask, last, limit)
+        if price is None:
+            return False
+        self._fill(order, order.quantity - order.filled_quantity, price, ts_ns)
+        return True
+
+    def _book(self, symbol: str) -> _Book:
+        b = self._books.get(symbol)
+        if b is None:
+            b = self._books[symbol] = _Book(self, symbol)
+            self.price_stream.attach_book(symbol, b)
+        return b
+
+    def _rest(self, order: Order, b: _Book) -> None:
+        self._heap_seq += 1
+        seq = self._heap_seq
+        if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
+            trig = order.trigger_paise
+            assert trig is not None
+            if order.side is Side.SELL:
+                heapq.heappush(b.ss, (-trig, seq, order))
+            else:
+                heapq.heappush(b.bs, (trig, seq, order))
+        else:
+            lim = order.limit_paise
+            assert lim is not None
+            if order.side is Side.SELL:
+                heapq.heappush(b.sl, (lim, seq, order))
+            else:
+                heapq.heappush(b.bl, (-lim, seq, order))
+        b.refresh()
+
+    def _fill(
+        self, order: Order, qty: int, price: int, ts_ns: int, trade_id: str | None = None
+    ) -> Fill:
+        day = ns_to_datetime(ts_ns).date()
+        charges: Charges = self.charges_model.charge(
+            order.symbol, order.side is Side.BUY, order.product is Product.CNC, qty, price, day
+        )
+        refund = self.charges_model.take_refund()
+        self._fill_seq += 1
+        fill = Fill(
+            fill_id=f"F{self._fill_seq:07d}",
+            order_id=order.order_id,
+            symbol=order.symbol,
+            side=order.side,
+            quantity=qty,
+            price_paise=price,
+            ts_ns=ts_ns,
+            product=order.product,
+            role=order.role,
+            charges=charges,
+            trade_id=trade_id,
+        )
+        key = (order.symbol, order.product)
+        before = self._book_fill(order, fill)
+        lots = self._positions[key]
+        self._emit(EngineEvent("fill", ts_ns, order=order, fill=fill))
+        if refund.total:
+            self.restore_refund(
+                ChargesRefund(fill.fill_id, fill.symbol, fill.product, ts_ns, refund)
+            )
+            self._emit(
+                EngineEvent(
+                    "charges_refunded",
+                    ts_ns,
+                    order=order,
+                    fill=fill,
+                    charges=refund,
+                    message="the day's CNC buys this sell matched are billed as intraday",
+                )
+            )
+        if order.status is OrderStatus.FILLED:
+            self._emit(EngineEvent("order_filled", ts_ns, order=order))
+        # one-cancels-other: a filled leg cancels its partner
+        if order.oco_id is not None:
+            for other in self._oco.get(order.oco_id, ()):
+                if other is not order and other.is_open:
+                    self._cancel(other, ts_ns, "one-cancels-other: the partner leg filled")
+        # a new bracket protects what this entry added
+        if order.role is Role.ENTRY and (
+            order.stop_loss_paise is not None or order.take_profit_paise is not None
+        ):
+            self._attach_bracket(order, qty, ts_ns)
+        if before and (
+            lots.qty == 0 or (before > 0) != (lots.qty > 0) or abs(lots.qty) < abs(before)
+        ):
+            self._cap_brackets(key, ts_ns)  # only a shrinking or flipped position can over-cover
+        view = lots.view(self.price_stream.last_paise(order.symbol))
+        kind = (
+            "position_opened"
+            if before == 0
+            else ("position_closed" if lots.qty == 0 else "position_changed")
+        )
+        self._emit(EngineEvent(kind, ts_ns, position=view))
+        self.check_daily_loss()
+        return fill
+
+    def _book_fill(self, order: Order, fill: Fill) -> int:
+        """Apply a fill to positions, cash and the order; returns the position before it. The
+        same bookkeeping serves live fills and fills read back from the journal."""
+        key = (order.symbol, order.product)
+        lots = self._positions.get(key)
+        if lots is None:
+            lots = self._positions[key] = _Lots(order.symbol, order.product)
+        before = lots.qty
+        qty, price, total = fill.quantity, fill.price_paise, fill.charges.total
+        signed = qty if order.side is Side.BUY else -qty
+        lots.apply(signed, price)
+        lots.charges += total
+        self.cash_paise -= signed * price + total
+        self.charges_paise += total
+        prev_filled = order.filled_quantity
+        order.filled_quantity = prev_filled + qty
+        order.fill_paise = (
+            price
+            if order.fill_paise is None
+            else (order.fill_paise * prev_filled + price * qty) // order.filled_quantity
+        )
+        order.charges_paise += total
+        order.updated_ns = fill.ts_ns
+        if order.filled_quantity >= order.quantity:
+            transition(order, OrderStatus.FILLED)
+        self._fills.append(fill)
+        market_like = order.role is not Role.ENTRY or order.kind in (
+            OrderKind.MARKET,
+            OrderKind.SL_M,
+        )
+        self._executed.append(
+            ExecutedOrder(
+                order_id=order.order_id,
+                symbol=order.symbol,
+                order_type=OrderType.of(
+                    OrderKind.MARKET if market_like else OrderKind.LIMIT, order.side
+                ),
+                quantity=qty,
+                executed_price=from_paise(price),
+                executed_timestamp=ns_to_datetime(fill.ts_ns),
+                commission=fill.charges.total_rupees,
+                status=order.status,
+                product=order.product,
+                role=order.role,
+                charges=fill.charges,
+            )
+        )
+        return before
+
+    def _attach_bracket(self, entry: Order, qty: int, ts_ns: int) -> None:
+        oco_id = f"OCO-{entry.order_id}-{entry.filled_quantity}"
+        exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
+        legs: list[Order] = []
+        if entry.stop_loss_paise is not None:
+            legs.append(
+                Order(
+                    order_id=self._next_id(),
+                    symbol=entry.symbol,
+                    side=exit_side,
+                    kind=OrderKind.SL_M,
+                    product=entry.product,
+                    quantity=qty,
+                    trigger_paise=entry.stop_loss_paise,
+                    role=Role.STOP_LOSS,
+                    created_ns=ts_ns,
+                    updated_ns=ts_ns,
+                    parent_id=entry.order_id,
+                    oco_id=oco_id,
+                    tag=entry.tag,
+                    source="bracket",
+                )
+            )
+        if entry.take_profit_paise is not None:
+            legs.append(
+                Order(
+                    order_id=self._next_id(),
+                    symbol=entry.symbol,
+                    side=exit_side,
+                    kind=OrderKind.LIMIT,
+                    product=entry.product,
+                    quantity=qty,
+                    limit_paise=entry.take_profit_paise,
+                    role=Role.TAKE_PROFIT,
+                    created_ns=ts_ns,
+                    updated_ns=ts_ns,
+                    parent_id=entry.order_id,
+                    oco_id=oco_id,
+                    tag=entry.tag,
+                    source="bracket",
+                )
+            )
+        self._oco[oco_id] = legs
+        self._brackets.setdefault((entry.symbol, entry.product), []).append(oco_id)
+        for leg in legs:
+            if self.router is not None:
+                leg.live = True
+            else:
+                transition(leg, OrderStatus.OPEN)
+                leg.broker_order_id = leg.order_id
+            self._orders[leg.order_id] = leg
+            self._emit(EngineEvent("order_accepted", ts_ns, order=leg))
+            if self.router is not None:
+                self.router.place(leg)
+            else:
+                self._rest(leg, self._book(entry.symbol))
+
+    def _cap_brackets(self, key: tuple[str, Product], ts_ns: int) -> None:
+        """Keep bracketed quantity within the position it protects: older brackets keep their
+        cover, newer ones shrink or are cancelled."""
+        groups = self._brackets.get(key)
+        if not groups:
+            return
+        qty = self._positions[key].qty
+        room = abs(qty)
+        keep: list[str] = []
+        for oco_id in groups:
+            legs = [leg for leg in self._oco[oco_id] if leg.is_open]
+            protects = qty != 0 and bool(legs) and (legs[0].side is Side.SELL) == (qty > 0)
+            size = legs[0].quantity - legs[0].filled_quantity if legs else 0
+            take = min(size, room) if protects else 0
+            if take == 0:
+                for leg in legs:
+                    self._cancel(leg, ts_ns, "the position it protected is closed")
+                del self._oco[oco_id]
+                continue
+            if take < size:
+                for leg in legs:
+                    leg.quantity = leg.filled_quantity + take
+                    leg.updated_ns = ts_ns
+                    self._emit(
+                        EngineEvent("order_modified", ts_ns, order=leg, message="bracket resized")
+                    )
+                    if leg.live and self.router is not None:
+                        self.router.modify(leg, leg.quantity, None, None)
+            room -= take
+            keep.append(oco_id)
+        groups[:] = keep
+
+    def _rebuild(self, b: _Book) -> None:
+        """Re-queue every resting paper order of ``b``'s symbol (after a modify: rare)."""
+        for heap in (b.ss, b.bs, b.sl, b.bl):
+            heap.clear()
+        for o in self._orders.values():
+            if (
+                o.symbol == b.symbol
+                and o.status is OrderStatus.OPEN
+                and not o.live
+                and o.kind is not OrderKind.MARKET
+            ):
+                self._rest(o, b)
+        b.refresh()
+
+    def _cancel(self, order: Order, ts_ns: int, why: str) -> None:
+        if order.live and self.router is not None:  # cancelled once the broker confirms
+            order.message = f"cancel requested: {why}"
+            order.updated_ns = ts_ns
+            self.router.cancel(order, why)
+            self._emit(EngineEvent("order_cancel_requested", ts_ns, order=order, message=why))
+            return
+        transition(order, OrderStatus.CANCELLED)
+        order.message = why
+        order.updated_ns = ts_ns
+        b = self._books.get(order.symbol)
+        if b is not None:
+            b.refresh()
+        self._emit(EngineEvent("order_cancelled", ts_ns, order=order, message=why))
+
+    def set_kill_switch(self, state: KillSwitch | str) -> None:
+        """ACTIVE, REDUCING (only orders that shrink a position) or HALTED (nothing new)."""
+        try:
+            new = state if isinstance(state, KillSwitch) else KillSwitch(str(state).upper())
+        except ValueError:
+            raise InvalidInput("state", f"{state!r} is not ACTIVE, REDUCING or HALTED") from None
+        self.kill_switch = new
+        self._emit(EngineEvent("kill_switch", self.clock.now_ns(), message=new.value))
+        self._flush()
+
+    def check_daily_loss(self) -> bool:
+        """Halt trading if today's net P&L is below ``-limits.daily_loss_limit``. The engine
+        checks after every fill; the session also checks once a second as prices move."""
+        limit = self.limits.daily_loss_limit
+        now = self.clock.now_ns()
+        day = ns_to_datetime(now).date()
+        total = self.pnl_paise()["total"]
+        if day != self._day:
+            self._day, self._day_base = day, total
+        if limit is None or self.kill_switch is KillSwitch.HALTED:
+            return False
+        loss = self._day_base - total
+        if loss <= to_paise(limit, "daily_loss_limit"):
+            return False
+        self.kill_switch = KillSwitch.HALTED
+        self._emit(
+            EngineEvent(
+                "kill_switch",
+                now,
+                message=KillSwitch.HALTED.value,
+                code="DAILY_LOSS_LIMIT",
+            )
+        )
+        log.warning("daily loss ₹%s passed the ₹%s limit: trading halted", from_paise(loss), limit)
+        return True
+
+    def restore_refund(self, refund: ChargesRefund) -> None:
+        """Give ``refund`` back: cash up, charges down (also the recovery path)."""
+        total = refund.charges.total
+        self.cash_paise += total
+        self.charges_paise -= total
+        lots = self._positions.get((refund.symbol, refund.product))
+        if lots is not None:
+            lots.charges -= total
+        self._refunds.append(refund)
