@@ -565,7 +565,8 @@ class MarketData:
         assert sim is not None
         if not sim.anchored(symbol):
             market = self.session.market
-            ts, last, _ = self.session.stream.tick_columns(symbol)
+            stream = self.session.stream
+            ts, last, _ = stream.tick_range(symbol, 0, stream.tick_count(symbol))
             if ts:
                 sim.anchor(symbol, last[0], ts[0])
             elif market is not None and symbol in market.symbols:

@@ -29,8 +29,11 @@ TickListener = Callable[[str, int, int, int, int], None]
 
 QuoteCallback = Callable[[PriceQuote], "Awaitable[None] | None"]
 
-BarHook = Callable[[int, int, int], None]
-"""``(last, cumulative volume, ts_ns)``: one symbol's candle builder (``livetrade.bars``)."""
+BarHook = Callable[[int, int, int, int], int]
+"""One symbol's candle builder (``livetrade.bars``): ``hook(ts_ns, high, low, n)`` is called by
+the first tick at or past the end of its base bar, with the high and low (paise) of the ticks
+since the previous call and the tick count ``n`` (this tick included); it folds those ticks
+and returns the next end."""
 
 
 _MAX_PAISE = 10**14  # ₹10,000 crore: far above any price, far below the int64 columns
@@ -53,6 +56,10 @@ class _Slot:
 
     __slots__ = (
         "alloc",
+        "bar_gate",
+        "bar_hi",
+        "bar_lo",
+        "bar_next",
         "bars",
         "bl_lvl",
         "book",
@@ -89,6 +96,10 @@ class _Slot:
         self.subs: list[QuoteCallback] = []
         self.book: TriggerBook | None = None
         self.bars: BarHook | None = None  # candles of this symbol (livetrade.bars), if in use
+        self.bar_gate = NEVER_HIGH  # -NEVER_HIGH (every tick enters) for symbols with candles
+        self.bar_next = NEVER_HIGH  # end of the candles' base bar in progress
+        self.bar_hi = NEVER_LOW  # high and low of its ticks so far
+        self.bar_lo = NEVER_HIGH
         self.set_levels(NEVER_LOW, NEVER_HIGH, NEVER_HIGH, NEVER_LOW)
 
     def set_levels(self, ss: int, bs: int, sl: int, bl: int) -> None:
@@ -277,9 +288,16 @@ class LivePriceStream:
         if self._listeners:
             for listener in self._listeners:
                 listener(symbol, bid, ask, last, ts_ns)
-        bars = slot.bars
-        if bars is not None:
-            bars(last, volume, ts_ns)
+        if ts_ns >= slot.bar_gate:  # candles are kept (livetrade.bars): one compare if not
+            if ts_ns >= slot.bar_next:  # the base bar ended: fold it into every timeframe
+                slot.bar_next = slot.bars(  # type: ignore[misc]
+                    ts_ns, slot.bar_hi, slot.bar_lo, slot.wraps * slot.cap + w + 1
+                )
+                slot.bar_hi = slot.bar_lo = last
+            elif last > slot.bar_hi:
+                slot.bar_hi = last
+            elif last < slot.bar_lo:
+                slot.bar_lo = last
         if slot.subs:
             self._notify(slot)
 
@@ -344,9 +362,61 @@ class LivePriceStream:
         self._listeners.remove(listener)
 
     def set_bar_hook(self, symbol: str, hook: BarHook | None) -> None:
-        """Feed ``symbol``'s ticks to ``hook`` (one per symbol; ``None`` removes it). Only
-        symbols someone charts pay for candles."""
-        self._slot(symbol).bars = hook
+        """Keep the running high/low of ``symbol``'s ticks for ``hook`` (see ``BarHook``),
+        which the next tick calls first; ``None`` removes it. Symbols without one pay a single
+        comparison a tick."""
+        slot = self._slot(symbol)
+        slot.bars = hook
+        slot.bar_gate = NEVER_HIGH if hook is None else -NEVER_HIGH
+        slot.bar_next = NEVER_HIGH if hook is None else -NEVER_HIGH
+        slot.bar_hi, slot.bar_lo = NEVER_LOW, NEVER_HIGH
+
+    def tick_ring(self, symbol: str) -> tuple[array[int], array[int], int]:
+        """``symbol``'s ring columns of last price and volume (the same objects for the life of
+        the stream) and its capacity: tick number ``k`` sits at row ``k % capacity`` while it is
+        kept (the last ``capacity`` ticks)."""
+        slot = self._slot(symbol)
+        return slot.h_last, slot.h_vol, slot.cap
+
+    def bar_extremes(self, symbol: str) -> tuple[int, int]:
+        """High and low of the ticks since the bar hook was last called."""
+        slot = self._slot(symbol)
+        return slot.bar_hi, slot.bar_lo
+
+    def run_summary(self, symbol: str, start: int, stop: int) -> tuple[int, int, int, int] | None:
+        """Ticks number ``start`` to ``stop - 1`` still kept, summed up for a candle:
+        ``(first last, final last, first volume, final volume)`` (four reads, no pass), or
+        ``None`` if there are none."""
+        slot = self._slots.get(symbol)
+        if slot is None:
+            return None
+        n, cap = slot.n, slot.cap
+        lo, hi = max(start, n - cap, 0), min(stop, n)
+        if hi <= lo:
+            return None
+        p0, p1 = lo % cap, (hi - 1) % cap
+        return slot.h_last[p0], slot.h_last[p1], slot.h_vol[p0], slot.h_vol[p1]
+
+    def tick_range(
+        self, symbol: str, start: int, stop: int
+    ) -> tuple[array[int], array[int], array[int]]:
+        """Ticks number ``start`` to ``stop - 1`` (counting every tick ever pushed for
+        ``symbol``) that the ring still keeps: ``(ts_ns, last paise, volume)`` columns."""
+        slot = self._slots.get(symbol)
+        n = 0 if slot is None else slot.n
+        assert slot is not None or n == 0
+        lo, hi = max(start, n - (slot.cap if slot else 0), 0), min(stop, n)
+        if slot is None or hi <= lo:
+            return array("q"), array("q"), array("q")
+        cap = slot.cap
+        p0, p1 = lo % cap, hi % cap
+        if p0 < p1:
+            return slot.h_ts[p0:p1], slot.h_last[p0:p1], slot.h_vol[p0:p1]
+        return (
+            slot.h_ts[p0:] + slot.h_ts[:p1],
+            slot.h_last[p0:] + slot.h_last[:p1],
+            slot.h_vol[p0:] + slot.h_vol[:p1],
+        )
 
     def tick_columns(self, symbol: str) -> tuple[list[int], list[int], list[int]]:
         """The kept ticks of ``symbol`` oldest first: ``(ts_ns, last paise, volume)``."""

@@ -277,7 +277,7 @@ async def test_history_and_live_bars_merge_without_duplicates_or_gaps(tmp_path: 
     df = bars_frame(book.columns(SYM, "5min"))
     expected = pd.date_range("2025-06-04 09:15", "2025-06-04 10:55", freq="5min", tz=IST)
     assert df.index.equals(pd.DatetimeIndex(expected, name="start"))
-    live = bars_frame(book.series(SYM, "5min").columns())
+    live = bars_frame(book.live_columns(SYM, "5min"))
     later = live.index[1:]
     pd.testing.assert_frame_equal(df.loc[later], live.loc[later])
     joined = df.loc[pd.Timestamp("2025-06-04 09:45", tz=IST)]
