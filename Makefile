@@ -40,6 +40,7 @@ bench: $(STAMP) redis  ## run the benchmarks (ratios against baselines measured 
 	$(BIN)/python benchmarks/ui_responsiveness.py
 	$(BIN)/python benchmarks/hub_bench.py
 	$(BIN)/python benchmarks/live_bench.py
+	$(BIN)/python benchmarks/bars_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks
