@@ -133,6 +133,31 @@ def test_any_timeframes_in_use_one_added_mid_stream_and_reads_in_between(
         pd.testing.assert_frame_equal(got, reference(ticks, tf), check_freq=False)
 
 
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 40), st.integers(0, 300), st.integers(1, 4)),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_bars_stay_exact_while_a_small_ring_wraps(steps: list[tuple[int, int, int]]) -> None:
+    """A 32-tick ring wraps many times; bars only need a base bar (5s here) of ticks kept."""
+    stream = LivePriceStream(history=32)
+    book = BarBook(stream)
+    for tf in ("5s", "1min", "1h"):
+        book.series(SYM, tf)
+    ticks, t, cum = [], BASE, 0
+    for p, dv, gap in steps:
+        t += gap * NS
+        cum += dv
+        ticks.append((p * 5, cum, t))
+        stream.push(SYM, p * 5, p * 5, p * 5, cum, t)
+    for tf in ("5s", "1min", "1h"):
+        got = bars_frame(book.columns(SYM, tf))
+        pd.testing.assert_frame_equal(got, reference(ticks, tf), check_freq=False)
+
+
 def test_alignment_is_on_the_0915_grid_and_ist_dates() -> None:
     t = to_ns(datetime(2025, 6, 2, 10, 20, 7, tzinfo=IST), "t")
     starts = {tf: datetime.fromtimestamp(bar_start(t, tf) / NS, IST) for tf in TIMEFRAMES}
