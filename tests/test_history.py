@@ -301,3 +301,47 @@ async def test_sim_session_history_is_the_simulated_past(tmp_path: Path) -> None
         assert 255 <= len(default) <= 262
     finally:
         await s.close()
+
+
+def _fyers_session_stub(stream: LivePriceStream, now: datetime) -> Any:
+    """What MarketData reads of a Fyers session (no socket: ticks are pushed by hand)."""
+    from types import SimpleNamespace
+
+    from livetrade.clock import VirtualClock
+    from livetrade.session import Event
+
+    return SimpleNamespace(
+        stream=stream,
+        bar_event=Event("bar"),
+        market=None,
+        clock=VirtualClock(now),
+        fyers_feed=SimpleNamespace(config=CONFIG),
+        router=None,
+        feed="fyers",
+    )
+
+
+async def test_fyers_session_history_then_bars_df_back_fills_from_disk(tmp_path: Path) -> None:
+    from livetrade.history import MarketData
+
+    stream = LivePriceStream()
+    t = to_ns(datetime(2025, 6, 4, 9, 50, 10, tzinfo=IST), "t")
+    for i in range(120):
+        stream.push(SYM, 81_000, 81_010, 81_000 + i % 9 * 5, 70_000 + 10 * i, t + i * 5 * NS)
+    fake = FakeHistory()
+    md = MarketData(_fyers_session_stub(stream, datetime(2025, 6, 4, 10, 0, tzinfo=IST)))
+    md.fyers, _ = client(fake, tmp_path, today=date(2025, 6, 4))
+    past = await md.history(SYM, "5min", date(2025, 6, 2), "2025-06-04 09:50")
+    assert len(past) == 2 * 75 + 7 and len(fake.seen) == 1
+    df = md.bars_df(SYM, "5min", start="2025-06-02")
+    assert df.index.is_unique and df.index[0] == pd.Timestamp("2025-06-02 09:15", tz=IST)
+    assert df.index[-1] == pd.Timestamp("2025-06-04 10:00", tz=IST)
+    steps = df.index.to_series().diff().dropna()
+    today = steps[steps.index > pd.Timestamp("2025-06-04 09:15", tz=IST)]
+    assert set(today) == {pd.Timedelta("5min")}  # history then live: no gap, no duplicate
+    # another session on the same data directory: bars_df merges the cache, sends nothing
+    md2 = MarketData(_fyers_session_stub(stream, datetime(2025, 6, 4, 10, 0, tzinfo=IST)))
+    md2.fyers, _ = client(fake, tmp_path, today=date(2025, 6, 4))
+    df2 = md2.bars_df(SYM, "5min", start="2025-06-02")
+    assert len(fake.seen) == 1
+    pd.testing.assert_frame_equal(df2, df)
