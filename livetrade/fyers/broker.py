@@ -24,6 +24,7 @@ The access token never appears in a repr, a log line or an exception message.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import enum
 import hashlib
 import json
@@ -49,9 +50,12 @@ from livetrade.money import from_paise, to_paise
 
 __all__ = [
     "AUTH_ERROR_CODES",
+    "BASKET_PATH",
     "DEFAULT_API_URL",
     "DEFAULT_LIMITS",
     "FYERS_ORDER_TYPE",
+    "BasketAck",
+    "BasketLeg",
     "BrokerHolding",
     "BrokerOrder",
     "BrokerPosition",
@@ -65,6 +69,7 @@ __all__ = [
     "FyersStatus",
     "FyersUnavailable",
     "Holdings",
+    "LegResult",
     "OrderAck",
     "Positions",
     "Profile",
@@ -86,6 +91,10 @@ __all__ = [
 log = logging.getLogger("livetrade.fyers.broker")
 
 ORDER_PATH: Final = "/orders/sync"
+BASKET_PATH: Final = "/multi-order/sync"
+MAX_BASKET: Final = 10
+"""Fyers takes at most 10 orders in one basket (``/multi-order/sync``) and cuts an order into
+at most 10 slices (``isSliceOrder``)."""
 AUTH_ERROR_CODES: Final = frozenset({-8, -15, -16, -17})
 """Fyers codes that mean "log in again" (spec 3.1)."""
 _RATE_CODE: Final = -429
@@ -353,9 +362,32 @@ def _strip_tag(raw: object) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class LegResult:
+    """Fyers' answer for one order of a basket, or one slice of a sliced order: placed
+    (``order_id``), refused (``rejection``, typed as for a single order) or, after a lost
+    answer that the order book could not settle, ``uncertain`` (look it up by ``tag``)."""
+
+    index: int
+    tag: str | None
+    order_id: str | None
+    message: str = ""
+    fyers_code: int | None = None
+    http_status: int | None = None
+    rejection: FyersOrderRejected | None = field(default=None, compare=False)
+    recovered: bool = False
+    uncertain: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.order_id is not None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderAck:
     """Fyers accepted a place, modify or cancel. ``recovered`` is True when the answer was lost
-    and the order was found in the order book instead; ``attempts`` counts the sends."""
+    and the order was found in the order book instead; ``attempts`` counts the sends. A sliced
+    order (``slice=True`` above the freeze quantity) is several Fyers orders: ``slices`` holds
+    each one's result and ``order_id`` is the first placed slice."""
 
     order_id: str
     tag: str | None = None
@@ -363,6 +395,54 @@ class OrderAck:
     fyers_code: int | None = None
     recovered: bool = False
     attempts: int = 1
+    slices: tuple[LegResult, ...] = ()
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        """Every Fyers order this placement made (one, or each placed slice)."""
+        if not self.slices:
+            return (self.order_id,)
+        return tuple(leg.order_id for leg in self.slices if leg.order_id is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class BasketLeg:
+    """One order of a basket: the arguments of :meth:`FyersRestClient.place_order`."""
+
+    symbol: str
+    side: Side | str
+    quantity: int
+    kind: OrderKind | str = OrderKind.MARKET
+    product: Product | str = Product.INTRADAY
+    limit_price: object = None
+    trigger_price: object = None
+    tag: str | None = None
+    validity: Literal["DAY", "IOC"] = "DAY"
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class BasketAck:
+    """Fyers' answer to a basket: one :class:`LegResult` per order, in the order sent. Each
+    leg stands alone at Fyers (one may be refused while the others are placed)."""
+
+    legs: tuple[LegResult, ...]
+    message: str = ""
+    fyers_code: int | None = None
+    attempts: int = 1
+
+    @property
+    def ok(self) -> bool:
+        """Every order was placed."""
+        return all(leg.ok for leg in self.legs)
+
+    @property
+    def order_ids(self) -> tuple[str | None, ...]:
+        return tuple(leg.order_id for leg in self.legs)
+
+    @property
+    def rejected(self) -> tuple[LegResult, ...]:
+        return tuple(leg for leg in self.legs if leg.rejection is not None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -793,6 +873,37 @@ def parse_profile(body: Mapping[str, Any]) -> Profile:
     )
 
 
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _leg_results(
+    items: object, tags: Sequence[str | None], scrub: Callable[[str], str] = str
+) -> list[LegResult]:
+    """``data`` of a basket or slice answer (``[{statusCode, body: {s, code, message, id},
+    statusDescription}]``) → one result per entry of ``tags``; an entry Fyers did not answer
+    is ``uncertain``."""
+    rows = items if isinstance(items, list) else []
+    out: list[LegResult] = []
+    for i, tag in enumerate(tags):
+        if i >= len(rows):
+            out.append(LegResult(i, tag, None, "no answer for this order", uncertain=True))
+            continue
+        row = rows[i] if isinstance(rows[i], Mapping) else {}
+        body = row.get("body")
+        item: Mapping[str, Any] = body if isinstance(body, Mapping) else {}
+        status = _int_or_none(row.get("statusCode"))
+        code = _int_or_none(item.get("code"))
+        message = scrub(_str(item.get("message")))
+        order_id = _opt_str(item.get("id")) if item.get("s") == "ok" else None
+        if order_id is not None:
+            out.append(LegResult(i, tag, order_id, message, code, status))
+        else:
+            rejection = rejection_from(message, code, status)
+            out.append(LegResult(i, tag, None, message, code, status, rejection))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # rate limiting
 # --------------------------------------------------------------------------------------------
@@ -1107,7 +1218,7 @@ class FyersRestClient:
         method: str,
         path: str,
         *,
-        body: Mapping[str, Any] | None = None,
+        body: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         params: Mapping[str, str] | None = None,
         order: bool = False,
     ) -> tuple[int, dict[str, Any]]:
@@ -1267,6 +1378,7 @@ class FyersRestClient:
         tag: str | None = None,
         validity: Literal["DAY", "IOC"] = "DAY",
         offline: bool = False,
+        slice: bool = False,
     ) -> dict[str, Any]:
         """The JSON body :meth:`place_order` sends (validated; a tag is made if none given)."""
         if not isinstance(symbol, str) or ":" not in symbol or symbol != symbol.strip():
@@ -1285,7 +1397,7 @@ class FyersRestClient:
                 "INVALID_VALIDITY", f"Validity must be DAY or IOC, got {validity!r}.", "validity"
             )
         tag_ = validate_tag(new_tag() if tag is None else tag, self._token.fy_id)
-        return {
+        body: dict[str, Any] = {
             "symbol": symbol,
             "qty": qty,
             "type": FYERS_ORDER_TYPE[kind_],
@@ -1298,6 +1410,9 @@ class FyersRestClient:
             "offlineOrder": bool(offline),
             "orderTag": tag_,
         }
+        if slice:
+            body["isSliceOrder"] = True
+        return body
 
     async def place_order(
         self,
@@ -1312,6 +1427,7 @@ class FyersRestClient:
         tag: str | None = None,
         validity: Literal["DAY", "IOC"] = "DAY",
         offline: bool = False,
+        slice: bool = False,
     ) -> OrderAck:
         """Place an order (``POST /orders/sync``); returns the Fyers order id.
 
@@ -1319,6 +1435,11 @@ class FyersRestClient:
         (stop-market: ``trigger_price``), for INTRADAY or CNC. Every order carries an
         ``orderTag`` (``tag``, or a fresh random one). If the answer is lost the tag is looked
         up in the order book before anything is resent, so an order is never placed twice.
+
+        ``slice=True`` (``isSliceOrder``) lets Fyers cut an order above the exchange's freeze
+        quantity into at most 10 orders, all carrying the tag: ``OrderAck.slices`` has each
+        one's result (a refused slice does not undo the others); it raises only if no slice
+        was placed. Without it such an order is refused (-50).
 
         Raises :class:`FyersOrderRejected` (bad input, or Fyers said no),
         :class:`SubmitUncertain` (the answer was lost and the book cannot tell),
@@ -1335,6 +1456,7 @@ class FyersRestClient:
             tag=tag,
             validity=validity,
             offline=offline,
+            slice=slice,
         )
         return await self._submit(body)
 
@@ -1377,7 +1499,13 @@ class FyersRestClient:
                     ) from None
                 continue
             except _Lost as exc:
-                found = await self._look_for(tag, body, str(exc))
+                if body.get("isSliceOrder"):
+                    sliced = await self._look_for_slices(tag, body, str(exc), attempts)
+                    if sliced is not None:
+                        return sliced
+                    found = None
+                else:
+                    found = await self._look_for(tag, body, str(exc))
                 if found is not None:
                     return self._recovered(found, tag, attempts)
                 if attempts >= self.submit_attempts:
@@ -1405,6 +1533,18 @@ class FyersRestClient:
                 )
             order_id = _opt_str(data.get("id"))
             code = data.get("code")
+            if order_id is None and isinstance(data.get("data"), list):
+                return self._sliced(data, tag, attempts)
+            if order_id is None and body.get("isSliceOrder"):
+                why = f"answer without an id (code {code})"
+                sliced = await self._look_for_slices(tag, body, why, attempts)
+                if sliced is None:
+                    raise SubmitUncertain(
+                        f"Fyers accepted the sliced order tagged {tag!r} without ids (code "
+                        f"{code}) and the order book does not show it yet",
+                        tag,
+                    )
+                return sliced
             if order_id is None:  # e.g. code 201: sent, no exchange acknowledgement yet
                 found = await self._look_for(tag, body, f"answer without an id (code {code})")
                 if found is None:
@@ -1470,6 +1610,223 @@ class FyersRestClient:
             recovered=True,
             attempts=attempts,
         )
+
+    def _sliced(self, data: Mapping[str, Any], tag: str, attempts: int) -> OrderAck:
+        """The Auto-Order Slice answer: one result per slice; raises if none was placed."""
+        code = data.get("code")
+        rows = data.get("data")
+        legs = _leg_results(rows, [tag] * len(rows if isinstance(rows, list) else []), self._scrub)
+        placed = [leg for leg in legs if leg.order_id is not None]
+        if not placed:
+            first = next((leg.rejection for leg in legs if leg.rejection is not None), None)
+            raise first or rejection_from("no slice was placed", _int_or_none(code), None)
+        return OrderAck(
+            placed[0].order_id or "",
+            tag,
+            _str(data.get("message")),
+            _int_or_none(code),
+            attempts=attempts,
+            slices=tuple(legs),
+        )
+
+    async def _look_for_slices(
+        self, tag: str, body: Mapping[str, Any], why: str, attempts: int
+    ) -> OrderAck | None:
+        """After a lost answer to a sliced order: the slices the order book shows under its
+        tag (None: none, so nothing was placed). Never resent blind: an unreadable book is
+        :class:`SubmitUncertain`."""
+        last = ""
+        for _ in range(self.lookup_attempts):
+            await self._sleep(self.settle_delay)
+            try:
+                rows = [o for o in await self.orderbook() if o.tag == tag]
+            except (FyersApiError, AuthError) as exc:
+                last = str(exc)
+                if isinstance(exc, AuthError):
+                    break
+                continue
+            if any(r.symbol != body["symbol"] or int(r.side) != body["side"] for r in rows):
+                raise SubmitUncertain(
+                    f"the order book has orders tagged {tag!r} for another symbol or side: "
+                    "tags must be unique",
+                    tag,
+                )
+            log.info("after %s the sliced order tagged %s has %d slices", why, tag, len(rows))
+            if not rows:
+                return None
+            legs = tuple(
+                LegResult(i, tag, r.order_id, r.message, recovered=True) for i, r in enumerate(rows)
+            )
+            return OrderAck(
+                rows[0].order_id,
+                tag,
+                "found in the order book after a lost answer",
+                recovered=True,
+                attempts=attempts,
+                slices=legs,
+            )
+        raise SubmitUncertain(
+            f"the answer to the sliced order tagged {tag!r} was lost ({why}) and the order "
+            f"book could not be read ({last}); check the order book before placing it again",
+            tag,
+        )
+
+    # ---- baskets -----------------------------------------------------------------------------
+
+    def basket_body(self, legs: Sequence[BasketLeg | Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """The JSON array :meth:`place_basket` sends: each leg validated as a single order
+        (a refusal names the leg: ``orders[2].quantity``); tags made where missing, unique."""
+        if isinstance(legs, (str, bytes, Mapping)) or not isinstance(legs, Sequence):
+            raise FyersOrderRejected(
+                "INVALID_BASKET", "A basket is a list of orders (BasketLeg or dicts).", "orders"
+            )
+        if not 1 <= len(legs) <= MAX_BASKET:
+            raise FyersOrderRejected(
+                "INVALID_BASKET",
+                f"A basket holds 1 to {MAX_BASKET} orders, got {len(legs)}.",
+                "orders",
+            )
+        bodies: list[dict[str, Any]] = []
+        for i, raw in enumerate(legs):
+            try:
+                leg = raw if isinstance(raw, BasketLeg) else BasketLeg(**raw)
+            except TypeError as exc:
+                raise FyersOrderRejected(
+                    "INVALID_BASKET", f"Basket order {i + 1}: {exc}.", f"orders[{i}]"
+                ) from None
+            try:
+                bodies.append(
+                    self.order_body(
+                        leg.symbol,
+                        leg.side,
+                        leg.quantity,
+                        leg.kind,
+                        leg.product,
+                        limit_price=leg.limit_price,
+                        trigger_price=leg.trigger_price,
+                        tag=leg.tag,
+                        validity=leg.validity,
+                        offline=leg.offline,
+                    )
+                )
+            except FyersOrderRejected as rej:
+                raise FyersOrderRejected(
+                    rej.code,
+                    f"Basket order {i + 1}: {rej.reason}",
+                    f"orders[{i}].{rej.field}" if rej.field else f"orders[{i}]",
+                ) from None
+        tags = [b["orderTag"] for b in bodies]
+        dup = next((t for t in tags if tags.count(t) > 1), None)
+        if dup is not None:
+            raise FyersOrderRejected(
+                "INVALID_TAG",
+                f"Two basket orders carry the tag {dup!r}; each needs its own (a lost answer "
+                "is looked up by tag).",
+                "orders.tag",
+            )
+        return bodies
+
+    async def place_basket(self, legs: Sequence[BasketLeg | Mapping[str, Any]]) -> BasketAck:
+        """Place up to 10 orders in one request (``POST /multi-order/sync``); Fyers answers
+        each on its own, so one may be refused while the others are placed (see
+        :attr:`BasketAck.legs`). Legs are :class:`BasketLeg` or dicts of its fields.
+
+        A lost answer is settled by tag in the order book: legs found there are placed, the
+        rest resent (only those) while ``submit_attempts`` allow, else marked ``uncertain``.
+        Raises :class:`FyersOrderRejected` for a bad leg (nothing sent) or a basket Fyers
+        refused whole, :class:`~livetrade.errors.AuthError` for a dead token.
+        """
+        bodies = self.basket_body(legs)
+        results: dict[int, LegResult] = {}
+        todo = list(range(len(bodies)))
+        attempts = 0
+        message, code = "", None
+        while todo:
+            attempts += 1
+            log.info("placing a Fyers basket of %d orders (attempt %d)", len(todo), attempts)
+            try:
+                status, data = await self._call(
+                    "POST", BASKET_PATH, body=[bodies[i] for i in todo], order=True
+                )
+            except _NotSent as exc:
+                if attempts >= self.submit_attempts:
+                    if results:  # an earlier send placed some: report, do not raise
+                        for i in todo:
+                            results[i] = LegResult(
+                                i, bodies[i]["orderTag"], None, f"not sent ({exc})", uncertain=True
+                            )
+                        break
+                    raise FyersOrderRejected(
+                        "BROKER_UNREACHABLE",
+                        f"Fyers could not be reached ({exc}); the basket was not placed.",
+                    ) from None
+                continue
+            except _Lost as exc:
+                found = await self._basket_lookup([bodies[i] for i in todo], str(exc))
+                if found is None:  # cannot tell: never resend blind
+                    for i in todo:
+                        results[i] = LegResult(
+                            i, bodies[i]["orderTag"], None, f"answer lost ({exc})", uncertain=True
+                        )
+                    break
+                for i in list(todo):
+                    row = found.get(bodies[i]["orderTag"])
+                    if row is not None:
+                        results[i] = LegResult(
+                            i, row.tag, row.order_id, row.message, recovered=True
+                        )
+                        todo.remove(i)
+                if todo and attempts >= self.submit_attempts:
+                    for i in todo:
+                        results[i] = LegResult(
+                            i, bodies[i]["orderTag"], None, f"answer lost ({exc})", uncertain=True
+                        )
+                    break
+                continue
+            except RateLimited as exc:
+                raise FyersOrderRejected(
+                    "RATE_LIMITED",
+                    f"{exc}; the basket was not placed.",
+                    fyers_code=_RATE_CODE,
+                    http_status=429,
+                ) from None
+            if data.get("s") != "ok":
+                refused = rejection_from(
+                    self._scrub(_str(data.get("message"))),
+                    _int_or_none(data.get("code")),
+                    status,
+                    action="the basket",
+                )
+                if not results:
+                    raise refused
+                for i in todo:  # a resend refused whole: the legs placed before stand
+                    tag = bodies[i]["orderTag"]
+                    results[i] = LegResult(i, tag, None, refused.reason, rejection=refused)
+                break
+            message, code = _str(data.get("message")), _int_or_none(data.get("code"))
+            legs_back = _leg_results(
+                data.get("data"), [bodies[i]["orderTag"] for i in todo], self._scrub
+            )
+            for leg in legs_back:
+                results[todo[leg.index]] = dataclasses.replace(leg, index=todo[leg.index])
+            todo = []
+        return BasketAck(
+            tuple(results[i] for i in range(len(bodies))), message, code, attempts=attempts
+        )
+
+    async def _basket_lookup(
+        self, bodies: list[dict[str, Any]], why: str
+    ) -> dict[str | None, BrokerOrder] | None:
+        """After a lost basket answer: the legs the order book shows, by tag (None if it
+        could not be read: those legs end up ``uncertain``, never resent blind)."""
+        await self._sleep(self.settle_delay)
+        try:
+            book = await self.orderbook()
+        except (FyersApiError, AuthError) as exc:
+            log.warning("basket answer lost (%s); the order book could not be read: %s", why, exc)
+            return None
+        tags = {b["orderTag"] for b in bodies}
+        return {o.tag: o for o in book if o.tag in tags}
 
     async def modify_order(
         self,
