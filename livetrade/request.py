@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Final
 
 from livetrade.errors import InvalidInput, OrderRejected
+from livetrade.instruments import EQUITY_TICK_PAISE, Instrument, InstrumentRegistry
 from livetrade.model import OrderKind, Product, Side, check_symbol
 from livetrade.money import from_paise, to_paise
 
-__all__ = ["TICK_PAISE", "OrderRequest", "is_unset", "parse_price"]
+__all__ = ["TICK_PAISE", "OrderRequest", "check_lot", "is_unset", "parse_price"]
 
-TICK_PAISE: Final = 5  # ₹0.05, the equity tick (the instrument registry will own this)
+TICK_PAISE: Final = EQUITY_TICK_PAISE  # the default; each order uses its instrument's tick
 
 
 def is_unset(value: object) -> bool:
@@ -26,7 +27,7 @@ def is_unset(value: object) -> bool:
     return value is None or value is Ellipsis
 
 
-def parse_price(value: object, field: str) -> int | None:
+def parse_price(value: object, field: str, tick_paise: int = TICK_PAISE) -> int | None:
     """Rupees (str / int / Decimal; float only if exact to the paisa) → paise on the tick."""
     if is_unset(value):
         return None
@@ -36,16 +37,16 @@ def parse_price(value: object, field: str) -> int | None:
         raise OrderRejected("INVALID_PRICE", f"{field} {exc.reason}.", field) from None
     if p <= 0:
         raise OrderRejected("INVALID_PRICE", f"{field} must be positive.", field)
-    if p % TICK_PAISE:
+    if p % tick_paise:
         raise OrderRejected(
             "INVALID_PRICE",
-            f"{field} ₹{from_paise(p)} is not a multiple of the ₹0.05 tick.",
+            f"{field} ₹{from_paise(p)} is not a multiple of the ₹{from_paise(tick_paise)} tick.",
             field,
         )
     return p
 
 
-def _symbol(symbol: object) -> str:
+def _instrument(symbol: object, instruments: InstrumentRegistry | None) -> Instrument:
     try:
         symbol = check_symbol(symbol)
     except InvalidInput as exc:
@@ -54,11 +55,12 @@ def _symbol(symbol: object) -> str:
             f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason}).",
             "symbol",
         ) from None
-    if symbol.upper().endswith("-INDEX"):
+    inst = instruments.get(symbol) if instruments is not None else Instrument.default_for(symbol)
+    if not inst.tradable:
         raise OrderRejected(
             "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"
         )
-    return symbol
+    return inst
 
 
 def _side(side: object) -> Side:
@@ -90,13 +92,27 @@ def _product(product: object, default: Product) -> Product:
         ) from None
 
 
-def _quantity(quantity: object) -> int:
+def check_lot(quantity: int, inst: Instrument, field: str = "quantity") -> None:
+    """Quantities are units, in whole lots of the instrument (1 share for a cash equity)."""
+    if quantity % inst.lot_size:
+        lot, lots = inst.lot_size, quantity // inst.lot_size
+        near = f"{lots * lot} or {(lots + 1) * lot}" if lots else f"the smallest order is {lot}"
+        raise OrderRejected(
+            "INVALID_QUANTITY",
+            f"Quantity {quantity} is not a whole number of lots of {inst.symbol} (lot size "
+            f"{lot}: {near}).",
+            field,
+        )
+
+
+def _quantity(quantity: object, inst: Instrument) -> int:
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
         raise OrderRejected(
             "INVALID_QUANTITY",
             f"Quantity must be a positive whole number of shares, got {quantity!r}.",
             "quantity",
         )
+    check_lot(quantity, inst)
     return quantity
 
 
@@ -153,6 +169,7 @@ class OrderRequest:
     take_profit_paise: int | None = None
     tag: str | None = None
     source: str = "api"
+    instrument: Instrument | None = None  # what parse() checked it against
 
     @classmethod
     def parse(
@@ -170,20 +187,24 @@ class OrderRequest:
         tag: object = None,
         source: str = "api",
         default_product: Product = Product.INTRADAY,
+        instruments: InstrumentRegistry | None = None,
     ) -> OrderRequest:
-        """Parse user input; the first problem found is raised as ``OrderRejected``."""
-        symbol_ = _symbol(symbol)
+        """Parse user input against the symbol's instrument (lot, tick, tradable) from
+        ``instruments``; the first problem found is raised as ``OrderRejected``."""
+        inst = _instrument(symbol, instruments)
         side_ = _side(side)
         kind_ = _kind(kind)
         product_ = _product(product, default_product)
-        quantity_ = _quantity(quantity)
-        limit = parse_price(limit_price, "limit_price")
-        trigger = parse_price(trigger_price, "trigger_price")
+        quantity_ = _quantity(quantity, inst)
+        tick = inst.tick_paise
+        limit = parse_price(limit_price, "limit_price", tick)
+        trigger = parse_price(trigger_price, "trigger_price", tick)
         _check_prices_for_kind(kind_, side_, limit, trigger)
-        stop = parse_price(stop_loss, "stop_loss_price")
-        target = parse_price(take_profit, "take_profit_price")
+        stop = parse_price(stop_loss, "stop_loss_price", tick)
+        target = parse_price(take_profit, "take_profit_price", tick)
         if tag is not None and not isinstance(tag, str):
             raise OrderRejected("INVALID_TAG", "tag must be a string.", "tag")
         return cls(
-            symbol_, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag, source
-        )
+            inst.symbol, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag,
+            source, inst,
+        )  # fmt: skip

@@ -3,14 +3,26 @@ from one list, and one table of order state transitions."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
-from conftest import SYM
+from conftest import SYM, quote
 from hypothesis import given
 from hypothesis import strategies as st
 
-from livetrade import LiveTradingEngine, OrderKind, OrderRejected, OrderStatus, Product, Side, risk
+from livetrade import (
+    LiveTradingEngine,
+    OrderKind,
+    OrderRejected,
+    OrderStatus,
+    PriceQuote,
+    Product,
+    Side,
+    risk,
+)
+from livetrade.errors import InvalidInput
+from livetrade.instruments import Instrument, InstrumentKind, InstrumentRegistry
 from livetrade.model import ORDER_TRANSITIONS, IllegalTransition, Order, transition
 from livetrade.request import OrderRequest
 from livetrade.risk import PRE_TRADE_CHECKS, PreTrade, first_rejection, reference_price
@@ -141,3 +153,74 @@ def test_transitions_follow_the_table_and_never_leave_a_terminal_state(
             assert o.status is before
         if before in (OrderStatus.FILLED, OrderStatus.REJECTED):
             assert o.status is before
+
+
+# ---------------------------------------------------------------- instruments
+def nifty_future() -> Instrument:
+    return Instrument(
+        "NSE:NIFTY26DECFUT",
+        InstrumentKind.FUTURE,
+        lot_size=65,
+        tick_paise=10,
+        freeze_qty=1_755,
+        underlying="NSE:NIFTY50-INDEX",
+        segment="FO",
+    )
+
+
+def test_a_cash_equity_needs_no_registration() -> None:
+    reg = InstrumentRegistry()
+    inst = reg.get(SYM)
+    assert (inst.kind, inst.lot_size, inst.tick_paise, inst.tick) == (
+        InstrumentKind.EQUITY,
+        1,
+        5,
+        "₹0.05",
+    )
+    assert not reg.get("NSE:NIFTY50-INDEX").tradable and SYM in reg and len(reg) == 2
+
+
+def test_orders_go_through_their_instrument(engine: LiveTradingEngine) -> None:
+    fut = engine.instruments.register(nifty_future())
+    engine.price_stream.update_price_nowait(
+        fut.symbol,
+        lt_quote(fut.symbol, "25000.00", "25000.20", "25000.10"),
+    )
+    with pytest.raises(OrderRejected) as info:
+        engine.submit(fut.symbol, Side.BUY, 1)
+    assert (info.value.code, info.value.field) == ("INVALID_QUANTITY", "quantity")
+    assert "lot size 65: the smallest order is 65" in info.value.reason
+    with pytest.raises(OrderRejected) as info:
+        engine.submit(fut.symbol, Side.BUY, 100)
+    assert "lot size 65: 65 or 130" in info.value.reason
+    with pytest.raises(OrderRejected) as info:  # ₹0.05 is not on the future's ₹0.10 tick
+        engine.submit(fut.symbol, Side.BUY, 65, OrderKind.LIMIT, limit_price="24990.05")
+    assert info.value.code == "INVALID_PRICE" and "₹0.10 tick" in info.value.reason
+    assert engine.orders == []
+    o = engine.submit(fut.symbol, Side.BUY, 65, OrderKind.LIMIT, limit_price="24990.10")
+    with pytest.raises(OrderRejected, match="lot size 65"):
+        engine.modify(o.order_id, quantity=100)
+    with pytest.raises(OrderRejected, match=r"₹0\.10 tick"):
+        engine.modify(o.order_id, limit_price="24990.15")
+    assert engine.modify(o.order_id, quantity=130).quantity == 130
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"lot_size": 0}, "lot_size"),
+        ({"tick_paise": 2.5}, "tick_paise"),
+        ({"freeze_qty": 10}, "freeze_qty"),
+        ({"kind": InstrumentKind.OPTION}, "option_type"),
+        ({"option_type": "CE"}, "option_type"),
+    ],
+)
+def test_a_bad_instrument_names_the_field(kw: dict[str, object], field: str) -> None:
+    args: dict[str, object] = {"symbol": "NSE:NIFTY26DECFUT", "lot_size": 65, **kw}
+    with pytest.raises(InvalidInput) as info:
+        Instrument(**args)  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def lt_quote(symbol: str, bid: str, ask: str, last: str) -> PriceQuote:
+    return dataclasses.replace(quote(bid, ask, last), symbol=symbol)

@@ -16,6 +16,7 @@ from livetrade.clock import Clock, WallClock
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
 from livetrade.errors import InvalidInput
+from livetrade.instruments import InstrumentRegistry
 from livetrade.model import ExecutedOrder, Fill, KillSwitch, Order, Product, Role, Side
 from livetrade.money import ChargesModel, IndianEquityCharges, round_half_up, to_paise
 from livetrade.prices import LivePriceStream
@@ -38,6 +39,7 @@ class EngineState:
         clock: Clock | None = None,
         default_product: Product = Product.INTRADAY,
         id_prefix: str = "LT",
+        instruments: InstrumentRegistry | None = None,
     ) -> None:
         initial = to_paise(wallet_balance, "wallet_balance")
         if initial < 0:
@@ -48,6 +50,8 @@ class EngineState:
         self.limits = limits if limits is not None else RiskLimits()
         self.clock: Clock = clock if clock is not None else WallClock()
         self.default_product = default_product
+        # lot, tick and tradability of every symbol an order names (cash equities by default)
+        self.instruments = instruments if instruments is not None else InstrumentRegistry()
         self._id_prefix = id_prefix
         self.initial_paise = initial
         self.cash_paise = initial

@@ -19,7 +19,7 @@ from livetrade.model import (
     Side,
     transition,
 )
-from livetrade.request import OrderRequest, parse_price
+from livetrade.request import OrderRequest, check_lot, parse_price
 from livetrade.risk import (
     PRE_TRADE_CHECKS,
     Check,
@@ -119,7 +119,7 @@ class Trading(Matching):
         req = OrderRequest.parse(
             symbol, side, quantity, kind, product=product, limit_price=limit_price,
             trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit, tag=tag,
-            source=source, default_product=self.default_product,
+            source=source, default_product=self.default_product, instruments=self.instruments,
         )  # fmt: skip
         rejection = first_rejection(req, self._pre_trade(req, now), self.pre_trade_checks)
         if rejection is not None:
@@ -153,9 +153,6 @@ class Trading(Matching):
             and req.quantity <= abs(pos_qty)
         )
         return PreTrade(self, now, top, ref, pos_qty, reduces)
-
-    def _price_arg(self, value: object, field: str) -> int | None:
-        return parse_price(value, field)
 
     def _accept(self, order: Order, now: int) -> None:
         if self.router is not None:  # live: PENDING until the broker acknowledges it
@@ -201,6 +198,7 @@ class Trading(Matching):
         re-queued at its new price and may fill at once. Live: the change is sent to Fyers and
         applied when Fyers confirms it (``broker_modified``)."""
         order = self._open_order(order_id, "change")
+        inst = self.instruments.get(order.symbol)
         if order.kind is OrderKind.MARKET:
             raise OrderRejected("NOT_MODIFIABLE", "A market order cannot be changed.", "order_id")
         qty = order.quantity
@@ -215,9 +213,10 @@ class Trading(Matching):
                     f"quantity must exceed the {order.filled_quantity} already filled.",
                     "quantity",
                 )
+            check_lot(quantity, inst)
             qty = quantity
-        limit = self._price_arg(limit_price, "limit_price")
-        trigger = self._price_arg(trigger_price, "trigger_price")
+        limit = parse_price(limit_price, "limit_price", inst.tick_paise)
+        trigger = parse_price(trigger_price, "trigger_price", inst.tick_paise)
         if limit is not None and order.kind not in (OrderKind.LIMIT, OrderKind.SL):
             raise OrderRejected(
                 "UNEXPECTED_PRICE", f"A {order.kind.value} order has no limit price.", "limit_price"
