@@ -139,3 +139,17 @@ async def test_a_mid_bar_start_combines_the_past_and_the_live_ticks() -> None:
         assert len(day) == 1 and day["open"].iloc[0] * 100 == int(sec_p[0])
     finally:
         await s.close()
+
+
+async def test_simulated_volume_is_a_running_total_per_ist_day() -> None:
+    s = await _session(5, start=datetime(2025, 6, 2, 23, 59, 0, tzinfo=IST), symbols=[SYM])
+    try:
+        await s.run_for(ticks=120)  # across midnight
+        ts, _, vol = s.stream.tick_columns(SYM)
+        midnight = to_ns(datetime(2025, 6, 3, tzinfo=IST), "t")
+        i = next(k for k, t in enumerate(ts) if t >= midnight)
+        assert vol[i] < vol[i - 1] and vol[i] <= 200  # restarted at the day change
+        day = s.bars_df(SYM, "1D")
+        assert day["volume"].iloc[1] == vol[-1]  # the new day's bar: that day's total
+    finally:
+        await s.close()

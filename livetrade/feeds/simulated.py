@@ -28,6 +28,8 @@ DEFAULT_SYMBOLS: dict[str, Decimal] = {
 }
 
 STEPS_PER_DAY = 22_500  # 09:15–15:30 in seconds
+_DAY_NS = 86_400 * 1_000_000_000
+_IST_NS = 19_800 * 1_000_000_000  # Asia/Kolkata is UTC+05:30 all year
 
 
 @dataclass(slots=True)
@@ -63,6 +65,7 @@ class SimulatedMarket:
         self.max_spread_ticks = max(1, max_spread_ticks)
         self._walks: dict[str, _Walk] = {}
         self.steps = 0
+        self._day_end = -(1 << 62)  # volume is a running total per IST day, as Fyers sends it
         if symbols is None:
             symbols = DEFAULT_SYMBOLS
         if isinstance(symbols, list):
@@ -101,6 +104,10 @@ class SimulatedMarket:
     def step(self, ts_ns: int) -> None:
         """One quote per symbol at ``ts_ns``."""
         push = self.stream.push
+        if ts_ns >= self._day_end:  # a new IST day: every day's volume starts from zero
+            self._day_end = ts_ns - (ts_ns + _IST_NS) % _DAY_NS + _DAY_NS
+            for w in self._walks.values():
+                w.volume = 0
         max_spread = self.max_spread_ticks
         for w in self._walks.values():
             rng = w.rng
