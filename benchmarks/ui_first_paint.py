@@ -8,7 +8,8 @@ kernel and measures:
   the session; the kernel's first execution);
 - first paint: from running ``session.dashboard()`` until the quote board shows prices and the
   ticket's Buy button is on screen;
-- full render: from the same start until both charts have drawn a line.
+- full render: from the same start until both charts have drawn a line (the Charts tab is
+  clicked right after the first paint when the dashboard has one).
 
 Each round uses a new kernel (so the first import of ipywidgets/plotly is counted).
 
@@ -115,9 +116,13 @@ def one_round(b: Any, pythonpath: str | None, width: int, height: int) -> dict[s
                 out["session"] = time.monotonic() - t0
                 t0 = time.monotonic()
                 page.evaluate(RUN_CELL.format(index=1))
-                for name, js in (("first_paint", FIRST_PAINT), ("full_render", FULL_RENDER)):
-                    page.wait_for_function(js, polling=20)
-                    out[name] = time.monotonic() - t0
+                page.wait_for_function(FIRST_PAINT, polling=20)
+                out["first_paint"] = time.monotonic() - t0
+                tab = page.locator(".lt-bottom .lm-TabBar-tab", has_text="Charts")
+                if tab.count():  # charts behind a tab (built when it is first opened)
+                    tab.click()
+                page.wait_for_function(FULL_RENDER, polling=20)
+                out["full_render"] = time.monotonic() - t0
                 browser.close()
             return out
         finally:

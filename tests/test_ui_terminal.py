@@ -81,7 +81,9 @@ async def test_the_task_draws_the_last_state_when_a_virtual_run_ends(session: Se
 
     d = Dashboard(session, clock=lambda: fake["now"], sleep=sleep)
     try:
-        while d.pnl_chart is None:  # the charts arrive after the first paint
+        assert d.pnl_chart is None  # built when their tab is first opened
+        d.bottom.selected_index = 2
+        while d.pnl_chart is None:
             await asyncio.sleep(0.01)
         await session.buy(SYM, 5)
         await session.run_for(ticks=300)

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("livetrade.ui")
 
 PANELS = ("status", "quotes", "ticket", "positions", "blotter", "price_chart", "pnl_chart")
+CHARTS_TAB = 2  # Orders, Fills, Charts
 CHART_COST = 4
 """Comm messages per Plotly redraw; charts redraw ``CHART_COST`` times less often than the
 other panels so that every panel stays within ``max_hz`` messages a second."""
@@ -146,8 +147,9 @@ class Dashboard:
 
     ``points`` bounds each chart's series. ``clock``/``sleep`` drive the redraw task (inject
     fakes in tests); ``start=False`` leaves the task off so a test can call ``flush()`` itself
-    (the charts are then built at once; with the task they follow the first paint, because
-    importing plotly takes seconds and the tables should not wait for it).
+    (the charts are then built at once). With the task, plotly is imported off the loop and
+    the figures are built when the Charts tab is first opened: importing plotly takes seconds
+    and its front-end bundle is ~5 MB of JavaScript, and the tables should wait for neither.
     """
 
     def __init__(
@@ -200,6 +202,7 @@ class Dashboard:
         self._final = False
         self._task: asyncio.Task[None] | None = None
         self._charts_task: asyncio.Task[None] | None = None
+        self._plotly: asyncio.Future[Any] | None = None
 
         w = ipywidgets()
 
@@ -250,9 +253,11 @@ class Dashboard:
         self.redraw()
         if loop is not None:
             self._task = loop.create_task(self._run(), name=f"livetrade:{session.name}:ui")
-            self._charts_task = loop.create_task(
-                self._load_charts(), name=f"livetrade:{session.name}:ui-charts"
-            )
+            # plotly's Python import starts now, off the loop; the figures (whose front-end
+            # bundle is ~5 MB of JavaScript the browser must evaluate) only when the Charts
+            # tab is first opened, so they never hold up the tables
+            self._plotly = loop.run_in_executor(None, plotly_go)
+            self.bottom.observe(self._tab_changed, names="selected_index")
 
     # ------------------------------------------------------------------ charts, later
     def _build_charts(self) -> None:
@@ -261,12 +266,19 @@ class Dashboard:
         self.charts.children = [self.price_chart.widget, self.pnl_chart.widget]
         self.throttle.mark("price_chart", "pnl_chart")
 
+    def _tab_changed(self, change: dict[str, Any]) -> None:
+        if change.get("new") == CHARTS_TAB and self._charts_task is None and not self.closed:
+            self._charts_task = asyncio.get_running_loop().create_task(
+                self._load_charts(), name=f"livetrade:{self.session.name}:ui-charts"
+            )
+
     async def _load_charts(self) -> None:
-        """Import plotly off the event loop (seconds, the first time in a kernel), then add
-        the charts: the tables and the ticket are on screen meanwhile."""
+        """Wait for plotly's import (started off the loop when the dashboard was built), then
+        add the charts: the tables and the ticket were on screen long before."""
         try:
-            await asyncio.get_running_loop().run_in_executor(None, plotly_go)
-            await asyncio.sleep(0)  # let the first paint's messages go out first
+            if self._plotly is not None:
+                await self._plotly
+            await asyncio.sleep(0)
             if not self.closed:
                 self._build_charts()
                 self._draw_charts_now()
@@ -393,8 +405,10 @@ class Dashboard:
 
     def _draw(self, name: str, now: float) -> None:
         panel = self._panels().get(name)
-        if panel is None:
-            return  # a chart not built yet: it draws when it is
+        if panel is None:  # a chart not built yet: it draws when it is
+            if name == "pnl_chart":
+                self.view(name, now)  # but the P&L curve keeps its samples meanwhile
+            return
         try:
             panel.update(self.view(name, now))
             if name == "status":
