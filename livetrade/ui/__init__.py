@@ -8,11 +8,11 @@ no ipywidgets import) and a thin widget adapter; ``dashboard.py`` lays them out 
 one redraw task. ipywidgets and plotly are imported only when a dashboard is built.
 """
 
-from livetrade.ui.blotter import BlotterView, blotter_view, cancel_order
+from livetrade.ui.blotter import BlotterView, blotter_view, cancel_order, modify_order
 from livetrade.ui.charts import PnlChartView, PriceChartView, pnl_chart_view, price_chart_view
 from livetrade.ui.common import ActionResult, inr
 from livetrade.ui.dashboard import Dashboard, dashboard
-from livetrade.ui.positions import PositionsView, close_position, positions_view
+from livetrade.ui.positions import PositionsView, change_exits, close_position, positions_view
 from livetrade.ui.quotes import QuoteBoardModel, QuoteBoardView
 from livetrade.ui.status import FeedActivity, StatusView, status_view
 from livetrade.ui.throttle import Throttle
@@ -34,9 +34,11 @@ __all__ = [
     "WhatIf",
     "blotter_view",
     "cancel_order",
+    "change_exits",
     "close_position",
     "dashboard",
     "inr",
+    "modify_order",
     "pnl_chart_view",
     "positions_view",
     "price_chart_view",
