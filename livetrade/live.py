@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
 from livetrade.fyers.broker import (
+    BrokerHolding,
     BrokerOrder,
     BrokerTrade,
     FyersApiError,
@@ -594,6 +595,7 @@ class Reconciliation:
     frame: pd.DataFrame
     broker_positions: dict[tuple[str, str], tuple[int, Decimal]] = field(default_factory=dict)
     broker_orders: list[BrokerOrder] = field(default_factory=list)
+    broker_holdings: list[BrokerHolding] = field(default_factory=list)
 
     @property
     def differences(self) -> pd.DataFrame:
@@ -611,18 +613,43 @@ class Reconciliation:
 _COLUMNS = ["item", "key", "ours", "broker", "difference", "blocking", "note"]
 
 
+def _with_holdings(
+    broker_pos: dict[tuple[str, str], tuple[int, Decimal]], holdings: list[BrokerHolding]
+) -> dict[str, int]:
+    """Fold demat holdings into the CNC positions: Fyers' positions are today's trades only,
+    so a CNC position carried from an earlier day is in the holdings (``quantity`` as of the
+    morning; today's sells are in the CNC position's net, so ``remainingQuantity`` would count
+    them twice). The average is the holdings' cost, weighted with today's buys. Returns the
+    demat quantity per symbol (for the notes)."""
+    demat: dict[str, int] = {}
+    cost: dict[str, Decimal] = {}
+    for h in holdings:
+        if h.quantity > 0:
+            demat[h.symbol] = demat.get(h.symbol, 0) + h.quantity
+            cost[h.symbol] = cost.get(h.symbol, Decimal(0)) + h.cost_price * h.quantity
+    for symbol, qty in demat.items():
+        today, avg = broker_pos.get((symbol, "CNC"), (0, Decimal(0)))
+        total = qty + today
+        value = cost[symbol] + (avg * today if today > 0 else Decimal(0))
+        held = qty + max(today, 0)
+        broker_pos[(symbol, "CNC")] = (total, (value / held).quantize(Decimal("0.01")))
+    return demat
+
+
 async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Reconciliation:
-    """Compare ``engine``'s positions and working live orders with Fyers' positions, order
-    book and funds (three reads)."""
+    """Compare ``engine``'s positions and working live orders with Fyers' positions (today's
+    trades plus the demat holdings, as CNC), order book and funds (four reads)."""
     import pandas as pd
 
     positions = await client.positions()
+    holdings = list((await client.holdings()).holdings)
     book = await client.orderbook()
     funds = await client.funds()
     rows: list[dict[str, Any]] = []
     broker_pos: dict[tuple[str, str], tuple[int, Decimal]] = {
         (p.symbol, p.product): (p.net_quantity, p.avg_price) for p in positions.positions
     }
+    demat = _with_holdings(broker_pos, holdings)
     ours_pos = {(p.symbol, p.product.value): p for p in engine.positions(include_closed=True)}
     for key in sorted(set(broker_pos) | set(ours_pos)):
         mine = ours_pos.get(key)
@@ -630,6 +657,10 @@ async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Recon
         theirs, avg = broker_pos.get(key, (0, Decimal(0)))
         if qty == 0 and theirs == 0:
             continue
+        in_demat = demat.get(key[0], 0) if key[1] == "CNC" else 0
+        note = "" if theirs == qty else f"Fyers holds {theirs} at ₹{avg}"
+        if in_demat:
+            note = "; ".join(filter(None, [note, f"{in_demat} of them in demat holdings"]))
         rows.append(
             {
                 "item": "position",
@@ -638,7 +669,7 @@ async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Recon
                 "broker": theirs,
                 "difference": theirs - qty,
                 "blocking": theirs != qty,
-                "note": "" if theirs == qty else f"Fyers holds {theirs} at ₹{avg}",
+                "note": note,
             }
         )
     working = {
@@ -686,7 +717,7 @@ async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Recon
     )
     frame = pd.DataFrame(rows, columns=_COLUMNS)
     frame["blocking"] = frame["blocking"].astype(bool)
-    return Reconciliation(frame, broker_pos, list(book))
+    return Reconciliation(frame, broker_pos, list(book), holdings)
 
 
 # ------------------------------------------------------------------------------------ shadow
