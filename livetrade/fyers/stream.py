@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import inspect
 import logging
-import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Final, Literal, TypeAlias
@@ -46,6 +45,7 @@ from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
 from websockets.frames import CloseCode
 
+from livetrade.backoff import ExponentialBackoff
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import (
     AuthError,
@@ -168,39 +168,6 @@ class StreamStats:
     custom_messages: int = 0  # type-51 server notices
     subscribe_frames: int = 0  # subscribe requests sent
     unsubscribe_frames: int = 0
-
-
-class ExponentialBackoff:
-    """Delay before reconnect attempt *n* (1-based): ``base * factor**(n-1)``, capped, with jitter.
-
-    The jitter spreads clients that lost the same server: the delay is drawn uniformly from
-    ``[d * (1 - jitter), d]``.
-    """
-
-    def __init__(
-        self,
-        base: float = 1.0,
-        factor: float = 2.0,
-        cap: float = 30.0,
-        jitter: float = 0.5,
-        rng: random.Random | None = None,
-    ) -> None:
-        if base < 0 or factor < 1 or cap < 0 or not 0 <= jitter <= 1:
-            raise InvalidInput(
-                "backoff", "needs base >= 0, factor >= 1, cap >= 0, 0 <= jitter <= 1"
-            )
-        self.base, self.factor, self.cap, self.jitter = base, factor, cap, jitter
-        self._rng = rng if rng is not None else random.Random()
-
-    def __call__(self, attempt: int) -> float:
-        delay = min(self.cap, self.base * self.factor ** max(0, attempt - 1))
-        return delay * (1.0 - self.jitter * self._rng.random())
-
-    def __repr__(self) -> str:
-        return (
-            f"ExponentialBackoff(base={self.base}, factor={self.factor}, cap={self.cap}, "
-            f"jitter={self.jitter})"
-        )
 
 
 def nse_market_open(ts_ns: int) -> bool:

@@ -34,10 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
+from livetrade.backoff import Backoff
 from livetrade.errors import FeedDisconnected, InvalidInput
 from livetrade.hub.conn import (
     RETRYABLE,
-    Backoff,
     BlockingReads,
     as_bytes,
     iter_xread,

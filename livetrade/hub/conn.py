@@ -8,7 +8,6 @@ caller's loop handles, instead of stalling a heartbeat for several hidden retrie
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Iterator
 from typing import Any, Final
 from urllib.parse import urlsplit, urlunsplit
@@ -21,7 +20,6 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 __all__ = [
     "RETRYABLE",
-    "Backoff",
     "BlockingReads",
     "as_bytes",
     "as_text",
@@ -212,24 +210,3 @@ def redact(url: str) -> str:
         host = f"{host}:{parts.port}"
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
-
-
-class Backoff:
-    """Exponential delay with jitter, from ``base`` to ``cap`` seconds; ``reset`` on success.
-
-    Small by default: Redis on loopback comes back in well under a second after a restart, and
-    every second of waiting is a second of quotes the hub holds back.
-    """
-
-    def __init__(self, base: float = 0.05, cap: float = 1.0) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
-
-    def next(self) -> float:
-        delay = min(self.cap, self.base * 2.0**self.attempt)
-        self.attempt += 1
-        return delay * (0.5 + random.random() / 2)
-
-    def reset(self) -> None:
-        self.attempt = 0

@@ -45,11 +45,11 @@ from typing import Any, Protocol
 
 from redis.typing import EncodableT, FieldT
 
+from livetrade.backoff import Backoff
 from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.hub.conn import (
     RETRYABLE,
-    Backoff,
     as_bytes,
     as_text,
     iter_xread,
