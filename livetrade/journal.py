@@ -44,6 +44,7 @@ from livetrade.model import (
     ns_to_datetime,
 )
 from livetrade.money import Charges, from_paise
+from livetrade.request import OrderRequest
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -883,22 +884,22 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
         d = r.data
         try:
             if r.kind == "order_accepted" and d["source"] in ("kill switch", "square-off"):
-                engine._force_close(d["symbol"], Product(d["product"]), d["source"])
+                engine.force_close(d["symbol"], Product(d["product"]), d["source"])
             elif r.kind == "order_accepted" and d["source"] != "bracket":
-                order = engine.submit(
+                request = OrderRequest(  # the journal holds exact paise: no re-parsing
                     d["symbol"],
                     Side[d["side"]],
                     d["quantity"],
                     OrderKind(d["kind"]),
-                    product=Product(d["product"]),
-                    limit_price=None if d["limit"] is None else d["limit"] / 100,
-                    trigger_price=None if d["trigger"] is None else d["trigger"] / 100,
-                    stop_loss=None if d["stop_loss"] is None else d["stop_loss"] / 100,
-                    take_profit=None if d["take_profit"] is None else d["take_profit"] / 100,
+                    Product(d["product"]),
+                    limit_paise=d["limit"],
+                    trigger_paise=d["trigger"],
+                    stop_loss_paise=d["stop_loss"],
+                    take_profit_paise=d["take_profit"],
                     tag=d["tag"],
                     source=d["source"],
-                    origin=d.get("origin", ""),
                 )
+                order = engine.place(request, origin=d.get("origin", ""))
                 if order.order_id != d["order_id"]:
                     mismatches.append(f"order {d['order_id']} replayed as {order.order_id}")
             elif r.kind == "order_cancelled" and d.get("message") in (

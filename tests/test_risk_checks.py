@@ -224,3 +224,30 @@ def test_a_bad_instrument_names_the_field(kw: dict[str, object], field: str) -> 
 
 def lt_quote(symbol: str, bid: str, ask: str, last: str) -> PriceQuote:
     return dataclasses.replace(quote(bid, ask, last), symbol=symbol)
+
+
+def test_place_is_the_one_way_in_and_submit_parses_into_it(engine: LiveTradingEngine) -> None:
+    seen: list[OrderRequest] = []
+    real_place = engine.place
+
+    def spy(req: OrderRequest, *, origin: str = "") -> Order:
+        seen.append(req)
+        return real_place(req, origin=origin)
+
+    engine.place = spy  # type: ignore[method-assign]
+    engine.submit(SYM, "BUY", 3, origin="cell [1]")
+    engine.close_position(SYM)  # closing a position is an order through the same door
+    assert [(r.symbol, r.side, r.quantity, r.instrument is not None) for r in seen] == [
+        (SYM, Side.BUY, 3, True),
+        (SYM, Side.SELL, 3, True),
+    ]
+    assert engine.orders[0].origin == "cell [1]"
+
+
+def test_a_request_built_from_exact_paise_is_placed_as_is(engine: LiveTradingEngine) -> None:
+    req = OrderRequest(SYM, Side.BUY, 2, OrderKind.LIMIT, Product.INTRADAY, limit_paise=79_985)
+    o = engine.place(req)
+    assert (o.limit_paise, o.status) == (79_985, OrderStatus.OPEN)
+    with pytest.raises(OrderRejected) as info:  # the checks still run
+        engine.place(OrderRequest("NSE:TCS-EQ", Side.BUY, 1, OrderKind.MARKET, Product.CNC))
+    assert info.value.code == "NO_QUOTE"

@@ -56,34 +56,77 @@ class Trading(Matching):
         source: str = "api",
         origin: str = "",
     ) -> Order:
-        """Validate, accept and (if marketable) execute an order. Raises ``OrderRejected``.
+        """Parse user input into an :class:`~livetrade.request.OrderRequest` and
+        :meth:`place` it. Raises ``OrderRejected``; a rejection changes nothing.
 
-        Rejection changes nothing. ``stop_loss``/``take_profit`` attach a one-cancels-other
-        bracket to the position this order opens or adds to, sized to the filled quantity.
+        ``stop_loss``/``take_profit`` attach a one-cancels-other bracket to the position this
+        order opens or adds to, sized to the filled quantity.
         """
+        try:
+            self._check_armed()
+            req = OrderRequest.parse(
+                symbol, side, quantity, kind, product=product, limit_price=limit_price,
+                trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit,
+                tag=tag, source=source, default_product=self.default_product,
+                instruments=self.instruments,
+            )  # fmt: skip
+        except OrderRejected as rej:
+            self._refused(rej, self.clock.now_ns())
+            raise
+        return self.place(req, origin=origin)
+
+    def place(self, req: OrderRequest, *, origin: str = "") -> Order:
+        """The one way an order enters the engine: ``submit``, the session, the REST API, the
+        dashboard, journal replay and the original ``market_buy`` all end here. Runs
+        :attr:`pre_trade_checks`, then accepts the order (journaled) and executes or rests it.
+        Raises ``OrderRejected``; a rejection changes nothing but is journaled."""
         now = self.clock.now_ns()
         try:
-            if self.router is not None and not self.router.armed:
-                raise OrderRejected(
-                    "NOT_ARMED",
-                    "Live trading is not armed: call session.arm_live(confirm='LIVE') first.",
-                    "live",
-                )
-            order = self._validate(
-                symbol, side, quantity, kind, product, limit_price, trigger_price,
-                stop_loss, take_profit, tag, source, now,
-            )  # fmt: skip
-            order.origin = origin
+            self._check_armed()
+            rejection = first_rejection(req, self._pre_trade(req, now), self.pre_trade_checks)
+            if rejection is not None:
+                raise rejection
         except OrderRejected as rej:
-            self._emit(EngineEvent("order_rejected", now, message=rej.reason, code=rej.code))
-            self._flush()
+            self._refused(rej, now)
             raise
+        order = Order(
+            order_id=self._next_id(),
+            symbol=req.symbol,
+            side=req.side,
+            kind=req.kind,
+            product=req.product,
+            quantity=req.quantity,
+            limit_paise=req.limit_paise,
+            trigger_paise=req.trigger_paise,
+            stop_loss_paise=req.stop_loss_paise,
+            take_profit_paise=req.take_profit_paise,
+            created_ns=now,
+            updated_ns=now,
+            tag=req.tag,
+            source=req.source,
+            origin=origin,
+        )
         self._accept(order, now)
-        top = self.price_stream.top(symbol)
-        assert top is not None  # checked in _validate
+        top = self.price_stream.top(req.symbol)
+        assert top is not None  # check_quote_present passed
         self._dispatch(order, top, now)
         self._flush()
         return order
+
+    def _check_armed(self) -> None:
+        if self.router is not None and not self.router.armed:
+            raise OrderRejected(
+                "NOT_ARMED",
+                "Live trading is not armed: call session.arm_live(confirm='LIVE') first.",
+                "live",
+            )
+
+    def _refused(self, rejection: OrderRejected, now: int) -> None:
+        """Journal a refused order (nothing else changes)."""
+        self._emit(
+            EngineEvent("order_rejected", now, message=rejection.reason, code=rejection.code)
+        )
+        self._flush()
 
     def _dispatch(self, order: Order, top: tuple[int, int, int, int], now: int) -> None:
         """Paper: execute a market order or rest the rest. Live: hand it to the router, which
@@ -99,47 +142,6 @@ class Trading(Matching):
         else:
             self._rest(order, self._book(order.symbol))
             self.on_quote(order.symbol, bid, ask, last, now)
-
-    def _validate(
-        self,
-        symbol: object,
-        side: object,
-        quantity: object,
-        kind: object,
-        product: object,
-        limit_price: object,
-        trigger_price: object,
-        stop_loss: object,
-        take_profit: object,
-        tag: object,
-        source: str,
-        now: int,
-    ) -> Order:
-        """Parse the request, run :data:`~livetrade.risk.PRE_TRADE_CHECKS`, build the order."""
-        req = OrderRequest.parse(
-            symbol, side, quantity, kind, product=product, limit_price=limit_price,
-            trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit, tag=tag,
-            source=source, default_product=self.default_product, instruments=self.instruments,
-        )  # fmt: skip
-        rejection = first_rejection(req, self._pre_trade(req, now), self.pre_trade_checks)
-        if rejection is not None:
-            raise rejection
-        return Order(
-            order_id=self._next_id(),
-            symbol=req.symbol,
-            side=req.side,
-            kind=req.kind,
-            product=req.product,
-            quantity=req.quantity,
-            limit_paise=req.limit_paise,
-            trigger_paise=req.trigger_paise,
-            stop_loss_paise=req.stop_loss_paise,
-            take_profit_paise=req.take_profit_paise,
-            created_ns=now,
-            updated_ns=now,
-            tag=req.tag,
-            source=req.source,
-        )
 
     def _pre_trade(self, req: OrderRequest, now: int) -> PreTrade:
         """What ``req`` means against the book, the position and the clock right now."""
@@ -283,7 +285,7 @@ class Trading(Matching):
         if flatten:
             for (symbol, product), lots in list(self._positions.items()):
                 if lots.qty:
-                    order = self._force_close(symbol, product, "kill switch")
+                    order = self.force_close(symbol, product, "kill switch")
                     if order is not None:
                         closing.append(order)
         self._flush()
@@ -299,13 +301,13 @@ class Trading(Matching):
         closing = []
         for (symbol, prod), lots in list(self._positions.items()):
             if prod is product and lots.qty:
-                order = self._force_close(symbol, prod, "square-off")
+                order = self.force_close(symbol, prod, "square-off")
                 if order is not None:
                     closing.append(order)
         self._flush()
         return closing
 
-    def _force_close(self, symbol: str, product: Product, source: str) -> Order | None:
+    def force_close(self, symbol: str, product: Product, source: str) -> Order | None:
         """A market exit that no limit or kill switch may block (it only reduces risk). Needs a
         quote; without one the position stays and an error event says so."""
         lots = self._positions[(symbol, product)]
