@@ -36,6 +36,7 @@ bench: $(STAMP) redis  ## run the benchmarks (ratios against baselines measured 
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/journal_bench.py
 	$(BIN)/python benchmarks/fyers_bench.py
+	$(BIN)/python benchmarks/fyers_rest_bench.py
 	$(BIN)/python benchmarks/api_bench.py
 	$(BIN)/python benchmarks/ui_responsiveness.py
 	$(BIN)/python benchmarks/hub_bench.py

@@ -1,0 +1,277 @@
+"""Fyers REST: our ``FyersRestClient`` (httpx) against the official SDK's ``fyersModel``.
+
+Same fake Fyers server for both, in its own process (so the client process's CPU time is the
+client's alone), same run. One round trip = place a market order (``POST /orders/sync``) and
+read it back (``GET /orders?id=``): two requests.
+
+* sequential: ``--n`` round trips one after another (the SDK in its default sync mode on
+  ``requests``); p50 round trip and client CPU per request;
+* 50 at once: ``--batches`` batches of 50 concurrent round trips (the SDK in its async mode
+  on ``aiohttp``, as a user would run 50 at once); p50 batch wall time and CPU per request.
+
+Our rate limiter is lifted (Fyers allows 10 requests/s: measured here is the code path, not
+the limiter's waits). A variant of ours shows what the pool size does: at most 10 connections
+(Fyers' 10 requests/s: our limiter never has more in flight) against httpx's default 100, of
+which it keeps 20 alive. The line under the table counts httpcore's attempts to import
+``sniffio`` per request (each failed import is a file-system search when it is missing).
+
+    .venv/bin/python benchmarks/fyers_rest_bench.py [--n 300] [--batches 10]
+
+Measured here (2 shared cores, so ±20 %), ours / SDK: without sniffio 1.63x round trip and
+1.63x CPU in sequence, 8.3x wall and 12.2x CPU at 50 at once; with sniffio installed (now a
+dependency of the ``fyers`` extra) 1.22x / 1.17x and 5.2x / 9.5x. What is left is httpx's
+own path: in sequence its request/response layers, and at 50 at once httpcore's pool
+housekeeping (``_assign_requests_to_connections`` checks every connection, with a ``poll``
+and anyio's socket attributes, for every queued request: most of the client's CPU). A pool of
+10 connections cuts that CPU by about a third, not to the SDK's aiohttp figure. Fyers' limit
+of 10 requests/s means our limiter spreads 50 orders over 5 s anyway.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.abc
+import importlib.util
+import logging
+import multiprocessing as mp
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from multiprocessing.connection import Connection
+from typing import Any
+
+import httpx
+
+from livetrade.fyers.broker import FyersRestClient, RateLimiter
+from livetrade.fyers.fake import FakeFyersServer
+
+SYM = "NSE:SBIN-EQ"
+BURST = 50
+WARMUP = 20
+
+
+# ---------------------------------------------------------------------------- the server
+def server_process(conn: Connection) -> None:
+    logging.disable(logging.WARNING)
+    asyncio.run(_serve(conn))
+
+
+async def _serve(conn: Connection) -> None:
+    fake = FakeFyersServer(seed=1, tick_interval=None, funds=Decimal(10**12))
+    async with fake:
+        conn.send((fake.api_url, fake.config.access_token))
+        await asyncio.get_running_loop().run_in_executor(None, conn.recv)  # until "stop"
+
+
+# ---------------------------------------------------------------------------- measuring
+class SniffioImports(importlib.abc.MetaPathFinder):
+    """Counts lookups of ``sniffio`` that reach the import system (none once it is loaded)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def find_spec(self, name: str, path: Any, target: Any = None) -> None:
+        if name == "sniffio":
+            self.count += 1
+        return None
+
+
+def p50(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def lifted() -> RateLimiter:
+    return RateLimiter({"all": [(10**9, 1.0)], "orders": [(10**9, 1.0)]})
+
+
+def body(i: int) -> dict[str, Any]:
+    return {
+        "symbol": SYM, "qty": 1, "type": 2, "side": 1 if i % 2 == 0 else -1,
+        "productType": "INTRADAY", "limitPrice": 0, "stopPrice": 0, "validity": "DAY",
+        "disclosedQty": 0, "offlineOrder": False, "orderTag": f"sdk{i}",
+    }  # fmt: skip
+
+
+async def ours_trip(client: FyersRestClient, i: int) -> None:
+    ack = await client.place_order(SYM, "BUY" if i % 2 == 0 else "SELL", 1, tag=f"our{i}")
+    row = await client.order(ack.order_id)
+    assert row is not None and row.order_id == ack.order_id
+
+
+Pool = int | None  # at most this many connections (all kept alive); None: httpx's defaults
+
+
+def ours_client(api: str, token: str, pool: Pool) -> FyersRestClient:
+    http = None
+    if pool is not None:
+        http = httpx.AsyncClient(
+            limits=httpx.Limits(max_connections=pool, max_keepalive_connections=pool),
+            timeout=httpx.Timeout(10.0),
+            trust_env=False,
+        )
+    return FyersRestClient(token, base_url=api, limiter=lifted(), client=http)
+
+
+async def ours_sequential(api: str, token: str, n: int, pool: Pool) -> Result:
+    client = ours_client(api, token, pool)
+    try:
+        for i in range(WARMUP):
+            await ours_trip(client, i)
+        return await _sequential(lambda i: ours_trip(client, i), n)
+    finally:
+        if client._client is not None:
+            await client._client.aclose()
+
+
+async def ours_burst(api: str, token: str, batches: int, pool: Pool) -> Result:
+    client = ours_client(api, token, pool)
+    try:
+        await asyncio.gather(*(ours_trip(client, i) for i in range(BURST)))  # warm the pool
+        return await _bursts(lambda i: ours_trip(client, i), batches)
+    finally:
+        if client._client is not None:
+            await client._client.aclose()
+
+
+Result = tuple[float, float]  # (p50 ms: round trip or batch, client CPU µs per request)
+
+
+async def _sequential(trip: Callable[[int], Awaitable[None]], n: int) -> Result:
+    walls = []
+    cpu0 = time.process_time()
+    for i in range(n):
+        t0 = time.perf_counter()
+        await trip(i)
+        walls.append((time.perf_counter() - t0) * 1000)
+    cpu = time.process_time() - cpu0
+    return p50(walls), cpu / (2 * n) * 1e6
+
+
+async def _bursts(trip: Callable[[int], Awaitable[None]], batches: int) -> Result:
+    walls = []
+    cpu0 = time.process_time()
+    for b in range(batches):
+        t0 = time.perf_counter()
+        await asyncio.gather(*(trip(b * BURST + i) for i in range(BURST)))
+        walls.append((time.perf_counter() - t0) * 1000)
+    cpu = time.process_time() - cpu0
+    return p50(walls), cpu / (2 * BURST * batches) * 1e6
+
+
+def sdk_model(api: str, token: str, log_dir: str, is_async: bool) -> Any:
+    from fyers_apiv3 import fyersModel
+
+    fyersModel.Config.API = api
+    app_id, jwt = token.split(":", 1)
+    return fyersModel.FyersModel(client_id=app_id, token=jwt, is_async=is_async, log_path=log_dir)
+
+
+def sdk_sequential(api: str, token: str, n: int, log_dir: str) -> Result:
+    model = sdk_model(api, token, log_dir, is_async=False)
+
+    def trip(i: int) -> None:
+        placed = model.place_order(body(i))
+        (row,) = model.orderbook({"id": placed["id"]})["orderBook"]
+        assert row["id"] == placed["id"]
+
+    for i in range(WARMUP):
+        trip(i)
+    walls = []
+    cpu0 = time.process_time()
+    for i in range(n):
+        t0 = time.perf_counter()
+        trip(i)
+        walls.append((time.perf_counter() - t0) * 1000)
+    cpu = time.process_time() - cpu0
+    model.service.session.close()
+    return p50(walls), cpu / (2 * n) * 1e6
+
+
+async def sdk_burst(api: str, token: str, batches: int, log_dir: str) -> Result:
+    model = sdk_model(api, token, log_dir, is_async=True)
+
+    async def trip(i: int) -> None:
+        placed = await model.place_order(body(i))
+        (row,) = (await model.orderbook({"id": placed["id"]}))["orderBook"]
+        assert row["id"] == placed["id"]
+
+    try:
+        await asyncio.gather(*(trip(i) for i in range(BURST)))
+        return await _bursts(trip, batches)
+    finally:
+        await model.service.close()
+
+
+def sniffio_per_request(api: str, token: str) -> float:
+    finder = SniffioImports()
+    sys.meta_path.insert(0, finder)
+    try:
+        asyncio.run(ours_sequential(api, token, 10, None))
+    finally:
+        sys.meta_path.remove(finder)
+    return finder.count / (2 * (10 + WARMUP))
+
+
+# ---------------------------------------------------------------------------- the table
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    ap.add_argument("--n", type=int, default=300, help="sequential round trips per client")
+    ap.add_argument("--batches", type=int, default=10, help=f"batches of {BURST} at once")
+    args = ap.parse_args(argv)
+    if importlib.util.find_spec("fyers_apiv3") is None:
+        print("fyers REST bench: the official SDK (a test-time reference) is not installed")
+        return 0
+    logging.disable(logging.WARNING)  # the fake and our client warn about nothing here
+    ctx = mp.get_context("spawn")
+    parent, child = ctx.Pipe()
+    proc = ctx.Process(target=server_process, args=(child,), daemon=True)
+    proc.start()
+    try:
+        api, token = parent.recv()
+        with tempfile.TemporaryDirectory() as log_dir:
+            sniff = sniffio_per_request(api, token)
+            rows: dict[str, tuple[Result, Result]] = {
+                "SDK fyersModel (requests / aiohttp)": (
+                    sdk_sequential(api, token, args.n, log_dir),
+                    asyncio.run(sdk_burst(api, token, args.batches, log_dir)),
+                ),
+                "ours: FyersRestClient": (
+                    asyncio.run(ours_sequential(api, token, args.n, None)),
+                    asyncio.run(ours_burst(api, token, args.batches, None)),
+                ),
+                "ours, pool of 10 connections": (
+                    asyncio.run(ours_sequential(api, token, args.n, 10)),
+                    asyncio.run(ours_burst(api, token, args.batches, 10)),
+                ),
+            }
+    finally:
+        parent.send("stop")
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.terminate()
+    print(
+        f"Fyers REST, place a market order + read it back: {args.n} in sequence, "
+        f"{args.batches} x {BURST} at once;\nfake server in its own process; CPU = this "
+        "process per HTTP request; x = ours / SDK (≤ 1.0 is the target)\n"
+    )
+    head = ["client", "seq p50 ms", "CPU µs/req", f"{BURST} at once p50 ms", "CPU µs/req"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join("-" * (len(h) + 2) for h in head) + "|")
+    sdk = rows["SDK fyersModel (requests / aiohttp)"]
+    for name, (seq, burst) in rows.items():
+        cells = [f"{v:.2f}" if i % 2 == 0 else f"{v:,.0f}" for i, v in enumerate(seq + burst)]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+        if name != "SDK fyersModel (requests / aiohttp)":
+            ratios = [a / b for a, b in zip(seq + burst, sdk[0] + sdk[1], strict=True)]
+            print("|   x SDK | " + " | ".join(f"{r:.2f}x" for r in ratios) + " |")
+    state = "installed" if importlib.util.find_spec("sniffio") else "NOT installed"
+    print(f"\nhttpcore sniffio import lookups per request: {sniff:.1f} (sniffio {state})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
