@@ -20,6 +20,7 @@ from livetrade.errors import (
     ProtocolError,
     SessionClosed,
 )
+from livetrade.events import Event
 from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
 from livetrade.model import (
     ExecutedOrder,
@@ -40,7 +41,7 @@ from livetrade.model import (
 from livetrade.money import Charges, FlatCommission, IndianEquityCharges, NoCharges
 from livetrade.prices import LivePriceStream
 from livetrade.risk import RiskLimits
-from livetrade.session import Event, Session, get_session, open_session
+from livetrade.session import Session, get_session, open_session
 
 __version__ = "0.1.0"
 

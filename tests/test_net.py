@@ -34,8 +34,16 @@ def test_one_rule_everywhere(url: str, local: bool) -> None:
 
 @pytest.mark.parametrize(
     ("host", "local"),
-    [("127.0.0.1", True), ("localhost", True), ("::1", True), ("[::1]", True)]
-    + [("0.0.0.0", False), ("192.168.1.5", False), ("127.example.com", False), ("", False)],
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("0.0.0.0", False),
+        ("192.168.1.5", False),
+        ("127.example.com", False),
+        ("", False),
+    ],
 )
 def test_hosts(host: str, local: bool) -> None:
     assert is_loopback_host(host) is local and api.is_loopback(host) is local

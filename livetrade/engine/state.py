@@ -16,6 +16,7 @@ from livetrade.clock import Clock, WallClock
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
 from livetrade.errors import InvalidInput
+from livetrade.events import Event
 from livetrade.instruments import InstrumentRegistry
 from livetrade.model import ExecutedOrder, Fill, KillSwitch, Order, Product, Role, Side
 from livetrade.money import ChargesModel, IndianEquityCharges, round_half_up, to_paise
@@ -69,7 +70,7 @@ class EngineState:
         self._oco: dict[str, list[Order]] = {}
         self._brackets: dict[tuple[str, Product], list[str]] = {}
         self._rate = OrderRateWindow()
-        self._listeners: list[EventListener] = []
+        self.event = Event("engine")  # every EngineEvent: engine.event += handler
         self.journal: JournalSink | None = None
         # live: orders go to a broker through the router; fills and states come back from it
         self.router: OrderRouter | None = None
@@ -81,21 +82,17 @@ class EngineState:
         self.feed_down_state = ""  # the feed's state as a sentence fragment, for the rejection
 
     def add_listener(self, listener: EventListener) -> None:
-        """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block)."""
-        self._listeners.append(listener)
+        """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block).
+        The same as ``engine.event += listener``."""
+        self.event.connect(listener)
 
     def remove_listener(self, listener: EventListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self.event.disconnect(listener)
 
     def _emit(self, event: EngineEvent) -> None:
         if self.journal is not None:
             self.journal.record(event)
-        for listener in tuple(self._listeners):
-            try:
-                listener(event)
-            except Exception:  # a listener must never corrupt the engine's state
-                log.exception("engine event listener failed on %s", event.kind)
+        self.event.emit(event)  # a failing handler is logged, never raised into the engine
 
     def _flush(self) -> None:
         """Make what just happened durable before the caller hears of it. A journal that cannot

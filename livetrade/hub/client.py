@@ -30,12 +30,12 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
 from livetrade.backoff import Backoff
 from livetrade.errors import FeedDisconnected, InvalidInput
+from livetrade.events import Event
 from livetrade.hub.conn import (
     RETRYABLE,
     BlockingReads,
@@ -159,8 +159,9 @@ class HubFeed:
         self.batch = batch
         self.retries = retries
         self.key_ttl_ms = int(key_ttl * 1000)
-        self.on_state: list[Callable[[HubFeedState], None]] = []
-        self.on_error: list[Callable[[BaseException], None]] = []
+        # one event style (livetrade.events): feed.on_state += handler (append works too)
+        self.on_state = Event("hub feed state", self._report)
+        self.on_error = Event("error")
         self._state = HubFeedState("closed", "not started")
         self._watches: dict[str, _Watch] = {}
         self._by_key: dict[bytes, _Watch] = {}
@@ -315,18 +316,11 @@ class HubFeed:
                 log.warning("hub feed %s", new)
             else:
                 log.info("hub feed %s", new)
-            snapshot = self.state
-            for cb in tuple(self.on_state):
-                try:
-                    cb(snapshot)
-                except Exception as exc:  # a user callback must never stop the feed
-                    self._report(exc)
+            self.on_state.emit(self.state)  # a failing handler is reported, never raised
 
     def _report(self, exc: BaseException) -> None:
         log.warning("hub feed callback failed: %r", exc)
-        for cb in tuple(self.on_error):
-            with contextlib.suppress(Exception):
-                cb(exc)
+        self.on_error.emit(exc)
 
     def _refresh(self, now: float) -> None:
         """The state from what was last heard: the hub's heartbeat and its feed's status."""
