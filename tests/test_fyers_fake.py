@@ -124,7 +124,7 @@ async def _symbol_token_shapes(fake: FakeFyersServer, fake_bad: str) -> None:
         )
         assert too_many.status_code == 400
         missing = await http.post(
-            fake.rest_url + "/quotes", json={}, headers={"Authorization": jwt}
+            fake.rest_url + "/options-chain-v3", json={}, headers={"Authorization": jwt}
         )
         assert missing.status_code == 404
         get = await http.get(url, headers={"Authorization": jwt})

@@ -104,6 +104,15 @@ class SimHistory:
         """Where ``symbol``'s past ends (its live walk's start)."""
         return self._anchor(symbol).t0_ns
 
+    def previous_close(self, symbol: str, d: date) -> int:
+        """Close (paise) of the last simulated trading day before ``d`` (at most the anchor's
+        own day): what day ``d``'s change is measured against. A few draws, no day generated."""
+        import numpy as np
+
+        a = self._anchor(symbol)
+        prev = min(_prev_weekday(d), a.first_day)
+        return self._chain(a, int(np.busday_count(prev, a.first_day)))[1]
+
     def anchor(self, symbol: str, price_paise: int, t0_ns: int) -> None:
         """Fix ``symbol``'s past to end at ``price_paise`` just before ``t0_ns`` (once)."""
         if symbol in self._anchors:

@@ -57,6 +57,7 @@ from websockets.http11 import Request, Response
 
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import InvalidInput, ProtocolError
+from livetrade.feeds.sim_history import SimHistory
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, TICK, SimulatedMarket
 from livetrade.fyers.codec import (
     SENTINEL,
@@ -80,6 +81,7 @@ from livetrade.fyers.codec import (
     parse_client_frame,
 )
 from livetrade.fyers.credentials import FyersConfig, quiet_ws_logger
+from livetrade.fyers.fake_data import DATA_PATHS, DepthTopic, FakeMarketData, ist_date
 from livetrade.fyers.fake_rest import FakeFyersRest, FakeReply
 from livetrade.fyers.symbols import mint_fake_token, parse_symbol, split_access_token, topic_for
 from livetrade.money import from_paise, to_paise
@@ -153,6 +155,7 @@ class _Instrument:
     """One symbol the fake knows: its fytoken, topic, topic id and current wire values."""
 
     __slots__ = (
+        "depth",
         "exchange",
         "exchange_token",
         "fytoken",
@@ -166,8 +169,11 @@ class _Instrument:
         "values",
     )
 
-    def __init__(self, symbol: str, fytoken: str, topic: str, topic_id: int, start: int) -> None:
+    def __init__(
+        self, symbol: str, fytoken: str, topic: str, topic_id: int, start: int, close: int
+    ) -> None:
         self.symbol = symbol
+        self.depth: DepthTopic | None = None  # its dp| topic, once someone subscribed it
         self.fytoken = fytoken
         self.topic = topic
         self.topic_id = topic_id
@@ -177,7 +183,6 @@ class _Instrument:
         self.exchange_token = fytoken[10:]
         self.trading_symbol = parsed.name
         self.turnover = 0
-        close = start
         if self.kind == "if":
             # ltp, prev_close, exch_feed_time, high, low, open
             self.values: list[int] = [start, close, 0, start, start, start]
@@ -392,6 +397,11 @@ class FakeFyersServer:
             self._start = {s: DEFAULT_SYMBOLS.get(s, Decimal("1000.00")) for s in symbols}
         self._tape = _Tape()
         self.market = SimulatedMarket(self._tape, {}, seed=seed)
+        self.history = SimHistory(seed)
+        """Each symbol's past (``/data/history``), ending where its walk starts here."""
+        self.data = FakeMarketData(self, self._data_auth)
+        """The market-data REST calls (``/data/quotes``, ``/depth``, ``/history``,
+        ``/marketStatus``; see :mod:`livetrade.fyers.fake_data`)."""
         self._by_symbol: dict[str, _Instrument] = {}
         self._by_topic: dict[str, _Instrument] = {}
         self._used_tokens: set[str] = set(_KNOWN_TOKENS.values())
@@ -618,11 +628,28 @@ class FakeFyersServer:
             return None
         price = self._start.get(symbol, DEFAULT_SYMBOLS.get(symbol, Decimal("1000.00")))
         self.market.add_symbol(symbol, price)
-        inst = _Instrument(symbol, fytoken, topic, self._next_tid, to_paise(price, "price"))
+        start, now = to_paise(price, "price"), self.clock.now_ns()
+        self.history.anchor(symbol, start, now)  # the past ends where the walk starts
+        close = self.history.previous_close(symbol, ist_date(now))
+        inst = _Instrument(symbol, fytoken, topic, self._next_tid, start, close)
         self._next_tid += 1
         self._by_symbol[symbol] = inst
         self._by_topic[topic] = inst
         return inst
+
+    def now_ns(self) -> int:
+        return self.clock.now_ns()
+
+    def _depth_topic(self, topic: str) -> DepthTopic | None:
+        """The ``dp|…`` topic of a scrip this fake issued a token for (created on first use)."""
+        inst = self._by_topic.get("sf|" + topic[3:])
+        if inst is None:
+            return None
+        if inst.depth is None:
+            inst.depth = DepthTopic(inst, topic, self._next_tid, self.seed, self.clock.now_ns())
+            self._next_tid += 1
+            self._by_topic[topic] = inst.depth  # type: ignore[assignment]
+        return inst.depth
 
     def topic_of(self, symbol: str) -> str | None:
         inst = self._by_symbol.get(symbol)
@@ -741,6 +768,12 @@ class FakeFyersServer:
         sent = 0
         if not moved:
             return 0
+        depth = [i.depth for i in moved if i.depth is not None]
+        if depth:  # the depth topics of the moved scrips follow their quotes
+            now = self.clock.now_ns()
+            for d in depth:
+                d.refresh(now)
+            moved = [*moved, *depth]  # type: ignore[list-item]
         full: list[FeedRecord] | None = None
         lite: list[FeedRecord] | None = None
         for conn in self.live_connections:
@@ -969,6 +1002,8 @@ class FakeFyersServer:
                 conn.duplicate_subscribes += 1
                 continue
             inst = self._by_topic.get(topic)
+            if inst is None and topic.startswith("dp|"):
+                inst = self._depth_topic(topic)  # type: ignore[assignment]
             if inst is None:
                 conn.unknown_topics += 1
                 continue
@@ -1133,19 +1168,16 @@ class FakeFyersServer:
     def _route(
         self, method: str, target: str, headers: Mapping[str, str], body: bytes
     ) -> tuple[int, dict[str, Any]]:
-        path = target.split("?", 1)[0]
+        path, _, query = target.partition("?")
+        if path.startswith(REST_BASE) and path[len(REST_BASE) :] in DATA_PATHS:
+            return self.data.respond(method, path[len(REST_BASE) :], query, headers, body)
         if path != f"{REST_BASE}/symbol-token":
             return 404, {"s": "error", "code": 404, "message": f"no route {path}"}
         if method != "POST":
             return 405, {"s": "error", "code": 405, "message": "use POST"}
-        token = headers.get("authorization", "")
-        if self.reject_token:
-            return 401, {"s": "error", "code": -8, "message": "Your token has expired"}
-        header = token if ":" in token else f"{self.orders.app_id}:{token}"
-        own = token == self._jwt and token not in self.orders.revoked
-        if not own and self.orders.check_authorization(header) is not None:
-            # the server's own token, or one a login on the trading API issued
-            return 401, {"s": "error", "code": -16, "message": "Could not authenticate the user"}
+        refused = self._data_auth(headers)
+        if refused is not None:
+            return refused
         try:
             request = json.loads(body)
             symbols = request["symbols"]
@@ -1171,6 +1203,19 @@ class FakeFyersServer:
             "validSymbol": valid,
             "invalidSymbol": invalid,
         }
+
+    def _data_auth(self, headers: Mapping[str, str]) -> tuple[int, dict[str, Any]] | None:
+        """The data calls' token check: ``APP_ID:jwt`` (the REST data API) or the bare JWT
+        (symbol-token); the server's own token or one a login on the trading API issued."""
+        token = headers.get("authorization", "")
+        if self.reject_token:
+            return 401, {"s": "error", "code": -8, "message": "Your token has expired"}
+        app, _, jwt = token.rpartition(":")
+        header = token if app else f"{self.orders.app_id}:{token}"
+        own = jwt == self._jwt and jwt not in self.orders.revoked and app in ("", self.app_id)
+        if not own and self.orders.check_authorization(header) is not None:
+            return 401, {"s": "error", "code": -16, "message": "Could not authenticate the user"}
+        return None
 
 
 # ---- command line ---------------------------------------------------------------------------

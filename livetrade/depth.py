@@ -1,0 +1,307 @@
+"""Market depth (five levels a side) and the day's reference prices, sans I/O.
+
+Why it is built this way:
+
+* **Depth is stored the way it arrives.** A Fyers depth record (``dp|…``, spec 1.6) is 30
+  integers: five bid prices, five ask prices, five bid sizes, five ask sizes, five bid order
+  counts, five ask order counts. :class:`DepthStore` keeps that tuple per symbol as it is (one
+  dict assignment, O(1)), and builds the frozen :class:`Depth` only when someone reads it.
+* **The simulated market's depth is a function, not a feed.** :func:`simulated_levels` derives
+  five levels from the quote's bid/ask and a seed, on read: nothing is added to the tick path,
+  the best levels always equal the quote's bid/ask, and the same seed, symbol, instant and
+  quote give the same book (the fake Fyers server uses the same function, so the REST depth,
+  the socket's depth records and a simulated session agree).
+* **Day statistics** (:class:`DayStats`): open, high, low, previous close and the circuit
+  limits, in paise inside and ``Decimal`` outside; ``None`` where a source does not say.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Final
+
+from livetrade.errors import InvalidInput
+from livetrade.model import ns_to_datetime
+from livetrade.money import from_paise
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "DEPTH_WIDTH",
+    "LEVELS",
+    "DayStats",
+    "DayStatsStore",
+    "Depth",
+    "DepthStore",
+    "depth_frame",
+    "simulated_levels",
+]
+
+LEVELS: Final = 5
+DEPTH_WIDTH: Final = 6 * LEVELS
+"""Values in a depth record: bid/ask prices, bid/ask sizes, bid/ask order counts (spec 1.6)."""
+
+TICK: Final = 5  # paise
+
+Level = tuple[Decimal, int, int]
+"""One depth level: ``(price in rupees, quantity, orders)``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Depth:
+    """Five levels a side for one symbol at ``ts``: ``bids`` best (highest) first, ``asks``
+    best (lowest) first; each level is ``(price Decimal rupees, quantity, orders)``. Empty
+    levels (no price) are left out, so a thin book has fewer than five."""
+
+    symbol: str
+    bids: tuple[Level, ...]
+    asks: tuple[Level, ...]
+    ts: datetime
+
+    @property
+    def best_bid(self) -> Decimal | None:
+        return self.bids[0][0] if self.bids else None
+
+    @property
+    def best_ask(self) -> Decimal | None:
+        return self.asks[0][0] if self.asks else None
+
+
+def _paise(raw: int | None, divisor: int) -> int:
+    if not raw:
+        return 0
+    if divisor == 100:
+        return raw
+    return (raw * 200 + divisor) // (2 * divisor)  # half-up to the paisa
+
+
+def depth_from_values(
+    symbol: str, values: Sequence[int | None], ts_ns: int, divisor: int = 100
+) -> Depth:
+    """A :class:`Depth` from a 30-value depth record (prices scaled by ``divisor``; 100 means
+    the raw values are paise)."""
+    if len(values) < DEPTH_WIDTH:
+        raise InvalidInput("values", f"a depth record has {DEPTH_WIDTH} values, got {len(values)}")
+
+    def side(price_at: int, size_at: int, orders_at: int) -> tuple[Level, ...]:
+        out = []
+        for i in range(LEVELS):
+            p = _paise(values[price_at + i], divisor)
+            if p <= 0:
+                continue
+            out.append((from_paise(p), values[size_at + i] or 0, values[orders_at + i] or 0))
+        return tuple(out)
+
+    return Depth(symbol, side(0, 10, 20), side(5, 15, 25), ns_to_datetime(ts_ns))
+
+
+class DepthStore:
+    """The latest depth record of each symbol. :meth:`update` is the hot path (one tuple stored,
+    nothing converted); :meth:`get` builds the :class:`Depth` on read."""
+
+    __slots__ = ("_books",)
+
+    def __init__(self) -> None:
+        self._books: dict[str, tuple[Sequence[int | None], int, int]] = {}
+
+    def update(
+        self, symbol: str, values: Sequence[int | None], ts_ns: int, divisor: int = 100
+    ) -> None:
+        """Store ``symbol``'s 30-value depth record (the full merged state, as the codec's
+        depth ticks carry it)."""
+        self._books[symbol] = (values, ts_ns, divisor)
+
+    def set_levels(
+        self,
+        symbol: str,
+        bids: Sequence[tuple[int, int, int]],
+        asks: Sequence[tuple[int, int, int]],
+        ts_ns: int,
+    ) -> None:
+        """Store levels given as ``(price paise, quantity, orders)`` (at most five a side)."""
+        if len(bids) > LEVELS or len(asks) > LEVELS:
+            raise InvalidInput("bids", f"at most {LEVELS} levels a side")
+        values = [0] * DEPTH_WIDTH
+        for base, levels in ((0, bids), (5, asks)):
+            for i, (price, qty, orders) in enumerate(levels):
+                values[base + i] = price
+                values[base + 10 + i] = qty
+                values[base + 20 + i] = orders
+        self._books[symbol] = (tuple(values), ts_ns, 100)
+
+    def get(self, symbol: str) -> Depth | None:
+        book = self._books.get(symbol)
+        if book is None:
+            return None
+        values, ts_ns, divisor = book
+        return depth_from_values(symbol, values, ts_ns, divisor)
+
+    def discard(self, symbol: str) -> None:
+        self._books.pop(symbol, None)
+
+    def __contains__(self, symbol: object) -> bool:
+        return symbol in self._books
+
+    def __len__(self) -> int:
+        return len(self._books)
+
+    def __repr__(self) -> str:
+        return f"DepthStore({len(self._books)} symbols)"
+
+
+def simulated_levels(
+    seed: int,
+    symbol: str,
+    bid: int,
+    ask: int,
+    ts_ns: int,
+    top_sizes: tuple[int, int] | None = None,
+) -> tuple[int, ...]:
+    """A deterministic 30-value depth record around ``bid``/``ask`` (paise): the best levels
+    are the quote's bid and ask, each further level one or two ticks away (bids stop before
+    zero), quantities and order counts drawn from ``(seed, symbol, ts_ns, bid, ask)``.
+    ``top_sizes`` fixes the best bid/ask quantities (the quote's bid/ask sizes)."""
+    rng = random.Random(f"{seed}:{symbol}:{ts_ns}:{bid}:{ask}")
+    values = [0] * DEPTH_WIDTH
+    price = bid
+    for i in range(LEVELS):
+        if price <= 0:
+            break
+        values[i] = price
+        price -= TICK * rng.randint(1, 2)
+    price = ask
+    for i in range(LEVELS):
+        values[5 + i] = price
+        price += TICK * rng.randint(1, 2)
+    for i in range(2 * LEVELS):
+        if not values[i]:
+            continue
+        qty = rng.randint(1, 60) * 5
+        values[10 + i] = qty
+        values[20 + i] = rng.randint(1, min(qty, 25))
+    if top_sizes is not None:
+        for i, size in ((0, top_sizes[0]), (5, top_sizes[1])):
+            if values[i] and size > 0:
+                values[10 + i] = size
+                values[20 + i] = min(values[20 + i], size)
+    return tuple(values)
+
+
+def depth_frame(depth: Depth | None) -> pd.DataFrame:
+    """``depth`` as rows ``side`` ("bid"/"ask"), ``level`` (1-5), ``price`` (float rupees),
+    ``quantity``, ``orders``: bids first, best level first."""
+    import pandas as pd
+
+    rows: list[tuple[str, int, float, int, int]] = []
+    if depth is not None:
+        for name, levels in (("bid", depth.bids), ("ask", depth.asks)):
+            for i, (price, qty, orders) in enumerate(levels, 1):
+                rows.append((name, i, float(price), qty, orders))
+    frame = pd.DataFrame(rows, columns=["side", "level", "price", "quantity", "orders"])
+    return frame.astype(
+        {
+            "side": object,
+            "level": "int64",
+            "price": "float64",
+            "quantity": "int64",
+            "orders": "int64",
+        }
+    )
+
+
+# ---- the day's reference prices ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class DayStats:
+    """A symbol's day so far: open, high, low, the previous close and the exchange's circuit
+    limits (rupees; ``None`` where no source said)."""
+
+    symbol: str
+    open: Decimal | None = None
+    high: Decimal | None = None
+    low: Decimal | None = None
+    prev_close: Decimal | None = None
+    upper_circuit: Decimal | None = None
+    lower_circuit: Decimal | None = None
+
+
+_FIELDS: Final = ("open", "high", "low", "prev_close", "upper_circuit", "lower_circuit")
+
+
+class DayStatsStore:
+    """Day reference prices per symbol, in paise, from any source (an opening ``/data/quotes``
+    answer, the exchange fields of the latest feed tick, the simulated past), plus the running
+    high/low of ticks folded in since. Nothing here runs per tick: the session folds the ticks
+    kept in its stream when someone reads (see :meth:`fold`)."""
+
+    __slots__ = ("_day", "_last", "_refs", "_seen")
+
+    def __init__(self) -> None:
+        self._refs: dict[str, dict[str, int]] = {}
+        self._seen: dict[str, int] = {}  # ticks already folded, per symbol
+        self._day: dict[str, int] = {}  # IST day number the running values belong to
+        self._last: dict[str, int] = {}  # the last folded price
+
+    def set(self, symbol: str, **paise: int | None) -> None:
+        """Record reference prices (keyword names as :class:`DayStats`; ``None`` or 0 = not
+        known, which keeps what was there)."""
+        unknown = set(paise) - set(_FIELDS)
+        if unknown:
+            raise InvalidInput("field", f"unknown day statistic(s) {sorted(unknown)}")
+        ref = self._refs.setdefault(symbol, {})
+        for name, value in paise.items():
+            if value:
+                if name == "high" and ref.get("high", 0) > value:
+                    continue
+                if name == "low" and 0 < ref.get("low", 1 << 62) < value:
+                    continue
+                ref[name] = value
+
+    def fold(self, symbol: str, day: int, seen: int, lasts: Sequence[int]) -> None:
+        """Fold ticks into the day's open/high/low: ``lasts`` are the last prices of the ticks
+        numbered up to ``seen`` that were not folded yet, all on IST day number ``day``. A new
+        day drops the previous day's running values and makes its last price the previous
+        close."""
+        ref = self._refs.setdefault(symbol, {})
+        if self._day.get(symbol, day) != day:
+            for name in ("open", "high", "low", "upper_circuit", "lower_circuit"):
+                ref.pop(name, None)
+            if symbol in self._last:
+                ref["prev_close"] = self._last[symbol]
+        self._day[symbol] = day
+        self._seen[symbol] = seen
+        if not lasts:
+            return
+        self._last[symbol] = lasts[-1]
+        if "open" not in ref:
+            ref["open"] = lasts[0]
+        hi, lo = max(lasts), min(lasts)
+        if hi > ref.get("high", 0):
+            ref["high"] = hi
+        if lo < ref.get("low", 1 << 62):
+            ref["low"] = lo
+
+    def folded(self, symbol: str) -> int:
+        """How many of ``symbol``'s ticks were folded so far."""
+        return self._seen.get(symbol, 0)
+
+    def day(self, symbol: str) -> int | None:
+        return self._day.get(symbol)
+
+    def paise(self, symbol: str) -> dict[str, int]:
+        return dict(self._refs.get(symbol, {}))
+
+    def get(self, symbol: str) -> DayStats:
+        ref = self._refs.get(symbol, {})
+        return DayStats(
+            symbol, **{name: from_paise(ref[name]) if name in ref else None for name in _FIELDS}
+        )
+
+    def __repr__(self) -> str:
+        return f"DayStatsStore({len(self._refs)} symbols)"
