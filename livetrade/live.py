@@ -248,6 +248,19 @@ class LiveRouter:
         log.error("Fyers refused the token: live trading halted (%s)", exc)
         self._report(exc)
 
+    def refusal(self) -> OrderRejected | None:
+        """A token that Fyers refused (or that expired) halts every new order with its own
+        code and the way back, whoever places it."""
+        if self.token_halt is None:
+            return None
+        from livetrade.fyers.credentials import RELOGIN_HINT
+
+        return OrderRejected(
+            "TOKEN_EXPIRED",
+            f"Live trading is halted: Fyers refused the access token; {RELOGIN_HINT}.",
+            "token",
+        )
+
     def token_expired(self, exc: AuthError) -> None:
         """The token's ``exp`` has passed (seen on the session's clock): halt now rather
         than at the next refused request."""

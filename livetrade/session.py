@@ -840,14 +840,6 @@ class Session:
         tag: str | None,
     ) -> Order:
         self._check_open()
-        if self.router is not None and self.router.token_halt is not None:
-            from livetrade.fyers.credentials import RELOGIN_HINT
-
-            raise OrderRejected(
-                "TOKEN_EXPIRED",
-                f"Live trading is halted: Fyers refused the access token; {RELOGIN_HINT}.",
-                "token",
-            )
         return self.engine.submit(
             symbol,
             side,

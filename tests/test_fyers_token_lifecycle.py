@@ -17,6 +17,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import httpx
 import pytest
 from conftest import until
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
@@ -147,6 +148,16 @@ async def test_warning_before_expiry_halt_at_expiry_relogin_resumes(rig: Rig) ->
         await s.buy(SBIN, 1)
     assert refused.value.code == "TOKEN_EXPIRED" and refused.value.field == "token"
     assert "session.relogin(access_token=...)" in refused.value.reason
+    # the dashboard's ticket and the REST API reach the engine another way: same answer
+    with pytest.raises(OrderRejected) as direct:
+        s.engine.submit(SBIN, "BUY", 1)
+    assert direct.value.code == "TOKEN_EXPIRED"
+    from livetrade.api import create_app
+
+    transport = httpx.ASGITransport(app=create_app(s))
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+        r = await client.post("/api/live-trading/buy", json={"symbol": SBIN, "quantity": 1})
+    assert r.status_code >= 400 and r.json()["code"] == "TOKEN_EXPIRED", r.text
 
     fresh = rig.fake.new_token()  # a bare JWT: the client keeps its app id
     expires = await s.relogin(access_token=fresh)

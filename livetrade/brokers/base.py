@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from livetrade.errors import OrderRejected
 from livetrade.model import Order, Side
 
 
@@ -29,6 +30,11 @@ class OrderRouter(Protocol):
     ``armed`` is False until the trader arms live trading; the engine refuses orders till then."""
 
     armed: bool
+
+    def refusal(self) -> OrderRejected | None:
+        """Why no new order may go to the broker now (e.g. a dead token), or None. The engine
+        asks before every order, whoever places it (notebook, REST API, dashboard)."""
+        ...
 
     def place(self, order: Order) -> None: ...
 

@@ -114,12 +114,19 @@ class Trading(Matching):
         return order
 
     def _check_armed(self) -> None:
-        if self.router is not None and not self.router.armed:
+        """Live: the trader armed it, and the router has no reason of its own to refuse."""
+        router = self.router
+        if router is None:
+            return
+        if not router.armed:
             raise OrderRejected(
                 "NOT_ARMED",
                 "Live trading is not armed: call session.arm_live(confirm='LIVE') first.",
                 "live",
             )
+        refusal = router.refusal()
+        if refusal is not None:
+            raise refusal
 
     def _refused(self, rejection: OrderRejected, now: int) -> None:
         """Journal a refused order (nothing else changes)."""
