@@ -3,8 +3,9 @@
 Starts ``jupyter lab`` (random free port, a token, a temporary root and settings), opens
 ``tests/notebooks/dashboard_live.ipynb`` in Chromium through playwright, runs all cells, waits
 for ticks, clicks Buy on the ticket and reads the result from the DOM: the position row, its
-P&L moving, points in the price chart. Screenshots go to ``test-artifacts/``. Chromium comes
-from the system (``make test`` installs Debian's); a missing browser fails, it never skips.
+P&L moving, candles in the price chart and a timeframe switch. Screenshots go to
+``test-artifacts/``. Chromium comes from the system (``make test`` installs Debian's); a missing
+browser fails, it never skips.
 """
 
 from __future__ import annotations
@@ -214,6 +215,15 @@ ON_SCREEN = """(sel) => {
 }"""
 
 
+CANDLES_DRAWN = """() => [...document.querySelectorAll('.lt-price-chart .boxlayer path.box')]
+  .map(p => p.getAttribute('d')).join('|')"""
+CANDLES = """([least, timeframe]) => {
+  const n = document.querySelectorAll('.lt-price-chart .boxlayer path.box').length;
+  const title = document.querySelector('.lt-price-chart .gtitle');
+  return n >= least && !!title && title.textContent.includes(timeframe + ' candles');
+}"""
+
+
 def _orders_count(page: Any) -> int:
     title = page.locator(".lt-bottom .lm-TabBar-tab", has_text="Orders").inner_text()
     return int(title.split("(")[1].split(")")[0]) if "(" in title else 0
@@ -222,7 +232,8 @@ def _orders_count(page: Any) -> int:
 def test_dashboard_in_chromium(lab: Lab) -> None:
     """At 1280x800 with the file browser open: nothing scrolls sideways; quotes, ticket and
     positions are on screen together; 2.5 in Qty (typed or pasted) is refused with a
-    sentence; a double-click buys once; a row click loads the ticket; the charts draw; a
+    sentence; a double-click buys once; a row click loads the ticket; the charts draw and the
+    candles follow the timeframe buttons; a
     kernel restart shows the disconnected banner and greys the controls out."""
     try:
         from playwright.sync_api import sync_playwright
@@ -300,15 +311,14 @@ def test_dashboard_in_chromium(lab: Lab) -> None:
             page.locator(".lt-quotes-table tbody tr", has_text="NSE:TCS-EQ").click()
             page.locator(".lt-whatif", has_text="NSE:TCS-EQ").wait_for()
 
-            # the charts tab: both charts draw, as wide as their box
+            # the charts tab: candles (the past included) and the P&L curve draw, as wide as
+            # their box; another timeframe redraws the candles
             page.locator(".lt-bottom .lm-TabBar-tab", has_text="Charts").click()
-            page.wait_for_function(
-                """() => {
-                  const line = document.querySelector('.lt-price-chart .scatterlayer path.js-line');
-                  const d = line && line.getAttribute('d');
-                  return !!d && d.split(/[LM]/).length > 5;
-                }"""
-            )
+            page.wait_for_function(CANDLES, arg=[20, "5min"])
+            five = page.evaluate(CANDLES_DRAWN)
+            page.locator(".lt-timeframe button", has_text="1h").click()
+            page.wait_for_function(CANDLES, arg=[10, "1h"])
+            assert page.evaluate(CANDLES_DRAWN) != five
             page.wait_for_function(
                 "() => !!document.querySelector('.lt-pnl-chart .scatterlayer path.js-line')"
             )

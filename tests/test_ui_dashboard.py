@@ -161,7 +161,7 @@ async def test_ticket_symbol_drives_the_chart_and_board_adds_symbols(session: Se
     dash = Dashboard(session, clock=clock, start=False)
     assert dash.ticket.symbol.value == SYM and dash.prices.symbol == SYM
     dash.ticket.symbol.value = "NSE:TCS-EQ"
-    assert dash.prices.symbol == "NSE:TCS-EQ" and len(dash.prices.points) == 60
+    assert dash.prices.symbol == "NSE:TCS-EQ" and dash.view("price_chart").symbol == "NSE:TCS-EQ"
     clock.now += 1
     assert "price_chart" in dash.flush()
     assert dash.price_chart.fig.layout.title.text.startswith("NSE:TCS-EQ — LTP")
@@ -182,10 +182,11 @@ async def test_display_is_stable_for_nbval(session: Session) -> None:
     assert bundle["text/plain"] == f"Dashboard(session={session.name!r}, max_hz=5)"
     assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == dash.widget.model_id
     assert [t.uid for t in dash.price_chart.fig.data] == [
-        "lt-price", "lt-buys", "lt-sells", "lt-sl", "lt-tp",
+        "lt-candles", "lt-candle-live", "lt-volume", "lt-volume-live",
+        "lt-buys", "lt-sells", "lt-sl", "lt-tp",
     ]  # fmt: skip
     assert [t.uid for t in dash.pnl_chart.fig.data] == ["lt-net", "lt-realized", "lt-unrealized"]
-    assert "uid" in repr(dash.price_chart.fig) and "lt-price" in repr(dash.price_chart.fig)
+    assert "uid" in repr(dash.price_chart.fig) and "lt-candles" in repr(dash.price_chart.fig)
     dash.close()
     assert dash._repr_mimebundle_() == {
         "text/plain": f"Dashboard(session={session.name!r}, closed)"

@@ -1,4 +1,4 @@
-"""Positions, blotter and chart view-models after real trades on the virtual-clock market."""
+"""Positions, blotter and P&L chart view-models after real trades on the virtual-clock market."""
 
 from __future__ import annotations
 
@@ -12,14 +12,7 @@ import livetrade as lt
 from livetrade.model import OrderKind
 from livetrade.session import Session
 from livetrade.ui.blotter import blotter_view, cancel_all, cancel_order
-from livetrade.ui.charts import (
-    PnlSeries,
-    PriceBuffer,
-    _dates,
-    _rupees,
-    pnl_chart_view,
-    price_chart_view,
-)
+from livetrade.ui.charts import PnlSeries, _dates, _rupees, pnl_chart_view
 from livetrade.ui.positions import close_position, positions_view
 
 SYM = "NSE:SBIN-EQ"
@@ -99,31 +92,6 @@ async def test_blotter_limits_rows(session: Session) -> None:
         await session.buy(SYM, 1)
     v = blotter_view(session, limit=4)
     assert len(v.orders) == 4 and v.order_count == 6 and len(v.fills) == 4
-
-
-async def test_price_chart_has_ticks_fills_and_bracket_levels(session: Session) -> None:
-    s = session
-    buf = PriceBuffer(maxlen=50)
-    buf.reset(s, SYM)
-    hist = s.stream.history(SYM)
-    assert len(buf.points) == 50
-    assert buf.points[-1] == (hist["ts_ns"][-1], int(hist["last"][-1] * 100))
-    order = await s.buy(SYM, 3, stop_loss="780", take_profit="830")
-    await s.sell(SYM, 1)
-    v = price_chart_view(s, buf)
-    assert v.symbol == SYM and len(v.ts) == len(v.last) == 50
-    assert v.ts[-1] == hist["ts_ns"][-1] and v.last == tuple(p[1] for p in buf.points)
-    assert v.buys == ((s.engine.fills[0].ts_ns, order.fill_paise),) and len(v.sells) == 1
-    assert v.stop_losses == (78000,) and v.take_profits == (83000,)
-    xs, ys = v.level_lines(v.stop_losses)
-    assert xs == [v.ts[0], v.ts[-1], None] and ys == [78000, 78000, None]
-    assert v.title == f"{SYM} — LTP ₹{v.last[-1] / 100:,.2f}"
-    other = PriceBuffer()
-    other.reset(s, "NSE:INFY-EQ")
-    assert price_chart_view(s, other).buys == ()
-    empty = PriceBuffer()
-    empty.reset(s, "NSE:NOPE-EQ")
-    assert price_chart_view(s, empty).title == "NSE:NOPE-EQ — waiting for ticks"
 
 
 def test_pnl_series_keeps_one_point_per_bucket_and_a_live_head() -> None:

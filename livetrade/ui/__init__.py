@@ -9,7 +9,8 @@ one redraw task. ipywidgets and plotly are imported only when a dashboard is bui
 """
 
 from livetrade.ui.blotter import BlotterView, blotter_view, cancel_order, modify_order
-from livetrade.ui.charts import PnlChartView, PriceChartView, pnl_chart_view, price_chart_view
+from livetrade.ui.candles import PriceChartView, price_chart_view
+from livetrade.ui.charts import PnlChartView, pnl_chart_view
 from livetrade.ui.common import ActionResult, inr
 from livetrade.ui.dashboard import Dashboard, dashboard
 from livetrade.ui.positions import PositionsView, change_exits, close_position, positions_view

@@ -1,10 +1,9 @@
-"""Charts: the selected symbol's price with fills as markers and SL/TP as lines, and the P&L curve.
+"""Charts: the P&L curve, and what every chart shares (the price chart is in ``candles.py``).
 
-Both are Plotly ``FigureWidget``s with fixed trace uids (a random uid would make every saved
+Charts are Plotly ``FigureWidget``s with fixed trace uids (a random uid would make every saved
 notebook differ). A redraw is one ``batch_update`` — four comm messages in plotly 7 (two edit
 ids, the update, its reset) — so the dashboard draws charts at a quarter of its panel rate.
-The series are kept here, bounded, fed by the dashboard's tick handler: reading the stream's
-whole history on every redraw would cost O(history).
+The P&L series is kept here, bounded, sampled at the chart's redraws.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from livetrade.fmt import inr
-from livetrade.model import Role, Side
-from livetrade.ui.common import ipywidgets, plotly_go, rupees_to_paise
+from livetrade.ui.common import ipywidgets, plotly_go
 
 if TYPE_CHECKING:
     from livetrade.session import Session
@@ -27,76 +25,6 @@ SECOND_NS = 1_000_000_000
 IST_OFFSET_NS = 19_800 * SECOND_NS
 """Chart times are written as Asia/Kolkata wall time (+05:30, no DST), the market's clock,
 whatever the browser's time zone."""
-
-
-class PriceBuffer:
-    """Recent ``(ts_ns, last_paise)`` of one symbol; the tick handler appends to ``points``."""
-
-    def __init__(self, maxlen: int = 2_000) -> None:
-        self.symbol = ""
-        self.points: deque[tuple[int, int]] = deque(maxlen=maxlen)
-
-    def reset(self, session: Session, symbol: str) -> None:
-        """Switch to ``symbol``, seeded with the newest ticks the stream kept."""
-        self.symbol = symbol
-        self.points.clear()
-        hist = session.stream.history(symbol)
-        n = self.points.maxlen or 0
-        for ts, last in zip(hist["ts_ns"][-n:], hist["last"][-n:], strict=True):
-            self.points.append((ts, rupees_to_paise(last) or 0))
-
-
-@dataclass(frozen=True, slots=True)
-class PriceChartView:
-    """What the price chart draws: epoch-ns times and paise prices (the adapter converts)."""
-
-    symbol: str
-    ts: tuple[int, ...]
-    last: tuple[int, ...]
-    buys: tuple[tuple[int, int], ...]  # (ts_ns, price) of each buy fill in range
-    sells: tuple[tuple[int, int], ...]
-    stop_losses: tuple[int, ...]  # open stop-loss triggers
-    take_profits: tuple[int, ...]  # open take-profit limits
-
-    @property
-    def title(self) -> str:
-        if not self.last:
-            return f"{self.symbol} — waiting for ticks"
-        return f"{self.symbol} — LTP {inr(self.last[-1])}"
-
-    def level_lines(self, levels: tuple[int, ...]) -> tuple[list[int | None], list[int | None]]:
-        """Horizontal segments across the visible range, separated by gaps (``None``)."""
-        if not self.ts or not levels:
-            return [], []
-        xs: list[int | None] = []
-        ys: list[int | None] = []
-        for level in levels:
-            xs += [self.ts[0], self.ts[-1], None]
-            ys += [level, level, None]
-        return xs, ys
-
-
-def price_chart_view(session: Session, buffer: PriceBuffer) -> PriceChartView:
-    sym = buffer.symbol
-    pts = buffer.points
-    first = pts[0][0] if pts else None
-    buys: list[tuple[int, int]] = []
-    sells: list[tuple[int, int]] = []
-    for f in session.engine.fills:
-        if f.symbol != sym or (first is not None and f.ts_ns < first):
-            continue
-        (buys if f.side is Side.BUY else sells).append((f.ts_ns, f.price_paise))
-    sls: set[int] = set()
-    tps: set[int] = set()
-    for o in session.engine.open_orders(sym):
-        if o.role is Role.STOP_LOSS and o.trigger_paise is not None:
-            sls.add(o.trigger_paise)
-        elif o.role is Role.TAKE_PROFIT and o.limit_paise is not None:
-            tps.add(o.limit_paise)
-    ts, last = (tuple(c) for c in zip(*pts, strict=True)) if pts else ((), ())
-    return PriceChartView(
-        sym, ts, last, tuple(buys), tuple(sells), tuple(sorted(sls)), tuple(sorted(tps))
-    )
 
 
 class PnlSeries:
@@ -182,7 +110,7 @@ def _figure_class() -> Any:
     return type("Figure", (base,), {"_set_trace_uid": False, "__module__": __name__})
 
 
-CHART_HEIGHT = 260
+CHART_HEIGHT = 346  # level with the price chart beside it (its timeframe buttons included)
 CONFIG = {
     "responsive": True,
     "displaylogo": False,
@@ -293,46 +221,6 @@ class _Traces:
         axis = self.fig.layout.yaxis
         if tuple(axis.ticktext or ()) != tuple(text):
             axis.tickvals, axis.ticktext = vals, text
-
-
-class PriceChart:
-    """Thin adapter over a ``FigureWidget``: five traces with fixed uids."""
-
-    def __init__(self) -> None:
-        w = ipywidgets()
-        go = plotly_go()
-
-        self.fig: Any = _figure_class()(
-            data=[
-                go.Scatter(uid="lt-price", name="LTP", mode="lines", x=[], y=[],
-                           line={"color": "#1f77b4", "width": 1.5}),
-                go.Scatter(uid="lt-buys", name="buys", mode="markers", x=[], y=[],
-                           marker={"symbol": "triangle-up", "size": 11, "color": "#2ca02c"}),
-                go.Scatter(uid="lt-sells", name="sells", mode="markers", x=[], y=[],
-                           marker={"symbol": "triangle-down", "size": 11, "color": "#d62728"}),
-                go.Scatter(uid="lt-sl", name="stop-loss", mode="lines", x=[], y=[],
-                           line={"color": "#d62728", "dash": "dash", "width": 1}),
-                go.Scatter(uid="lt-tp", name="take-profit", mode="lines", x=[], y=[],
-                           line={"color": "#2ca02c", "dash": "dash", "width": 1}),
-            ],
-            layout=_layout("price"),
-        )  # fmt: skip
-        self.fig._config = CONFIG
-        self.widget: Any = w.VBox([self.fig], layout=w.Layout(min_width="0"))
-        self.widget.add_class("lt-price-chart")
-        self.widget.add_class("lt-chart")
-        self._traces = _Traces(self.fig)
-
-    def update(self, view: PriceChartView) -> None:
-        t = self._traces
-        with self.fig.batch_update():
-            t.set(0, view.ts, view.last)
-            t.set(1, tuple(b[0] for b in view.buys), tuple(b[1] for b in view.buys))
-            t.set(2, tuple(s[0] for s in view.sells), tuple(s[1] for s in view.sells))
-            t.set(3, *view.level_lines(view.stop_losses))
-            t.set(4, *view.level_lines(view.take_profits))
-            t.title(view.title)
-            t.yticks([*view.last, *view.stop_losses, *view.take_profits])
 
 
 class PnlChart:

@@ -22,14 +22,8 @@ from livetrade.errors import InvalidInput, LiveTradeError
 from livetrade.model import Role
 from livetrade.ui.beacon import Heartbeat
 from livetrade.ui.blotter import BlotterPanel, blotter_view
-from livetrade.ui.charts import (
-    PnlChart,
-    PnlSeries,
-    PriceBuffer,
-    PriceChart,
-    pnl_chart_view,
-    price_chart_view,
-)
+from livetrade.ui.candles import CandleSource, PriceChart, price_chart_view
+from livetrade.ui.charts import PnlChart, PnlSeries, pnl_chart_view
 from livetrade.ui.common import ipywidgets, plotly_go
 from livetrade.ui.positions import PositionsPanel, positions_view
 from livetrade.ui.quotes import QuoteBoard, QuoteBoardModel
@@ -110,7 +104,11 @@ CSS = """<style>
 .livetrade-dashboard .widget-text input, .livetrade-dashboard .widget-dropdown select {
   min-width: 0; }
 .livetrade-dashboard .lt-charts { display: flex; flex-flow: row wrap; min-width: 0; }
-.livetrade-dashboard .lt-charts > .lt-chart { flex: 1 1 360px; min-width: 0; }
+.livetrade-dashboard .lt-charts > .lt-chart { flex: 1 1 300px; min-width: 0; }
+.livetrade-dashboard .lt-charts > .lt-price-chart { flex: 2 1 460px; }
+.livetrade-dashboard .lt-timeframe .widget-toggle-button { height: 22px; line-height: 20px;
+  font-size: 11px; padding: 0 4px; }
+.livetrade-dashboard .lt-timeframe { margin: 0 0 -4px 4px; }
 .livetrade-dashboard .lt-chart .modebar-container { top: 2px !important; }
 .livetrade-dashboard .lt-bottom .widget-tab-contents { padding: 2px; }
 .livetrade-dashboard .lt-panel.lt-bottom { margin: 2px 0; }
@@ -145,7 +143,7 @@ class Dashboard:
     tabs. Nothing is wider than its box: columns that do not fit hide (CSS container queries)
     and the charts follow their box's width.
 
-    ``points`` bounds each chart's series. ``clock``/``sleep`` drive the redraw task (inject
+    ``points`` bounds the P&L curve's series. ``clock``/``sleep`` drive the redraw task (inject
     fakes in tests); ``start=False`` leaves the task off so a test can call ``flush()`` itself
     (the charts are then built at once). With the task, plotly is imported off the loop and
     the figures are built when the Charts tab is first opened: importing plotly takes seconds
@@ -192,7 +190,7 @@ class Dashboard:
         self.monitor = FeedMonitor()
         self.board = QuoteBoardModel(session, symbols)
         self._watched = set(self.board.watched)
-        self.prices = PriceBuffer(points)
+        self.prices = CandleSource()
         self.pnl = PnlSeries(points)
         self._ticked: set[str] = set()
         self._held = {p.symbol for p in session.engine.positions()}
@@ -261,7 +259,8 @@ class Dashboard:
 
     # ------------------------------------------------------------------ charts, later
     def _build_charts(self) -> None:
-        self.price_chart = PriceChart()
+        self.price_chart = PriceChart(self.prices.timeframe)
+        self.price_chart.on_timeframe = self._timeframe_changed
         self.pnl_chart = PnlChart()
         self.charts.children = [self.price_chart.widget, self.pnl_chart.widget]
         self.throttle.mark("price_chart", "pnl_chart")
@@ -298,11 +297,10 @@ class Dashboard:
 
     # ------------------------------------------------------------------ event handlers
     def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
-        """Hot path (every tick): count, remember the symbol, extend the chart series."""
+        """Hot path (every tick): count and remember the symbol (the stream builds the
+        candles itself)."""
         self.monitor.count += 1
         self._ticked.add(symbol)
-        if symbol == self.prices.symbol:
-            self.prices.points.append((ts_ns, last))
 
     def _on_engine(self, event: EngineEvent) -> None:
         kind = event.kind
@@ -352,6 +350,12 @@ class Dashboard:
     def _picked(self, symbol: str) -> None:
         """A click on a quote row: that symbol on the ticket and the price chart."""
         self.ticket.load(symbol)
+
+    def _timeframe_changed(self, timeframe: str) -> None:
+        """The chart's timeframe buttons: the same symbol's candles of ``timeframe``."""
+        if timeframe != self.prices.timeframe:
+            self.prices.reset(self.session, self.prices.symbol, timeframe)
+            self.throttle.mark("price_chart")
 
     def _order_placed(self) -> None:
         self.throttle.mark("ticket", "status", "blotter", "positions")

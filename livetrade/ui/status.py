@@ -190,7 +190,7 @@ def status_view(session: Session, activity: FeedActivity, now: float) -> StatusV
         pnl_pct=pct(p["total"], engine.initial_paise),
         cash_paise=p["cash"],
         # the engine's own figure for its margin check (no public accessor yet)
-        margin_used_paise=engine._used_margin(),
+        margin_used_paise=engine.used_margin_paise(),
     )
 
 
