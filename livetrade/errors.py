@@ -57,3 +57,13 @@ class AuthError(LiveTradeError):
 
 class SessionClosed(LiveTradeError):
     """The session was closed; open a new one."""
+
+
+class FyersApiError(LiveTradeError):
+    """A Fyers REST call answered with an error (``code`` and ``message`` as Fyers sent them)."""
+
+    def __init__(self, message: str, code: int | None = None, status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status

@@ -7,8 +7,8 @@ Two layers, as for the data socket:
   :class:`PositionEvent` or :class:`GeneralEvent`. Raw field names are renamed exactly as the
   official SDK does (``map.json``: ``org_ord_status`` → ``status``, ``id_fill`` →
   ``tradeNumber``...; spec 2), so the rows parse with the same functions as the REST order
-  book and tradebook (:func:`~livetrade.fyers.broker.parse_order`,
-  :func:`~livetrade.fyers.broker.parse_trade`). Unlike the SDK we keep unmapped raw keys.
+  book and tradebook (:func:`~livetrade.fyers.records.parse_order`,
+  :func:`~livetrade.fyers.records.parse_trade`). Unlike the SDK we keep unmapped raw keys.
 * :class:`FyersOrderSocket`: one ``websockets`` connection with the ``authorization:
   APP_ID:token`` header, the subscribe frame, a text ``ping`` every 10 s, reconnect with
   backoff and jitter; a refused handshake (HTTP 401/403) is an :class:`AuthError`, never a
@@ -30,11 +30,11 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from livetrade.backoff import ExponentialBackoff
 from livetrade.errors import AuthError, InvalidInput, ProtocolError
-from livetrade.fyers.broker import BrokerOrder, BrokerTrade, parse_order, parse_trade
 from livetrade.fyers.credentials import DEFAULT_ORDER_WS_URL, quiet_ws_logger
-from livetrade.fyers.rest import is_loopback
-from livetrade.fyers.stream import ExponentialBackoff
+from livetrade.fyers.records import BrokerOrder, BrokerTrade, parse_order, parse_trade
+from livetrade.net import is_loopback
 
 __all__ = [
     "DEFAULT_ORDER_WS_URL",

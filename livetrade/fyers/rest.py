@@ -15,7 +15,7 @@ from typing import Any, Final
 
 import httpx
 
-from livetrade.errors import AuthError, InvalidInput, LiveTradeError
+from livetrade.errors import AuthError, FyersApiError, InvalidInput
 from livetrade.fyers.symbols import split_access_token
 from livetrade.net import is_loopback  # re-exported: callers import it from here
 
@@ -34,16 +34,6 @@ MAX_SYMBOLS_PER_CALL: Final = 500
 
 # Fyers error codes that mean "log in again" (spec 3.1).
 _AUTH_CODES: Final = frozenset({-8, -15, -16, -17})
-
-
-class FyersApiError(LiveTradeError):
-    """A Fyers REST call answered with an error (``code`` and ``message`` as Fyers sent them)."""
-
-    def __init__(self, message: str, code: int | None = None, status: int | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.code = code
-        self.status = status
 
 
 @dataclass(frozen=True, slots=True)
