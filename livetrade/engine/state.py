@@ -152,8 +152,6 @@ class EngineState:
                 used += round_half_up(Decimal(abs(lots.qty) * mark) * rate)
         return used
 
-    _used_margin = used_margin_paise  # the dashboard's status bar still calls it so
-
     @property
     def live(self) -> bool:
         """True when orders go to a real broker (a router is attached)."""
