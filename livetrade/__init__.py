@@ -22,6 +22,7 @@ from livetrade.errors import (
 )
 from livetrade.events import Event
 from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
+from livetrade.market_hours import MarketHours, MarketStatus, market_status
 from livetrade.model import (
     ExecutedOrder,
     Fill,
@@ -86,6 +87,8 @@ __all__ = [
     "LivePriceStream",
     "LiveTradeError",
     "LiveTradingEngine",
+    "MarketHours",
+    "MarketStatus",
     "NoCharges",
     "Order",
     "OrderKind",
@@ -112,6 +115,7 @@ __all__ = [
     "fyers_login",
     "fyers_login_url",
     "get_session",
+    "market_status",
     "open_session",
     "util",
 ]

@@ -170,6 +170,7 @@ class OrderRequest:
     tag: str | None = None
     source: str = "api"
     instrument: Instrument | None = None  # what parse() checked it against
+    amo: bool = False  # an after-market order (Fyers offlineOrder; livetrade.risk.check_amo)
 
     @classmethod
     def parse(
@@ -188,6 +189,7 @@ class OrderRequest:
         source: str = "api",
         default_product: Product = Product.INTRADAY,
         instruments: InstrumentRegistry | None = None,
+        amo: object = False,
     ) -> OrderRequest:
         """Parse user input against the symbol's instrument (lot, tick, tradable) from
         ``instruments``; the first problem found is raised as ``OrderRejected``."""
@@ -204,7 +206,9 @@ class OrderRequest:
         target = parse_price(take_profit, "take_profit_price", tick)
         if tag is not None and not isinstance(tag, str):
             raise OrderRejected("INVALID_TAG", "tag must be a string.", "tag")
+        if not isinstance(amo, bool):
+            raise OrderRejected("INVALID_AMO", "amo must be True or False.", "amo")
         return cls(
             inst.symbol, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag,
-            source, inst,
+            source, inst, amo,
         )  # fmt: skip

@@ -22,6 +22,7 @@ from livetrade.model import KillSwitch, OrderKind, Product, Side, ns_to_datetime
 from livetrade.money import ChargesModel, from_paise, round_half_up, to_paise
 
 if TYPE_CHECKING:
+    from livetrade.market_hours import MarketHours, MarketStatus
     from livetrade.request import OrderRequest
 
 MINUTE_NS = 60_000_000_000
@@ -129,6 +130,7 @@ class RiskView(Protocol):
     charges_model: ChargesModel
     feed_down_since_ns: int | None
     feed_down_state: str
+    calendar: MarketHours | None  # None: no session hours enforced (the simulated default)
 
     @property
     def order_rate(self) -> OrderRateWindow: ...
@@ -178,6 +180,76 @@ def check_kill_switch(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
             "KILL_SWITCH", "Trading is halted by the kill switch; no new orders.", None
         )
     return None
+
+
+def _session(req: OrderRequest, ctx: PreTrade) -> MarketStatus | None:
+    """The exchange session the order meets now, when the engine keeps a calendar and has one
+    for the symbol's exchange and segment (NSE/BSE cash and F&O)."""
+    cal = ctx.view.calendar
+    if cal is None:
+        return None
+    from livetrade.instruments import Instrument, InstrumentKind
+    from livetrade.market_hours import EXCHANGES, SEGMENTS
+
+    inst = req.instrument if req.instrument is not None else Instrument.default_for(req.symbol)
+    if inst.exchange not in EXCHANGES or inst.segment not in SEGMENTS:
+        return None
+    future = inst.kind is InstrumentKind.FUTURE
+    return cal.status(inst.exchange, ctx.now_ns, segment=inst.segment, future=future)
+
+
+def check_amo(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """After-market orders (Fyers ``offlineOrder``): since 1 Apr 2026 Fyers is read as refusing
+    them through the API (exchange-rules.md §1, OFB; unconfirmed), so they are off unless the
+    calendar allows them; holding one until the open is not implemented yet."""
+    if not req.amo:
+        return None
+    cal = ctx.view.calendar
+    if cal is None or not cal.allow_amo:
+        return OrderRejected(
+            "AMO_NOT_ALLOWED",
+            "After-market orders (Fyers offlineOrder) are off: since 1 Apr 2026 Fyers is read "
+            "as not accepting them through the API (exchange-rules.md §1, unconfirmed). "
+            "open_session(respect_calendar=MarketHours(allow_amo=True)) turns them on.",
+            "amo",
+        )
+    status = _session(req, ctx)
+    if status is not None and status.state == "open":
+        return OrderRejected(
+            "AMO_NOT_ALLOWED",
+            f"The {status.exchange} market is open: send a regular order, not an after-market one.",
+            "amo",
+        )
+    return OrderRejected(
+        "AMO_NOT_SUPPORTED",
+        "After-market orders are allowed but not yet held here for release at the open "
+        "(09:15 IST, Fyers' Schedule Order); place the order once the market opens.",
+        "amo",
+    )
+
+
+def check_market_open(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Outside the exchange's order-entry windows (holidays, weekends, before the pre-open,
+    pre-open matching, after the close) nothing is taken; the sentence names the next open."""
+    status = _session(req, ctx)
+    if status is None or status.accepting:
+        return None
+    return OrderRejected("MARKET_CLOSED", status.closed_sentence(), None)
+
+
+def check_session_order_type(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """The pre-open takes limit and market orders only, and from 7 Sep 2026 limit orders only
+    in its last minutes (exchange-rules.md §1, CMTR74969)."""
+    status = _session(req, ctx)
+    if status is None or not status.accepting or req.kind in status.order_kinds:
+        return None
+    kinds = " and ".join(sorted(k.value for k in status.order_kinds))
+    return OrderRejected(
+        "SESSION_ORDER_TYPE",
+        f"The {status.session} ({status.at:%H:%M} IST) takes {kinds} orders only, not "
+        f"{req.kind.value} ({status.source}).",
+        "kind",
+    )
 
 
 def check_quote_present(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
@@ -363,6 +435,9 @@ Check = Callable[["OrderRequest", PreTrade], OrderRejected | None]
 
 PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
+    check_amo,
+    check_market_open,
+    check_session_order_type,
     check_quote_present,
     check_feed_alive,
     check_quote_fresh,

@@ -50,6 +50,7 @@ from livetrade.journal import (
     replay,
     restore,
 )
+from livetrade.market_hours import MarketHours, MarketStatus, default_hours
 from livetrade.model import (
     IST,
     Fill,
@@ -135,6 +136,7 @@ async def open_session(
     fyers_client: FyersRestClient | None = None,
     poll_interval: float | None = 1.0,
     order_updates: str = "socket",
+    respect_calendar: bool | MarketHours = False,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -166,6 +168,11 @@ async def open_session(
     tradebook, polled every ``poll_interval`` s while orders are working (``None``: never).
     ``shadow=True`` runs a paper engine on the same orders beside it
     (``session.shadow_df()``: paper-vs-live slippage and fill time).
+
+    ``respect_calendar=True`` (or a ``MarketHours(...)``) enforces NSE/BSE hours and holidays
+    (``livetrade.market_hours``): orders outside the session are refused with the next open,
+    and a simulated market on the virtual clock jumps over closed time. Off by default: the
+    simulated market's hours are fiction, and Fyers refuses out-of-hours orders itself.
     """
     if feed not in ("sim", "replay", "fyers", "hub"):
         raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers', 'hub'.")
@@ -229,6 +236,7 @@ async def open_session(
             order_socket=_order_socket(cfg) if live and order_updates == "socket" else None,
             shadow=shadow,
             poll_interval=poll_interval,
+            calendar=MarketHours() if respect_calendar is True else respect_calendar or None,
         )
     except BaseException:
         if jrnl is not None:
@@ -319,6 +327,7 @@ class Session:
         order_socket: FyersOrderSocket | None = None,
         shadow: bool = False,
         poll_interval: float | None = 1.0,
+        calendar: MarketHours | None = None,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -462,6 +471,13 @@ class Session:
         self.market_data = MarketData(self)  # candles and their history (livetrade.history)
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
+        self.calendar = self.engine.calendar = calendar  # None: hours not enforced
+        if (
+            calendar is not None
+            and self.market is not None
+            and isinstance(self.clock, VirtualClock)
+        ):
+            self.clock.set(calendar.next_trading_ns(self.clock.now_ns()))  # start at an open
 
     def _restore(self, journal: Journal) -> None:
         records = list(journal.records())
@@ -555,7 +571,11 @@ class Session:
         if self.market is not None:
             if isinstance(self.clock, VirtualClock):
                 self.clock.advance(int(self.tick_interval * 1_000_000_000))
-            self.market.step(self.clock.now_ns())
+                if self.calendar is not None:  # closed time passes in one step
+                    self.clock.set(self.calendar.next_trading_ns(self.clock.now_ns()))
+            now = self.clock.now_ns()
+            if self.calendar is None or self.calendar.next_trading_ns(now) == now:
+                self.market.step(now)  # no ticks while the exchange is closed
         else:
             assert self.replay is not None
             nxt = self.replay.peek_ns()
@@ -608,6 +628,12 @@ class Session:
     @property
     def now(self) -> datetime:
         return ns_to_datetime(self.clock.now_ns())
+
+    def market_status(self, exchange: str = "NSE", segment: str = "CM") -> MarketStatus:
+        """The exchange's session at this session's clock (``livetrade.market_hours``)."""
+        return (self.calendar or default_hours()).status(
+            exchange, self.clock.now_ns(), segment=segment
+        )
 
     @property
     def symbols(self) -> list[str]:

@@ -29,6 +29,9 @@ from livetrade.risk import PRE_TRADE_CHECKS, PreTrade, first_rejection, referenc
 
 NAMES = {
     "check_kill_switch",
+    "check_amo",
+    "check_market_open",
+    "check_session_order_type",
     "check_quote_present",
     "check_feed_alive",
     "check_quote_fresh",

@@ -18,6 +18,7 @@ from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, J
 from livetrade.errors import InvalidInput
 from livetrade.events import Event
 from livetrade.instruments import InstrumentRegistry
+from livetrade.market_hours import MarketHours
 from livetrade.model import ExecutedOrder, Fill, KillSwitch, Order, Product, Role, Side
 from livetrade.money import ChargesModel, IndianEquityCharges, round_half_up, to_paise
 from livetrade.prices import LivePriceStream
@@ -80,6 +81,8 @@ class EngineState:
         # feed down longer than limits.max_feed_down_s makes every quote stale at once.
         self.feed_down_since_ns: int | None = None
         self.feed_down_state = ""  # the feed's state as a sentence fragment, for the rejection
+        # exchange hours and holidays the risk checks enforce (open_session(respect_calendar=))
+        self.calendar: MarketHours | None = None
 
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block).
