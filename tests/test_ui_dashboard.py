@@ -68,9 +68,10 @@ async def test_ticks_send_no_widget_messages_until_a_flush(
     assert sent == []
     clock.now += 1.0
     drawn = dash.flush()
-    assert set(drawn) == {"status", "quotes", "ticket", "price_chart", "pnl_chart"}
+    assert set(drawn) == {"status", "quotes", "depth", "ticket", "price_chart", "pnl_chart"}
     per_panel = {name: sum(1 for m in sent if m in set(mids)) for name, mids in ids.items()}
-    assert per_panel["status"] == 1 and per_panel["quotes"] == 1 and per_panel["ticket"] == 1
+    assert per_panel["status"] == per_panel["quotes"] == per_panel["ticket"] == 1
+    assert per_panel["depth"] == 1
     assert per_panel["price_chart"] == 4 and per_panel["pnl_chart"] == 4
     assert per_panel["positions"] == per_panel["blotter"] == 0
     sent.clear()

@@ -140,10 +140,11 @@ async def test_quote_board_rows(session: Session) -> None:
     top = session.stream.top(row.symbol)
     assert top is not None
     bid, ask, last, _ = top
-    first = session.stream.history(row.symbol)["last"][0]
-    assert (row.bid, row.ask, row.last) == (bid, ask, last)
-    expected = ((Decimal(last) - first * 100) * 100 / (first * 100)).quantize(Decimal("0.01"))
+    prev = session.day_stats(row.symbol).prev_close  # the day's change is vs the last close
+    assert prev is not None and (row.bid, row.ask, row.last) == (bid, ask, last)
+    expected = ((Decimal(last) - prev * 100) * 100 / (prev * 100)).quantize(Decimal("0.01"))
     assert row.change == (f"{expected:+.2f}%" if expected else "0.00%")
+    assert row.change_paise == last - int(prev * 100)
     quote = session.stream.quote(row.symbol)
     assert quote is not None and row.volume == quote.volume
     assert row.time == "09:17:00"

@@ -25,6 +25,7 @@ from livetrade.ui.blotter import BlotterPanel, blotter_view
 from livetrade.ui.candles import CandleSource, PriceChart, price_chart_view
 from livetrade.ui.charts import PnlChart, PnlSeries, pnl_chart_view
 from livetrade.ui.common import ipywidgets, plotly_go
+from livetrade.ui.depth import DepthPanel, depth_view
 from livetrade.ui.positions import PositionsPanel, positions_view
 from livetrade.ui.quotes import QuoteBoard, QuoteBoardModel
 from livetrade.ui.status import FeedMonitor, StatusBar, feed_state, status_view
@@ -36,7 +37,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("livetrade.ui")
 
-PANELS = ("status", "quotes", "ticket", "positions", "blotter", "price_chart", "pnl_chart")
+PANELS = (
+    "status", "quotes", "depth", "ticket", "positions", "blotter", "price_chart", "pnl_chart",
+)  # fmt: skip
 CHARTS_TAB = 2  # Orders, Fills, Charts
 CHART_COST = 4
 """Comm messages per Plotly redraw; charts redraw ``CHART_COST`` times less often than the
@@ -54,7 +57,7 @@ CSS = """<style>
   margin: 2px; min-width: 0; box-sizing: border-box; }
 .livetrade-dashboard .lt-top { display: flex; flex-flow: row wrap; align-items: flex-start;
   min-width: 0; }
-.livetrade-dashboard .lt-top > .lt-quotes-panel { flex: 1 1 420px; }
+.livetrade-dashboard .lt-top > .lt-left { flex: 1 1 420px; }
 .livetrade-dashboard .lt-top > .lt-ticket { flex: 1 1 300px; max-width: 460px; }
 .livetrade-dashboard .lt-container { container-type: inline-size; }
 .livetrade-dashboard .lt-table { border-collapse: collapse; font-variant-numeric: tabular-nums;
@@ -71,6 +74,21 @@ CSS = """<style>
 .livetrade-dashboard .lt-quotes-table tbody tr.lt-selected { background: #ddf4ff; }
 @container (max-width: 470px) { .livetrade-dashboard .lt-c-time { display: none; } }
 @container (max-width: 400px) { .livetrade-dashboard .lt-c-volume { display: none; } }
+@container (max-width: 760px) { .livetrade-dashboard .lt-quotes .lt-c-time { display: none; } }
+@container (max-width: 680px) { .livetrade-dashboard .lt-quotes .lt-c-chgabs { display: none; } }
+@container (max-width: 610px) { .livetrade-dashboard .lt-quotes .lt-c-volume {
+  display: none; } }
+@container (max-width: 540px) { .livetrade-dashboard .lt-quotes .lt-c-bid,
+  .livetrade-dashboard .lt-quotes .lt-c-ask { display: none; } }
+@container (max-width: 400px) { .livetrade-dashboard .lt-quotes .lt-c-high,
+  .livetrade-dashboard .lt-quotes .lt-c-low { display: none; } }
+@container (max-width: 330px) { .livetrade-dashboard .lt-depth .lt-c-orders {
+  display: none; } }
+.livetrade-dashboard .lt-depth-table td.lt-bid, .livetrade-dashboard .lt-depth-table th.lt-bid {
+  color: #0969da; }
+.livetrade-dashboard .lt-depth-table td.lt-ask { color: #cf222e; }
+.livetrade-dashboard .lt-depth-table td.lt-total { border-top: 1px solid #d0d7de;
+  color: #57606a; }
 @container (max-width: 760px) { .livetrade-dashboard .lt-c-product,
   .livetrade-dashboard .lt-c-charges, .livetrade-dashboard .lt-c-filled { display: none; } }
 @container (max-width: 600px) { .livetrade-dashboard .lt-c-realized,
@@ -207,6 +225,7 @@ class Dashboard:
         self.beacon = Heartbeat()
         self.status = StatusBar(session)
         self.quotes = QuoteBoard(self.board)
+        self.depth = DepthPanel()
         self.ticket = OrderTicket(session, self.board.watched, clock=clock)
         self.positions = PositionsPanel(session)
         self.blotter = BlotterPanel(session)
@@ -223,7 +242,9 @@ class Dashboard:
         self.ticket.on_placed = self._order_placed
         self.bottom: Any = self.blotter.tabs_with(("Charts", self.charts))
         self.bottom.add_class("lt-bottom")
-        top = w.Box([self.quotes.widget, self.ticket.widget], layout=w.Layout(width="100%"))
+        left = w.VBox([self.quotes.widget, self.depth.widget], layout=w.Layout(min_width="0"))
+        left.add_class("lt-left")
+        top = w.Box([left, self.ticket.widget], layout=w.Layout(width="100%"))
         top.add_class("lt-top")
         self.widget: Any = w.VBox(
             [
@@ -336,7 +357,7 @@ class Dashboard:
         if not syms.isdisjoint(self._watched):
             mark("quotes")
         if self.ticket.symbol.value in syms:
-            mark("ticket")
+            mark("ticket", "depth")
         if self.prices.symbol in syms:
             mark("price_chart")
         if not syms.isdisjoint(self._held):
@@ -365,7 +386,7 @@ class Dashboard:
             symbol = self.ticket.symbol.value or ""
             self.prices.reset(self.session, symbol)
             self.quotes.select(symbol)
-            self.throttle.mark("price_chart", "quotes")
+            self.throttle.mark("price_chart", "quotes", "depth")
         self.throttle.mark("ticket")
 
     def _widget_closed(self, change: dict[str, Any]) -> None:
@@ -381,6 +402,8 @@ class Dashboard:
             return status_view(s, self.monitor.observe(now), now)
         if name == "quotes":
             return self.board.view()
+        if name == "depth":
+            return depth_view(s, self.ticket.symbol.value or "")
         if name == "ticket":
             return what_if(s, self.ticket.read())
         if name == "positions":
@@ -399,6 +422,7 @@ class Dashboard:
         panels: dict[str, Any] = {
             "status": self.status,
             "quotes": self.quotes,
+            "depth": self.depth,
             "ticket": self.ticket,
             "positions": self.positions,
             "blotter": self.blotter,

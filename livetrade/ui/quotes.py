@@ -1,10 +1,13 @@
-"""Quote board: the watched symbols with LTP, change %, bid/ask and volume; add/remove symbols.
+"""Quote board: the watched symbols with LTP, the day's change and range, bid/ask and volume;
+add/remove symbols.
 
 The whole board is one table widget, so a redraw is one widget message however many symbols
 are watched, and only the cells whose text changed are touched in the browser (a selection
-survives); a click on a row puts that symbol on the ticket. Change % is measured from the
-oldest tick the stream still keeps for the symbol (the session's opening price until the
-history ring wraps); it is read once per symbol.
+survives); a click on a row puts that symbol on the ticket. The day's change is measured
+against the previous close and the high/low are the day's, both from ``session.day_stats``
+(the opening quotes, the simulated past, the ticks of the day). A feed that gives no previous
+close (a replay) measures the change from the oldest tick the stream still keeps. Columns a
+narrow board cannot hold hide, least needed first (the dashboard's container queries).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from livetrade.depth import DayStats
 from livetrade.errors import LiveTradeError
 from livetrade.fmt import group_indian, inr, parse_rupees
 from livetrade.ui.common import (
@@ -24,14 +28,17 @@ from livetrade.ui.common import (
     price,
     run_action,
     rupees_to_paise,
+    sign_class,
 )
 from livetrade.ui.table import TableWidget
 
 if TYPE_CHECKING:
     from livetrade.session import Session
 
-HEADERS = ("symbol", "LTP ₹", "chg %", "bid ₹", "ask ₹", "volume", "time")
-COLUMNS = ("symbol", "ltp", "chg", "bid", "ask", "volume", "time")
+HEADERS = (
+    "symbol", "LTP ₹", "chg ₹", "chg %", "high ₹", "low ₹", "bid ₹", "ask ₹", "volume", "time",
+)  # fmt: skip
+COLUMNS = ("symbol", "ltp", "chgabs", "chg", "high", "low", "bid", "ask", "volume", "time")
 SIM_START = "1000.00"
 
 
@@ -41,18 +48,27 @@ class QuoteRow:
 
     symbol: str
     last: int | None
-    change: str
+    change: str  # percent vs the previous close
     bid: int | None
     ask: int | None
     volume: int | None
     time: str
+    change_paise: int | None = None  # vs the previous close
+    high: int | None = None  # the day's
+    low: int | None = None
 
     def cells(self) -> tuple[Cell, ...]:
         chg_cls = {"+": "lt-pos", "-": "lt-neg"}.get(self.change[:1], "")
         return (
             Cell(self.symbol, "lt-sym lt-c-symbol"),
             Cell(price(self.last), "lt-ltp lt-c-ltp"),
+            Cell(
+                inr(self.change_paise, sign=True, symbol=False),
+                f"{sign_class(self.change_paise)} lt-c-chgabs".strip(),
+            ),
             Cell(self.change, f"{chg_cls} lt-c-chg".strip()),
+            Cell(price(self.high), "lt-c-high"),
+            Cell(price(self.low), "lt-c-low"),
             Cell(price(self.bid), "lt-c-bid"),
             Cell(price(self.ask), "lt-c-ask"),
             Cell("–" if self.volume is None else group_indian(self.volume), "lt-c-volume"),
@@ -83,7 +99,8 @@ class QuoteBoardModel:
         self._reference: dict[str, int] = {}
 
     def reference(self, symbol: str) -> int | None:
-        """The oldest kept LTP of ``symbol`` (cached after the first read)."""
+        """The oldest kept LTP of ``symbol`` (cached after the first read): the change's base
+        when no previous close is known."""
         ref = self._reference.get(symbol)
         if ref is None:
             lasts = self.session.stream.history(symbol)["last"]
@@ -102,10 +119,23 @@ class QuoteBoardModel:
                 rows.append(QuoteRow(sym, None, "–", None, None, None, "–"))
                 continue
             bid, ask, last, ts = top
-            ref = self.reference(sym)
+            day = self._day(sym)
+            ref = rupees_to_paise(day.prev_close) or self.reference(sym)
             change = pct(last - ref, ref) if ref else "–"
-            rows.append(QuoteRow(sym, last, change, bid, ask, self._volume(sym), clock_text(ts)))
+            rows.append(
+                QuoteRow(
+                    sym, last, change, bid, ask, self._volume(sym), clock_text(ts),
+                    None if not ref else last - ref,
+                    rupees_to_paise(day.high), rupees_to_paise(day.low),
+                )
+            )  # fmt: skip
         return QuoteBoardView(tuple(rows))
+
+    def _day(self, symbol: str) -> DayStats:
+        try:
+            return self.session.day_stats(symbol)
+        except LiveTradeError:  # a feed that knows nothing of the day: the columns stay empty
+            return DayStats(symbol)
 
     def _volume(self, symbol: str) -> int | None:
         q = self.session.stream.quote(symbol)
