@@ -49,6 +49,7 @@ def test_the_notebook_set_is_the_documented_one() -> None:
         "04-fyers-connection.ipynb",
         "05-rest-api.ipynb",
         "06-replay-and-journal.ipynb",
+        "07-candles-history-depth.ipynb",
     ]
     for name in names:
         assert f"notebooks/{name}" in README, f"README does not link {name}"
