@@ -22,6 +22,10 @@ from livetrade.errors import (
 )
 from livetrade.events import Event
 from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
+
+# After the engine imported the livetrade.instruments module: lt.instruments is the F&O lookup
+# (a DataFrame of the registry); the module stays importable as livetrade.instruments.
+from livetrade.fno import find_future, find_option, instruments, load_master
 from livetrade.market_hours import MarketHours, MarketStatus, market_status
 from livetrade.model import (
     ExecutedOrder,
@@ -111,10 +115,14 @@ __all__ = [
     "TakeProfitConfig",
     "VirtualClock",
     "WallClock",
+    "find_future",
+    "find_option",
     "fyers_history",
     "fyers_login",
     "fyers_login_url",
     "get_session",
+    "instruments",
+    "load_master",
     "market_status",
     "open_session",
     "util",
