@@ -22,10 +22,6 @@ from livetrade.errors import (
 )
 from livetrade.events import Event
 from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
-
-# After the engine imported the livetrade.instruments module: lt.instruments is the F&O lookup
-# (a DataFrame of the registry); the module stays importable as livetrade.instruments.
-from livetrade.fno import find_future, find_option, instruments, load_master
 from livetrade.market_hours import MarketHours, MarketStatus, market_status
 from livetrade.model import (
     ExecutedOrder,
@@ -58,6 +54,9 @@ _LAZY = {  # the Fyers names pull in websockets and httpx: load them on first us
     "fyers_login": "livetrade.fyers.auth",
     "fyers_login_url": "livetrade.fyers.auth",
     "fyers_history": "livetrade.history",
+    "black76": "livetrade.pricing",  # numpy/scipy: loaded when first used
+    "greeks": "livetrade.pricing",
+    "implied_vol": "livetrade.pricing",
 }
 
 
@@ -115,14 +114,13 @@ __all__ = [
     "TakeProfitConfig",
     "VirtualClock",
     "WallClock",
-    "find_future",
-    "find_option",
+    "black76",
     "fyers_history",
     "fyers_login",
     "fyers_login_url",
     "get_session",
-    "instruments",
-    "load_master",
+    "greeks",
+    "implied_vol",
     "market_status",
     "open_session",
     "util",
