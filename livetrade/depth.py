@@ -235,73 +235,91 @@ _FIELDS: Final = ("open", "high", "low", "prev_close", "upper_circuit", "lower_c
 
 
 class DayStatsStore:
-    """Day reference prices per symbol, in paise, from any source (an opening ``/data/quotes``
-    answer, the exchange fields of the latest feed tick, the simulated past), plus the running
-    high/low of ticks folded in since. Nothing here runs per tick: the session folds the ticks
-    kept in its stream when someone reads (see :meth:`fold`)."""
+    """Day reference prices per symbol, in paise. Two layers, merged on read: *references*
+    (:meth:`set`: an opening ``/data/quotes`` answer, the simulated past's close) and the
+    *running* open/high/low of the ticks folded in (:meth:`fold`). Nothing here runs per tick:
+    the session folds the ticks its stream kept when someone reads."""
 
-    __slots__ = ("_day", "_last", "_refs", "_seen")
+    __slots__ = ("_day", "_last", "_refs", "_run", "_seen")
 
     def __init__(self) -> None:
         self._refs: dict[str, dict[str, int]] = {}
+        self._run: dict[str, dict[str, int]] = {}
         self._seen: dict[str, int] = {}  # ticks already folded, per symbol
-        self._day: dict[str, int] = {}  # IST day number the running values belong to
+        self._day: dict[str, int] = {}  # IST day number the values belong to
         self._last: dict[str, int] = {}  # the last folded price
 
-    def set(self, symbol: str, **paise: int | None) -> None:
-        """Record reference prices (keyword names as :class:`DayStats`; ``None`` or 0 = not
-        known, which keeps what was there)."""
+    def set(self, symbol: str, day: int, **paise: int | None) -> None:
+        """Record reference prices of IST day number ``day`` (names as :class:`DayStats`;
+        ``None`` or 0 = not known, which keeps what was there)."""
         unknown = set(paise) - set(_FIELDS)
         if unknown:
             raise InvalidInput("field", f"unknown day statistic(s) {sorted(unknown)}")
+        self._new_day(symbol, day)
         ref = self._refs.setdefault(symbol, {})
         for name, value in paise.items():
             if value:
-                if name == "high" and ref.get("high", 0) > value:
-                    continue
-                if name == "low" and 0 < ref.get("low", 1 << 62) < value:
-                    continue
                 ref[name] = value
 
-    def fold(self, symbol: str, day: int, seen: int, lasts: Sequence[int]) -> None:
-        """Fold ticks into the day's open/high/low: ``lasts`` are the last prices of the ticks
-        numbered up to ``seen`` that were not folded yet, all on IST day number ``day``. A new
-        day drops the previous day's running values and makes its last price the previous
-        close."""
-        ref = self._refs.setdefault(symbol, {})
-        if self._day.get(symbol, day) != day:
-            for name in ("open", "high", "low", "upper_circuit", "lower_circuit"):
-                ref.pop(name, None)
-            if symbol in self._last:
-                ref["prev_close"] = self._last[symbol]
+    def _new_day(self, symbol: str, day: int) -> None:
+        """Values of an earlier day go; that day's last price becomes the previous close."""
+        old = self._day.get(symbol)
         self._day[symbol] = day
+        if old is None or old >= day:
+            return
+        self._run.pop(symbol, None)
+        last = self._last.get(symbol)
+        self._refs[symbol] = {} if last is None else {"prev_close": last}
+
+    def fold(self, symbol: str, day: int, seen: int, lasts: Sequence[int]) -> None:
+        """Fold ticks into the running open/high/low: ``lasts`` are the last prices, oldest
+        first, of the ticks not folded yet, all on IST day number ``day``; ``seen`` is the
+        tick count once they are folded."""
         self._seen[symbol] = seen
         if not lasts:
             return
+        self._new_day(symbol, day)
+        run = self._run.setdefault(symbol, {})
         self._last[symbol] = lasts[-1]
-        if "open" not in ref:
-            ref["open"] = lasts[0]
+        if "open" not in run:
+            run["open"] = lasts[0]
         hi, lo = max(lasts), min(lasts)
-        if hi > ref.get("high", 0):
-            ref["high"] = hi
-        if lo < ref.get("low", 1 << 62):
-            ref["low"] = lo
+        if hi > run.get("high", 0):
+            run["high"] = hi
+        if lo < run.get("low", 1 << 62):
+            run["low"] = lo
 
     def folded(self, symbol: str) -> int:
         """How many of ``symbol``'s ticks were folded so far."""
         return self._seen.get(symbol, 0)
 
     def day(self, symbol: str) -> int | None:
+        """The IST day number the values belong to."""
         return self._day.get(symbol)
 
-    def paise(self, symbol: str) -> dict[str, int]:
+    def refs(self, symbol: str) -> dict[str, int]:
+        """The reference layer alone (paise)."""
         return dict(self._refs.get(symbol, {}))
 
+    def paise(self, symbol: str) -> dict[str, int]:
+        """Both layers merged (paise): the reference open wins, high/low are the extremes of
+        both, the rest are references."""
+        out = dict(self._refs.get(symbol, {}))
+        run = self._run.get(symbol)
+        if run:
+            out.setdefault("open", run["open"])
+            out["high"] = max(out.get("high", 0), run["high"])
+            out["low"] = min(out.get("low", 1 << 62), run["low"])
+        return out
+
     def get(self, symbol: str) -> DayStats:
-        ref = self._refs.get(symbol, {})
-        return DayStats(
-            symbol, **{name: from_paise(ref[name]) if name in ref else None for name in _FIELDS}
-        )
+        return stats_from_paise(symbol, self.paise(symbol))
 
     def __repr__(self) -> str:
-        return f"DayStatsStore({len(self._refs)} symbols)"
+        return f"DayStatsStore({len(self._day)} symbols)"
+
+
+def stats_from_paise(symbol: str, paise: dict[str, int]) -> DayStats:
+    return DayStats(
+        symbol, **{name: from_paise(paise[name]) if paise.get(name) else None for name in _FIELDS}
+    )

@@ -51,6 +51,7 @@ from livetrade.journal import (
     restore,
 )
 from livetrade.market_hours import MarketHours, MarketStatus, default_hours
+from livetrade.marketview import MarketView
 from livetrade.model import (
     IST,
     Fill,
@@ -78,6 +79,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from livetrade.api import ApiServer
+    from livetrade.depth import DayStats, Depth
     from livetrade.fyers.broker import FyersRestClient
     from livetrade.fyers.credentials import FyersConfig, TokenWatch
     from livetrade.fyers.feed import FyersFeed
@@ -469,6 +471,7 @@ class Session:
                 )
         self.bar_event = Event("bar", self._report)  # a closed candle (livetrade.bars.Bar)
         self.market_data = MarketData(self)  # candles and their history (livetrade.history)
+        self.market_view = MarketView(self)  # depth, day statistics, opening quotes
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
         self.calendar = self.engine.calendar = calendar  # None: hours not enforced
@@ -538,6 +541,7 @@ class Session:
             self.shadow.paper.detach()
         if self.live_feed is not None:
             await self.live_feed.close()
+        await self.market_view.aclose()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
@@ -657,9 +661,15 @@ class Session:
             raise LiveTradeError("only a simulated market can add symbols; this session replays")
         self.market.add_symbol(symbol, price)
 
-    async def watch(self, symbols: str | list[str]) -> None:
+    async def watch(self, symbols: str | list[str], *, depth: bool = False) -> None:
         """Start receiving quotes for ``symbols``: subscribes on the Fyers feed; on the simulated
         market an unknown symbol starts trading at ₹1000 (``add_symbol`` chooses the price).
+
+        Fyers: ``depth=True`` also subscribes five-level depth (``session.depth(symbol)``; the
+        simulated market always has depth), and one ``/data/quotes`` call per 50 symbols
+        gives each symbol its first quote before the first tick (an order can be placed at
+        once) and the day's open/high/low, previous close (``session.day_stats(symbol)``).
+        A failed quotes call is reported on ``error_event``; the subscription stands.
 
         A Fyers or hub feed that has ``failed`` raises ``FeedDisconnected`` naming its state and
         reason (nothing is subscribed: quotes would never come): ``await session.reconnect()``
@@ -676,7 +686,11 @@ class Session:
                     f"the {self.feed} feed has failed ({state.reason or 'no reason given'}); "
                     f"nothing was subscribed: restart it with `await session.reconnect()`"
                 )
-            await self.live_feed.watch(wanted)
+            if self.fyers_feed is not None:
+                await self.fyers_feed.watch(wanted, depth=depth)
+                await self._opening_quotes(wanted)
+            else:
+                await self.live_feed.watch(wanted)
             state = self.live_feed.state
             if state.status != "live":
                 log.warning(
@@ -689,6 +703,33 @@ class Session:
         for symbol in wanted:
             if symbol not in self.symbols:
                 self.add_symbol(symbol)
+
+    async def _opening_quotes(self, symbols: list[str]) -> None:
+        try:
+            await self.market_view.opening_quotes(symbols)
+        except LiveTradeError as exc:
+            log.warning("opening quotes for %s failed: %s", ", ".join(symbols), exc)
+            self._report(exc)
+
+    def depth(self, symbol: str) -> Depth | None:
+        """Five levels a side of ``symbol``: ``bids`` best first, ``asks`` best first, each
+        ``(price Decimal, quantity, orders)``. Fyers: from the data socket for symbols watched
+        with ``depth=True``; simulated market: derived from the current quote (best levels =
+        its bid/ask). ``None`` before any (and on replay or hub feeds, which carry none).
+        An index raises ``InvalidInput`` (no depth)."""
+        return self.market_view.depth(symbol)
+
+    def depth_df(self, symbol: str) -> pd.DataFrame:
+        """:meth:`depth` as rows: ``side`` ("bid"/"ask"), ``level`` (1-5), ``price`` (float
+        rupees), ``quantity``, ``orders`` (bids first, best first; empty if no depth)."""
+        return self.market_view.depth_df(symbol)
+
+    def day_stats(self, symbol: str) -> DayStats:
+        """``symbol``'s day: open, high, low, prev_close, upper_circuit, lower_circuit
+        (``Decimal`` or ``None``). Fyers: the opening quote and the exchange fields of the
+        latest quote; simulated market: its own ticks, the simulated past's previous close and
+        a ±20% band around it."""
+        return self.market_view.day_stats(symbol)
 
     async def unwatch(self, symbols: str | list[str]) -> None:
         """Stop receiving quotes for ``symbols`` (Fyers feed: unsubscribes)."""
@@ -1310,8 +1351,10 @@ class Session:
         return replay(records, fresh)
 
     def quotes_df(self, symbol: str | None = None) -> pd.DataFrame:
-        """Kept tick history (all symbols, or one) with Asia/Kolkata timestamps."""
-        return self.stream.history_df(symbol)
+        """Kept tick history (all symbols, or one) with Asia/Kolkata timestamps, then the
+        day's ``open``/``high``/``low`` so far, ``prev_close`` and ``change_pct`` (day change
+        against the previous close) on each row."""
+        return self.market_view.quotes_frame(symbol)
 
     def bars_df(
         self, symbol: str, timeframe: str = "5min", start: Any = None, end: Any = None

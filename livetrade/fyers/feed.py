@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from livetrade.clock import Clock
+from livetrade.depth import DepthStore
 from livetrade.fyers.credentials import FyersConfig
 from livetrade.fyers.stream import (
     ExponentialBackoff,
@@ -78,9 +79,14 @@ class FyersFeed:
         )
         self.on_state: list[Callable[[FeedState], None]] = self.manager.on_state
         self.on_error: list[Callable[[BaseException], None]] = self.manager.on_error
+        self.depth = DepthStore()
+        """The latest five-level depth of every symbol watched with ``depth=True``."""
         converter = self.manager.converter
         push = stream.push
-        self.manager.set_sink(lambda events, ts_ns: converter.push_ticks(events, ts_ns, push))
+        update = self.depth.update
+        self.manager.set_sink(
+            lambda events, ts_ns: converter.push_ticks(events, ts_ns, push, update)
+        )
 
     def __repr__(self) -> str:
         return f"FyersFeed({self.config.ws_url!r}, state={self.state}, symbols={len(self.symbols)})"
@@ -104,14 +110,17 @@ class FyersFeed:
         retrying in the background; ``manager.reconnect()`` waits for it)."""
         await self.manager.connect()
 
-    async def watch(self, symbols: list[str]) -> None:
+    async def watch(self, symbols: list[str], *, depth: bool = False) -> None:
         """Subscribe ``symbols`` (one symbol-token lookup for the new ones, one subscribe frame);
-        quotes then flow into the stream. ``InvalidInput`` names any symbol Fyers does not
-        know (then nothing is subscribed) or a total above 5,000."""
-        await self.manager.subscribe(symbols)
+        quotes then flow into the stream, and with ``depth`` each scrip's five-level depth
+        into :attr:`depth`. ``InvalidInput`` names any symbol Fyers does not know (then nothing
+        is subscribed) or a total above 5,000 topics."""
+        await self.manager.subscribe(symbols, depth=depth)
 
     async def unwatch(self, symbols: list[str]) -> None:
         await self.manager.unsubscribe(symbols)
+        for symbol in symbols:
+            self.depth.discard(symbol)
 
     async def close(self) -> None:
         """Close the connection and stop every task this feed started."""

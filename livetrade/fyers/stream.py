@@ -72,7 +72,7 @@ from livetrade.fyers.credentials import (
     token_claims,
 )
 from livetrade.fyers.rest import SymbolTokenClient, is_loopback
-from livetrade.fyers.symbols import AccessTokenClaims, map_symbols, parse_symbol
+from livetrade.fyers.symbols import AccessTokenClaims, DataType, map_symbols, parse_symbol
 from livetrade.model import PriceQuote, ns_to_datetime
 from livetrade.money import from_paise
 
@@ -87,6 +87,7 @@ __all__ = [
     "FyersWebSocketManager",
     "StreamStats",
     "TickConverter",
+    "DepthFn",
     "TickHandler",
     "TickSink",
     "nse_market_open",
@@ -125,6 +126,9 @@ PushFn: TypeAlias = Callable[[str, int, int, int, int, int], None]
 
 TickSink: TypeAlias = Callable[[list[Event], int], int]
 """``sink(events, ts_ns) -> ticks consumed``: a whole frame's events at once (the fast path)."""
+
+DepthFn: TypeAlias = Callable[[str, "tuple[int | None, ...]", int, int], None]
+"""``DepthStore.update``'s shape: ``(symbol, 30 raw values, ts_ns, price divisor)``."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,10 +250,13 @@ class TickConverter:
             ask = None if ask is None else _paise(ask, div)
         return (bid or last), (ask or last), last, (vol or 0)
 
-    def push_ticks(self, events: list[Event], ts_ns: int, push: PushFn) -> int:
+    def push_ticks(
+        self, events: list[Event], ts_ns: int, push: PushFn, depth: DepthFn | None = None
+    ) -> int:
         """Push every mapped tick of ``events`` (``push(symbol, bid, ask, last, volume,
-        ts_ns)``, paise); returns how many were pushed. The hot path of the Fyers feed: the
-        same conversion as ``__call__``, fused into one loop with no tuple per tick."""
+        ts_ns)``, paise) and hand depth records to ``depth`` (their merged values, unconverted);
+        returns how many were taken. The hot path of the Fyers feed: the same conversion as
+        ``__call__``, fused into one loop with no tuple per tick."""
         plans = self._plans
         n = 0
         for ev in events:
@@ -263,6 +270,9 @@ class TickConverter:
             if plan is None or plan[0] is not info:
                 plan = self._plan(info)
                 if plan is None:
+                    if depth is not None and info.kind == "dp":
+                        depth(symbol, ev[1], ts_ns, info.divisor)
+                        n += 1
                     continue
             values = ev[1]
             last = values[0]
@@ -417,6 +427,7 @@ class FyersWebSocketManager:
         self.on_error: list[Callable[[BaseException], None]] = []
         self._topics: dict[str, str] = {}  # desired subscriptions: topic → symbol
         self._symbol_topic: dict[str, str] = {}  # symbol → topic
+        self._depth_topic: dict[str, str] = {}  # symbol → its dp| topic, if depth is wanted
         self._fytokens: dict[str, str] = {}  # symbol-token answers, kept across reconnects
         self._tick_handlers: list[TickHandler] = []
         self._sink: TickSink | None = None
@@ -1043,14 +1054,19 @@ class FyersWebSocketManager:
             await self._flush(link)
 
     async def subscribe(
-        self, symbols: Iterable[str], callback: QuoteCallback | None = None
+        self,
+        symbols: Iterable[str],
+        callback: QuoteCallback | None = None,
+        *,
+        depth: bool = False,
     ) -> list[str]:
         """Subscribe several symbols at once (one symbol-token call, one subscribe frame).
 
         All or nothing: an unknown or malformed symbol raises ``InvalidInput`` naming it and
-        nothing is subscribed. More than 5,000 symbols in total raises before anything is
+        nothing is subscribed. More than 5,000 topics in total raises before anything is
         sent. Works before :meth:`connect` too (sent when the connection is live). Returns the
-        symbols newly subscribed.
+        symbols newly subscribed. ``depth=True`` also subscribes each scrip's five-level depth
+        (``dp|`` topic, one more topic per symbol; indexes have none and are skipped).
         """
         if isinstance(symbols, str):
             symbols = [symbols]
@@ -1066,6 +1082,8 @@ class FyersWebSocketManager:
                 new = [s for s in new if s not in self._symbol_topic]
                 self._check_limit(len(new))
                 await self._add(new)
+        if depth:
+            self._add_depth(wanted)
         if callback is not None:
             for s in wanted:
                 self._symbol_callbacks.setdefault(s, []).append(callback)
@@ -1102,6 +1120,33 @@ class FyersWebSocketManager:
             self._topics[topic] = symbol
             self._symbol_topic[symbol] = topic
 
+    def _add_depth(self, symbols: list[str]) -> None:
+        """The depth topics of ``symbols`` (already subscribed, so their fytokens are known)."""
+        wanted = {
+            s: self._fytokens[s]
+            for s in symbols
+            if s not in self._depth_topic and s in self._fytokens and not parse_symbol(s).is_index
+        }
+        mapped = map_symbols(wanted, DataType.DEPTH)
+        self._check_limit(len(mapped.topics))
+        for topic, symbol in mapped.topics.items():
+            self._topics[topic] = symbol
+            self._depth_topic[symbol] = topic
+
+    def depth_symbols(self) -> list[str]:
+        """The symbols whose depth is subscribed."""
+        return list(self._depth_topic)
+
+    def latest(self, symbol: str, *, depth: bool = False) -> Tick | None:
+        """The current merged state of ``symbol``'s quote (or depth) topic on the live
+        connection, as the codec keeps it (``None`` before its snapshot). Read on demand:
+        nothing is copied per tick."""
+        topic = (self._depth_topic if depth else self._symbol_topic).get(symbol)
+        link = self._link
+        if topic is None or link is None:
+            return None
+        return link.codec.latest(topic)
+
     async def unsubscribe(self, symbols: Iterable[str]) -> list[str]:
         """Unsubscribe symbols (unknown ones are ignored); returns those removed."""
         if isinstance(symbols, str):
@@ -1110,6 +1155,9 @@ class FyersWebSocketManager:
         for s in dict.fromkeys(symbols):
             topic = self._symbol_topic.pop(s, None)
             self._symbol_callbacks.pop(s, None)
+            depth_topic = self._depth_topic.pop(s, None)
+            if depth_topic is not None:
+                del self._topics[depth_topic]
             if topic is not None:
                 del self._topics[topic]
                 removed.append(s)
