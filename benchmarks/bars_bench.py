@@ -6,9 +6,9 @@
 2. ``bars_df`` over 1,000,000 ticks (the bars are already built tick by tick; this is the
    DataFrame view) vs pandas ``resample().ohlc()`` + volume sum on the same ticks, already in a
    DataFrame. Target: no slower than pandas.
-3. A year of 5-minute Fyers history through ``FyersHistory`` against an in-process
-   ``httpx.MockTransport`` answering the documented /data/history shape: requests sent,
-   seconds, and the second call's requests (target 0).
+3. A year of 5-minute Fyers history through ``FyersHistory`` against the fake Fyers server
+   (``/data/history`` over loopback HTTP, candles from its seeded simulated past): requests
+   sent, seconds, and the second call's requests (target 0).
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import random
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
-import httpx
 import numpy as np
 import pandas as pd
 
@@ -30,7 +29,7 @@ from livetrade import LivePriceStream, LiveTradingEngine
 from livetrade.bars import NS, BarBook, bars_frame
 from livetrade.clock import VirtualClock
 from livetrade.fyers.broker import RateLimiter
-from livetrade.fyers.credentials import FyersConfig
+from livetrade.fyers.fake import FakeFyersServer
 from livetrade.history import FyersHistory
 from livetrade.model import IST
 from livetrade.money import NoCharges
@@ -109,40 +108,25 @@ def frames(n: int, repeats: int) -> tuple[float, float, int]:
     return ours_s, theirs_s, len(got)
 
 
-def history_year() -> tuple[int, float, int]:
-    """(requests, seconds, second call's requests) for a year of 5-minute history."""
-    sent: list[str] = []
+def history_year() -> tuple[int, float, int, int]:
+    """(requests, seconds, second call's requests, candles) for a year of 5-minute history
+    from the fake Fyers server."""
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        q = dict(request.url.params)
-        sent.append(q["range_from"])
-        d, d1 = date.fromisoformat(q["range_from"]), date.fromisoformat(q["range_to"])
-        rows = []
-        while d <= d1:
-            if d.weekday() < 5:
-                opn = int(datetime(d.year, d.month, d.day, 9, 15, tzinfo=IST).timestamp())
-                rows += [
-                    [t, 800.0, 800.5, 799.5, 800.05, 1000] for t in range(opn, opn + 22_500, 300)
-                ]
-            d += timedelta(days=1)
-        return httpx.Response(200, json={"s": "ok", "candles": rows})
-
-    async def run(root: str) -> tuple[int, float, int]:
-        h = FyersHistory(
-            FyersConfig(
-                "XY1234-100:eyJhbGciOiJIUzI1NiJ9.e30.sig", rest_url="http://127.0.0.1:9/data"
-            ),
-            transport=httpx.MockTransport(handler),
-            limiter=RateLimiter(),
-            cache_dir=root,
-            now=lambda: datetime(2025, 6, 2, 12, tzinfo=IST).timestamp(),
-        )
-        t = time.perf_counter()
-        await h.columns(SYM, "5min", date(2024, 6, 1), date(2025, 6, 1))
-        dt = time.perf_counter() - t
-        first = len(sent)
-        await h.columns(SYM, "5min", date(2024, 6, 1), date(2025, 6, 1))
-        return first, dt, len(sent) - first
+    async def run(root: str) -> tuple[int, float, int, int]:
+        clock = VirtualClock(datetime(2025, 6, 2, 12, tzinfo=IST))
+        async with FakeFyersServer(seed=1, tick_interval=None, clock=clock) as fake:
+            h = FyersHistory(
+                fake.config,
+                limiter=RateLimiter(),
+                cache_dir=root,
+                now=lambda: clock.now_ns() / NS,
+            )
+            t = time.perf_counter()
+            cols = await h.columns(SYM, "5min", date(2024, 6, 1), date(2025, 6, 1))
+            dt = time.perf_counter() - t
+            first = len(h.requests)
+            await h.columns(SYM, "5min", date(2024, 6, 1), date(2025, 6, 1))
+            return first, dt, len(h.requests) - first, len(cols)
 
     with tempfile.TemporaryDirectory() as root:
         return asyncio.run(run(root))
@@ -162,7 +146,7 @@ def main() -> None:
             times.append(tick_path(data, tfs))
     base, with3 = (min(t) for t in runs.values())
     ours, theirs, nbars = frames(args.big, max(3, args.repeats // 2))
-    requests, seconds, again = history_year()
+    requests, seconds, again, candles = history_year()
 
     rows = [
         ("tick path, no candles", f"{base / args.ticks * 1e9:,.0f} ns/tick", "reference"),
@@ -177,7 +161,11 @@ def main() -> None:
             f"{ours * 1e3:,.1f} ms",
             f"{theirs / ours:,.1f}x pandas (target >= 1x)",
         ),
-        ("1 year of 5min history (MockTransport)", f"{seconds:,.2f} s", f"{requests} requests"),
+        (
+            f"1 year of 5min history, fake Fyers ({candles:,} bars)",
+            f"{seconds:,.2f} s",
+            f"{requests} requests",
+        ),
         ("same year again", "", f"{again} requests (target 0)"),
     ]
     w0 = max(len(r[0]) for r in rows)
