@@ -25,7 +25,6 @@ import json
 import logging
 import sqlite3
 import time
-import weakref
 from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
@@ -49,8 +48,6 @@ from livetrade.errors import AuthError, InvalidInput, LiveTradeError
 from livetrade.model import check_symbol
 
 if TYPE_CHECKING:
-    import asyncio
-
     import httpx
     import pandas as pd
 
@@ -161,24 +158,12 @@ def plan_requests(
     return out
 
 
-_LIMITERS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, RateLimiter]] = (
-    weakref.WeakKeyDictionary()
-)
-
-
 def shared_limiter(app_id: str) -> RateLimiter:
-    """The process's Fyers rate limiter for ``app_id`` in the running event loop (Fyers
-    counts requests per app+user; an asyncio lock belongs to one loop)."""
-    import asyncio
+    """The process's Fyers rate governor for ``app_id`` in the running event loop (Fyers
+    counts requests per app+user; :func:`livetrade.governor.governor_for`)."""
+    from livetrade.governor import governor_for
 
-    from livetrade.fyers.broker import RateLimiter
-
-    loop = asyncio.get_running_loop()
-    per_loop = _LIMITERS.setdefault(loop, {})
-    limiter = per_loop.get(app_id)
-    if limiter is None:
-        limiter = per_loop[app_id] = RateLimiter()
-    return limiter
+    return governor_for(app_id)
 
 
 class HistoryCache:

@@ -349,8 +349,9 @@ class FyersRestClient:
 
     ``timeout`` bounds every request. ``client`` (an ``httpx.AsyncClient`` you own) or
     ``transport`` (e.g. ``httpx.MockTransport``) replace the default connection pool.
-    ``limiter`` is shared by everything using the same Fyers app+user in this process; pass
-    the same :class:`RateLimiter` to each client. ``now`` is the wall clock (token expiry);
+    ``limiter`` is shared by everything using the same Fyers app+user in this process: by
+    default the app's :func:`livetrade.governor.governor_for` (also used by the data and
+    history calls). ``now`` is the wall clock (token expiry);
     ``sleep`` waits before an order-book lookup after a lost answer (``settle_delay``).
     """
 
@@ -382,7 +383,11 @@ class FyersRestClient:
             raise InvalidInput("submit_attempts", "attempt counts must be ≥ 1 (retries ≥ 0)")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.limiter = limiter if limiter is not None else RateLimiter()
+        if limiter is None:  # the app's one governor: every REST client of the app shares it
+            from livetrade.governor import governor_for
+
+            limiter = governor_for(self._token.app_id)
+        self.limiter = limiter
         self._now = now
         self._sleep: Sleep = sleep if sleep is not None else self.limiter.sleep
         self.max_rate_retries = max_rate_retries
