@@ -263,3 +263,20 @@ async def test_start_after_the_close_and_the_default() -> None:
         assert s.now == at(2026, 4, 3, 16, 0) + dt.timedelta(seconds=3)
     finally:
         await s.close()
+
+
+async def test_the_readme_example_runs() -> None:
+    import ast
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    section = readme.split("## Market hours and Fyers' rate limits\n", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match is not None
+    code = compile(match.group(1), "README.md", "exec", flags=ast.PyCF_ALLOW_TOP_LEVEL_AWAIT)
+    namespace: dict[str, object] = {}
+    result = eval(code, namespace)  # the README's own example
+    if result is not None:
+        await result
+    assert namespace["session"].now == at(2026, 3, 4, 9, 15)  # type: ignore[attr-defined]
