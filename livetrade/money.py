@@ -14,9 +14,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from livetrade.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from livetrade.fno.charges import IndianFnoCharges
+    from livetrade.instruments import InstrumentRegistry
 
 PAISE = Decimal("0.01")
 _HUNDRED = Decimal(100)
@@ -126,6 +130,13 @@ class RateRow:
 
 _EARLIEST = date(2000, 1, 1)
 _FYERS = "Fyers: brokerage, statutory and other applicable charges (support.fyers.in)"
+_FA73061 = "NSE circular FA73061, 27 Feb 2026: transaction charge / IPFT split from 1 Mar 2026"
+_FATAX73524 = "NSE circular FATAX73524, 31 Mar 2026 (Finance Act 2026): F&O STT from 1 Apr 2026"
+_STT_2024 = "F&O STT from 1 Oct 2024 (Finance (No. 2) Act 2024), the old rate in FATAX73524"
+_W3 = "NSE transaction charges from 1 Oct 2024 (businessupturn.com, 27 Sep 2024; fno.md W3)"
+_W4 = "NSE/BSE transaction fees from 1 Oct 2024 (hindustantimes.com, 27 Sep 2024; fno.md W4)"
+_IPFT = "NSE press release 24 Mar 2023: IPFT; fno.md section 3"
+_STAMP = "NSE stamp-duty page (nseindia.com/invest/first-time-investor-stamp-duty-charges-taxes)"
 
 # The one table of rates. Rates are fractions of turnover unless the component says otherwise.
 RATES: tuple[RateRow, ...] = (
@@ -170,6 +181,49 @@ RATES: tuple[RateRow, ...] = (
         "dp_per_scrip_day", "delivery_sell", Decimal(1250), date(2025, 6, 1),
         'Fyers "How are DP charges levied" (Rs 12.5 + GST per ISIN per day, paise)',
     ),
+    # NSE cash from 1 Mar 2026: the charge + IPFT total stays Rs 307/crore, split 306.99 + 0.01
+    RateRow("exchange", "NSE", Decimal("0.000030699"), date(2026, 3, 1), _FA73061 + " (cash)"),
+    RateRow("ipft", "NSE", Decimal("0.000000001"), date(2026, 3, 1), _FA73061 + " (cash)"),
+    # ---- futures and options (shared/fno.md section 3; livetrade.fno.charges applies them).
+    # Rows start where fno.md's sources start (1 Oct 2024, IPFT 1 Apr 2023): earlier F&O
+    # rates are not sourced here and read as 0.
+    RateRow("brokerage", "fno_fut", Decimal("0.0003"), _EARLIEST, _FYERS + " (F&O futures)"),
+    RateRow("brokerage_cap", "fno_fut", Decimal(2000), _EARLIEST, _FYERS + " (Rs 20, paise)"),
+    RateRow(
+        "brokerage_flat", "fno_opt", Decimal(2000), _EARLIEST,
+        _FYERS + "; fyers.in/charges-list (options Rs 20 flat per order, paise)",
+    ),
+    RateRow("stt", "fno_fut_sell", Decimal("0.0002"), date(2024, 10, 1), _STT_2024),
+    RateRow("stt", "fno_fut_sell", Decimal("0.0005"), date(2026, 4, 1), _FATAX73524),
+    RateRow("stt", "fno_opt_sell", Decimal("0.001"), date(2024, 10, 1), _STT_2024 + " (premium)"),
+    RateRow("stt", "fno_opt_sell", Decimal("0.0015"), date(2026, 4, 1), _FATAX73524 + " (premium)"),
+    RateRow(
+        "stt", "fno_opt_exercise", Decimal("0.00125"), date(2024, 10, 1),
+        _STT_2024 + " (exercised: intrinsic value, holder pays)",
+    ),
+    RateRow(
+        "stt", "fno_opt_exercise", Decimal("0.0015"), date(2026, 4, 1),
+        _FATAX73524 + " (exercised: intrinsic value, holder pays)",
+    ),
+    RateRow("exchange", "NSE_FUT", Decimal("0.0000173"), date(2024, 10, 1), _W3 + " (futures)"),
+    RateRow("exchange", "NSE_FUT", Decimal("0.000018299"), date(2026, 3, 1), _FA73061 + " (fut)"),
+    RateRow("exchange", "NSE_OPT", Decimal("0.0003503"), date(2024, 10, 1), _W3 + " (premium)"),
+    RateRow("exchange", "NSE_OPT", Decimal("0.0003552"), date(2026, 3, 1), _FA73061 + " (opt)"),
+    RateRow("ipft", "NSE_FUT", Decimal("0.000001"), date(2023, 4, 1), _IPFT + " (Rs 10/crore)"),
+    RateRow("ipft", "NSE_FUT", Decimal("0.000000001"), date(2026, 3, 1), _FA73061 + " (Rs 0.01)"),
+    RateRow("ipft", "NSE_OPT", Decimal("0.000005"), date(2023, 4, 1), _IPFT + " (Rs 50/crore)"),
+    RateRow("ipft", "NSE_OPT", Decimal("0.0000001"), date(2026, 3, 1), _FA73061 + " (Rs 1/crore)"),
+    RateRow("exchange", "BSE_FUT", Decimal(0), date(2024, 10, 1), _W4 + " (futures nil)"),
+    RateRow(
+        "exchange", "BSE_OPT_INDEX", Decimal("0.000325"), date(2024, 10, 1),
+        _W4 + " (SENSEX/BANKEX options Rs 3,250/crore premium)",
+    ),
+    RateRow(
+        "exchange", "BSE_OPT_OTHER", Decimal("0.00005"), date(2024, 10, 1),
+        _W4 + " (SENSEX 50 and stock options Rs 500/crore premium)",
+    ),
+    RateRow("stamp", "fno_fut", Decimal("0.00002"), date(2020, 7, 1), _STAMP + " (futures)"),
+    RateRow("stamp", "fno_opt", Decimal("0.00003"), date(2020, 7, 1), _STAMP + " (options)"),
 )  # fmt: skip
 
 
@@ -232,10 +286,19 @@ class IndianEquityCharges:
     when they filled, are re-billed as intraday through a refund the sell leaves behind
     (:meth:`take_refund`): their delivery STT comes off the day's rounded figure, their stamp
     duty drops from 0.015% to 0.003% and their brokerage (with its GST) to the intraday rate.
+
+    Futures and options are billed by :class:`livetrade.fno.charges.IndianFnoCharges` from the
+    same table: a symbol is a derivative when ``instruments`` (e.g. ``engine.instruments``)
+    registers it as one, else when it has the Fyers F&O ticker form (``NSE:NIFTY26SEPFUT``).
     """
 
-    def __init__(self, table: Iterable[RateRow] = RATES) -> None:
+    def __init__(
+        self, table: Iterable[RateRow] = RATES, instruments: InstrumentRegistry | None = None
+    ) -> None:
         self._table = tuple(table)
+        self.instruments = instruments
+        self._fno_model: IndianFnoCharges | None = None
+        self._is_fno: dict[str, bool] = {}
         self._stt_turnover: dict[tuple[str, date, bool, bool], int] = {}
         self._stt_charged: dict[tuple[str, date, bool, bool], int] = {}
         self._dp_days: set[tuple[str, date]] = set()
@@ -364,14 +427,36 @@ class IndianEquityCharges:
         gst = round_half_up(Decimal(brokerage) * self._rate("gst", "all", day))
         return Charges(brokerage=brokerage, stt=max(stt, 0), stamp=stamp, gst=gst)
 
+    @property
+    def fno(self) -> IndianFnoCharges:
+        """The F&O model derivative fills are routed to (exercise STT lives there)."""
+        if self._fno_model is None:
+            from livetrade.fno.charges import IndianFnoCharges
+
+            self._fno_model = IndianFnoCharges(self._table, self.instruments)
+        return self._fno_model
+
+    def _derivative(self, symbol: str) -> IndianFnoCharges | None:
+        """The F&O model if ``symbol`` is a future or an option, else None (cash equity)."""
+        hit = self._is_fno.get(symbol)
+        if hit is None:
+            from livetrade.fno.charges import derivative_terms
+
+            hit = self._is_fno[symbol] = derivative_terms(symbol, self.instruments) is not None
+        return self.fno if hit else None
+
     def estimate(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
+        if (fno := self._derivative(symbol)) is not None:
+            return fno.estimate(symbol, is_buy, delivery, quantity, price, day)
         return self._compute(symbol, is_buy, delivery, quantity, price, day)
 
     def charge(
         self, symbol: str, is_buy: bool, delivery: bool, quantity: int, price: int, day: date
     ) -> Charges:
+        if (fno := self._derivative(symbol)) is not None:
+            return fno.charge(symbol, is_buy, delivery, quantity, price, day)
         if delivery and not is_buy:
             return self._cnc_sell(symbol, quantity, price, day, apply=True)
         charges = self._compute(symbol, is_buy, delivery, quantity, price, day)
@@ -394,6 +479,9 @@ class IndianEquityCharges:
         day: date,
         charges: Charges,
     ) -> None:
+        if (fno := self._derivative(symbol)) is not None:
+            fno.record(symbol, is_buy, delivery, quantity, price, day, charges)
+            return
         if delivery and not is_buy:  # replays the same matching; the refund was journaled
             self._cnc_sell(symbol, quantity, price, day, apply=True)
             self._refund = ZERO_CHARGES
