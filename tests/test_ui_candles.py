@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 
@@ -178,3 +179,26 @@ def test_lookback_counts_weekdays() -> None:
     start = lookback_start(monday_noon, "5min")  # three trading days: Thu, Fri, Mon
     assert (monday_noon - start) // (86_400 * NS) == 4
     assert lookback_start(monday_noon, "1min") == start + 86_400 * NS  # Fri 00:00
+
+
+async def test_a_fyers_session_loads_the_charts_past_in_the_background(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = session
+    calls: list[tuple[str, str, object]] = []
+
+    async def history(symbol: str, timeframe: str = "5min", start: object = None) -> None:
+        calls.append((symbol, timeframe, start))
+
+    monkeypatch.setattr(s, "fyers_feed", object())  # only "is there a Fyers feed" is asked
+    monkeypatch.setattr(s, "history", history)
+    dash = Dashboard(s, clock=Clock(), start=False)
+    dash.throttle.take(0.0, force=True)
+    await asyncio.sleep(0)
+    assert calls == [(SYM, "5min", dash.prices.start_ns)]
+    assert "price_chart" in dash.throttle.take(1e9, force=True)  # redrawn with the past
+    assert dash.price_chart is not None
+    dash.price_chart.timeframe.value = "1h"
+    await asyncio.sleep(0)
+    assert calls[-1] == (SYM, "1h", dash.prices.start_ns)
+    dash.close()

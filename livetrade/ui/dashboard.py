@@ -262,7 +262,8 @@ class Dashboard:
             self.widget.add_class("lt-live-mode")
         self.widget.observe(self._widget_closed, names="comm")
 
-        self.prices.reset(session, self.ticket.symbol.value or "")
+        self._history_task: asyncio.Task[None] | None = None
+        self._reset_prices(self.ticket.symbol.value or "")
         self.pnl.seed(session)
         session.stream.add_listener(self._on_tick)
         session.engine.add_listener(self._on_engine)
@@ -372,10 +373,37 @@ class Dashboard:
         """A click on a quote row: that symbol on the ticket and the price chart."""
         self.ticket.load(symbol)
 
+    def _reset_prices(self, symbol: str, timeframe: str | None = None) -> None:
+        """Chart ``symbol`` (and ``timeframe``). A Fyers session's past comes from
+        ``/data/history`` (once per range: cached on disk), loaded in the background; the
+        candles built so far show meanwhile and the past joins them when it arrives."""
+        self.prices.reset(self.session, symbol, timeframe)
+        if self.session.fyers_feed is None or not symbol:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        if self._history_task is not None:
+            self._history_task.cancel()
+        self._history_task = loop.create_task(
+            self._load_history(symbol, self.prices.timeframe, self.prices.start_ns),
+            name=f"livetrade:{self.session.name}:ui-history",
+        )
+
+    async def _load_history(self, symbol: str, timeframe: str, start_ns: int | None) -> None:
+        try:
+            await self.session.history(symbol, timeframe, start=start_ns)
+        except LiveTradeError as exc:  # the chart still has the live candles
+            log.warning("chart history for %s %s: %s", symbol, timeframe, exc)
+            return
+        if not self.closed:
+            self.throttle.mark("price_chart")
+
     def _timeframe_changed(self, timeframe: str) -> None:
         """The chart's timeframe buttons: the same symbol's candles of ``timeframe``."""
         if timeframe != self.prices.timeframe:
-            self.prices.reset(self.session, self.prices.symbol, timeframe)
+            self._reset_prices(self.prices.symbol, timeframe)
             self.throttle.mark("price_chart")
 
     def _order_placed(self) -> None:
@@ -384,7 +412,7 @@ class Dashboard:
     def _ticket_changed(self, symbol_changed: bool) -> None:
         if symbol_changed:
             symbol = self.ticket.symbol.value or ""
-            self.prices.reset(self.session, symbol)
+            self._reset_prices(symbol)
             self.quotes.select(symbol)
             self.throttle.mark("price_chart", "quotes", "depth")
         self.throttle.mark("ticket")
@@ -564,7 +592,7 @@ class Dashboard:
         if self.closed:
             return
         self.closed = True
-        for task in (self._task, self._charts_task):
+        for task in (self._task, self._charts_task, self._history_task):
             if task is not None and not task.done():
                 task.cancel()
         self._detach()
