@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     from livetrade.fyers.feed import FyersFeed
     from livetrade.fyers.order_socket import FyersOrderSocket
     from livetrade.fyers.stream import FeedState
+    from livetrade.governor import GovernorStats
     from livetrade.hub.client import HubFeed, HubFeedState
     from livetrade.live import LiveRouter, Reconciliation, Shadow
     from livetrade.ui.dashboard import Dashboard
@@ -638,6 +639,16 @@ class Session:
         return (self.calendar or default_hours()).status(
             exchange, self.clock.now_ns(), segment=segment
         )
+
+    def rate_stats(self) -> GovernorStats | None:
+        """Today's Fyers REST budget of a live session's app: requests, orders, 429 minutes and
+        the governor's warnings (``livetrade.governor``); ``None`` without a Fyers client."""
+        if self.router is None:
+            return None
+        from livetrade.governor import RateGovernor
+
+        limiter = self.router.client.limiter
+        return limiter.stats() if isinstance(limiter, RateGovernor) else None
 
     @property
     def symbols(self) -> list[str]:

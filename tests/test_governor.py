@@ -164,3 +164,24 @@ async def test_two_clients_of_one_app_share_the_budget() -> None:
 
 def test_outside_a_loop_a_governor_of_its_own() -> None:
     assert governor_for("X-100") is not governor_for("X-100")
+
+
+async def test_a_live_session_surfaces_its_apps_budget() -> None:
+    import livetrade as lt
+
+    fake = FakeFyersRest(prices={"NSE:SBIN-EQ": Decimal("800.00")})
+    client = FyersRestClient(fake.authorization, base_url=URL, transport=mock_transport(fake))
+    session = await lt.open_session(
+        feed="sim", broker="fyers", live=True, seed=1, realtime=False, journal=False,
+        fyers_client=client, poll_interval=None, name="gov-live",
+    )  # fmt: skip
+    try:
+        stats = session.rate_stats()
+        assert stats is not None and stats.app_id == fake.app_id
+        assert stats.requests >= 1  # opening reconciled with Fyers through the governor
+        assert stats.breaches == 0 and stats.warnings == ()
+    finally:
+        await session.close()
+    paper = await lt.open_session(feed="sim", realtime=False, journal=False, name="gov-paper")
+    assert paper.rate_stats() is None
+    await paper.close()
