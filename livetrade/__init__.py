@@ -22,6 +22,10 @@ from livetrade.errors import (
 )
 from livetrade.events import Event
 from livetrade.feeds import DEFAULT_SYMBOLS, ReplayFeed, SimulatedMarket
+
+# After the engine imported the livetrade.instruments module: lt.instruments is the F&O lookup
+# (a DataFrame of the registry); the module stays importable as livetrade.instruments.
+from livetrade.fno import find_future, find_option, instruments, load_master
 from livetrade.market_hours import MarketHours, MarketStatus, market_status
 from livetrade.model import (
     ExecutedOrder,
@@ -115,12 +119,16 @@ __all__ = [
     "VirtualClock",
     "WallClock",
     "black76",
+    "find_future",
+    "find_option",
     "fyers_history",
     "fyers_login",
     "fyers_login_url",
     "get_session",
     "greeks",
     "implied_vol",
+    "instruments",
+    "load_master",
     "market_status",
     "open_session",
     "util",
