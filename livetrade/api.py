@@ -51,7 +51,8 @@ import hmac
 import logging
 import re
 import socket
-from collections.abc import Generator, Iterator
+from collections.abc import Awaitable, Callable, Generator, Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -86,6 +87,7 @@ from livetrade.model import (
     Side,
     StopLossConfig,
     TakeProfitConfig,
+    check_symbol,
     ns_to_datetime,
 )
 from livetrade.money import Charges, from_paise
@@ -709,31 +711,29 @@ _BEARER = HTTPBearer(auto_error=False, description="The token given to serve_api
 """Module level: FastAPI resolves the (string) annotations of dependencies in module globals."""
 
 
-def create_app(
-    session_or_engine: Session | LiveTradingEngine,
-    *,
-    token: str | None = None,
-    allow_update_price: bool = True,
-) -> FastAPI:
-    """The FastAPI app for one session (or a bare engine, as in the original).
+@dataclass(frozen=True)
+class _Served:
+    """What every route of one app works on: the session (None for a bare engine) and its
+    engine, and the checks several routes share."""
 
-    ``token``: when given, every endpoint but ``health`` requires ``Authorization: Bearer``.
-    ``allow_update_price=False`` refuses ``update-price`` even on a simulated session.
-    """
-    if isinstance(session_or_engine, Session):
-        session: Session | None = session_or_engine
-        engine = session_or_engine.engine
-    elif isinstance(session_or_engine, LiveTradingEngine):
-        session = None
-        engine = session_or_engine
-    else:
-        raise TypeError(
-            f"create_app needs a Session or LiveTradingEngine, not {session_or_engine!r}"
-        )
-    if token is not None and not token:
-        raise InvalidInput("token", "must not be empty")
-    stream = engine.price_stream
+    session: Session | None
+    engine: LiveTradingEngine
+    allow_update_price: bool
 
+    def writable(self) -> None:
+        if self.session is not None and self.session.closed:
+            raise SessionClosed(f"session {self.session.name!r} is closed; open a new one")
+
+    def live_session(self) -> Session:
+        if self.session is None or self.session.router is None:
+            raise ApiError(
+                409, "NOT_LIVE", "This is a paper session: there is nothing to reconcile or arm."
+            )
+        return self.session
+
+
+def _new_app() -> FastAPI:
+    """The FastAPI app with the body limit and every error mapped to a ``Failure``."""
     app = FastAPI(
         title="livetrade",
         version="0.1.0",
@@ -748,6 +748,11 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(StarletteHTTPException, _on_http)
     app.add_exception_handler(Exception, _on_unexpected)
+    return app
+
+
+def _authorizer(token: str | None) -> Callable[..., Awaitable[None]]:
+    """The dependency that checks ``Authorization: Bearer`` (a no-op without a token)."""
 
     async def authorize(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
@@ -762,22 +767,56 @@ def create_app(
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
+    return authorize
+
+
+def create_app(
+    session_or_engine: Session | LiveTradingEngine,
+    *,
+    token: str | None = None,
+    allow_update_price: bool = True,
+) -> FastAPI:
+    """The FastAPI app for one session (or a bare engine, as in the original).
+
+    ``token``: when given, every endpoint but ``health`` requires ``Authorization: Bearer``.
+    ``allow_update_price=False`` refuses ``update-price`` even on a simulated session.
+    """
+    if isinstance(session_or_engine, Session):
+        served = _Served(session_or_engine, session_or_engine.engine, allow_update_price)
+    elif isinstance(session_or_engine, LiveTradingEngine):
+        served = _Served(None, session_or_engine, allow_update_price)
+    else:
+        raise TypeError(
+            f"create_app needs a Session or LiveTradingEngine, not {session_or_engine!r}"
+        )
+    if token is not None and not token:
+        raise InvalidInput("token", "must not be empty")
+    app = _new_app()
     failures: dict[int | str, dict[str, Any]] = {
         s: {"model": Failure} for s in (400, 401, 403, 404, 409, 413, 422, 429, 503)
     }
     guarded = APIRouter(
         prefix=PREFIX,
-        dependencies=[Depends(authorize)] if token is not None else [],
+        dependencies=[Depends(_authorizer(token))] if token is not None else [],
         responses=failures,
     )
     open_router = APIRouter(prefix=PREFIX)
+    _order_routes(guarded, served)
+    _view_routes(guarded, served)
+    _live_routes(guarded, served)
+    _price_routes(guarded, served)
+    _health_route(open_router, served)
+    app.include_router(guarded)
+    app.include_router(open_router)
+    return app
 
-    def writable() -> None:
-        if session is not None and session.closed:
-            raise SessionClosed(f"session {session.name!r} is closed; open a new one")
+
+def _order_routes(router: APIRouter, ctx: _Served) -> None:
+    """buy, sell, cancel: orders through the engine (a live one waits for Fyers' answer)."""
+    session, engine = ctx.session, ctx.engine
 
     async def place(side: Side, body: OrderRequest, request: Request) -> OrderResponse:
-        writable()
+        ctx.writable()
         with _capture_fills(engine) as fills:
             order = engine.submit(
                 body.symbol,
@@ -794,23 +833,23 @@ def create_app(
                 origin=_origin(request),
             )
             if order.live and session is not None:  # Fyers' answer (and a market fill)
-                order = await session._routed(order)
+                order = await session.settle(order)
         out = OrderOut.of(order, _sum_charges(fills, order.order_id))
         if order.status is OrderStatus.CANCELLED:  # accepted, but nothing to execute against
             raise ApiError(409, "NOT_EXECUTED", order.message or "The order did not execute.")
         return OrderResponse(success=True, message=_order_message(order), order=out)
 
-    @guarded.post("/buy", summary="Buy (market by default; LIMIT, SL, SL-M with prices)")
+    @router.post("/buy", summary="Buy (market by default; LIMIT, SL, SL-M with prices)")
     async def buy(body: OrderRequest, request: Request) -> OrderResponse:
         return await place(Side.BUY, body, request)
 
-    @guarded.post("/sell", summary="Sell (an INTRADAY sell beyond the position opens a short)")
+    @router.post("/sell", summary="Sell (an INTRADAY sell beyond the position opens a short)")
     async def sell(body: OrderRequest, request: Request) -> OrderResponse:
         return await place(Side.SELL, body, request)
 
-    @guarded.post("/cancel", summary="Cancel an open order (a bracket leg cancels alone)")
+    @router.post("/cancel", summary="Cancel an open order (a bracket leg cancels alone)")
     async def cancel(body: CancelRequest) -> OrderResponse:
-        writable()
+        ctx.writable()
         order = engine.cancel(body.order_id)
         if order.live and session is not None and session.router is not None:
             await session.router.settled(order)  # Fyers has answered the cancel
@@ -818,11 +857,16 @@ def create_app(
             success=True, message=f"Cancelled order {order.order_id}.", order=OrderOut.of(order)
         )
 
-    @guarded.get("/portfolio", summary="Cash, P&L (net of charges) and positions")
+
+def _view_routes(router: APIRouter, ctx: _Served) -> None:
+    """portfolio, positions, orders, open-orders, risk-orders: reading, never changing."""
+    engine = ctx.engine
+
+    @router.get("/portfolio", summary="Cash, P&L (net of charges) and positions")
     async def portfolio() -> PortfolioResponse:
         return PortfolioResponse.model_validate(engine.portfolio_pnl())
 
-    @guarded.get("/positions", summary="Open positions, netted per symbol")
+    @router.get("/positions", summary="Open positions, netted per symbol")
     async def positions() -> PositionsResponse:
         out = [
             PositionOut(
@@ -841,19 +885,19 @@ def create_app(
         ]
         return PositionsResponse(positions=out)
 
-    @guarded.get("/orders", summary="Executed orders, oldest first")
+    @router.get("/orders", summary="Executed orders, oldest first")
     async def orders(
         symbol: Annotated[str | None, Query(max_length=64)] = None,
     ) -> OrdersResponse:
         return OrdersResponse(orders=[ExecutedOut.of(e) for e in engine.get_order_history(symbol)])
 
-    @guarded.get("/open-orders", summary="Resting orders (limits, stops, bracket legs)")
+    @router.get("/open-orders", summary="Resting orders (limits, stops, bracket legs)")
     async def open_orders(
         symbol: Annotated[str | None, Query(max_length=64)] = None,
     ) -> OpenOrdersResponse:
         return OpenOrdersResponse(orders=[OrderOut.of(o) for o in engine.open_orders(symbol)])
 
-    @guarded.get("/risk-orders", summary="Open stop-loss and take-profit legs per symbol")
+    @router.get("/risk-orders", summary="Open stop-loss and take-profit legs per symbol")
     async def risk_orders() -> RiskOrdersResponse:
         r = engine.get_risk_orders()
         return RiskOrdersResponse(
@@ -865,25 +909,22 @@ def create_app(
             },
         )
 
-    def live_session() -> Session:
-        if session is None or session.router is None:
-            raise ApiError(
-                409, "NOT_LIVE", "This is a paper session: there is nothing to reconcile or arm."
-            )
-        return session
 
-    @guarded.get("/reconciliation", summary="LIVE: our book against Fyers' (reads Fyers now)")
+def _live_routes(router: APIRouter, ctx: _Served) -> None:
+    """reconciliation, arm-live, disarm-live: a live session's arming."""
+
+    @router.get("/reconciliation", summary="LIVE: our book against Fyers' (reads Fyers now)")
     async def reconciliation() -> ReconciliationResponse:
-        s = live_session()
-        writable()
+        s = ctx.live_session()
+        ctx.writable()
         return ReconciliationResponse.of(await s.reconcile(), s.mode)
 
-    @guarded.post("/arm-live", summary='LIVE: allow real orders (confirm must be "LIVE")')
+    @router.post("/arm-live", summary='LIVE: allow real orders (confirm must be "LIVE")')
     async def arm_live(body: ArmRequest) -> ReconciliationResponse:
         from livetrade.live import LiveNotArmed
 
-        s = live_session()
-        writable()
+        s = ctx.live_session()
+        ctx.writable()
         try:
             rec = await s.arm_live(body.confirm, accept_differences=body.accept_differences)
         except LiveNotArmed:
@@ -896,13 +937,19 @@ def create_app(
             ) from None
         return ReconciliationResponse.of(rec, s.mode)
 
-    @guarded.post("/disarm-live", summary="LIVE: stop sending new orders")
+    @router.post("/disarm-live", summary="LIVE: stop sending new orders")
     async def disarm_live() -> ModeResponse:
-        s = live_session()
+        s = ctx.live_session()
         s.disarm_live()
         return ModeResponse(mode=s.mode, armed=False)
 
-    @guarded.post("/update-price", summary="Push a quote (simulated prices only)")
+
+def _price_routes(router: APIRouter, ctx: _Served) -> None:
+    """update-price: push a quote when prices are simulated."""
+    session, engine, stream = ctx.session, ctx.engine, ctx.engine.price_stream
+    allow_update_price = ctx.allow_update_price
+
+    @router.post("/update-price", summary="Push a quote (simulated prices only)")
     async def update_price(body: PriceUpdate) -> UpdatePriceResponse:
         if not allow_update_price:
             raise ApiError(403, "UPDATE_PRICE_DISABLED", "update-price is disabled on this server.")
@@ -914,11 +961,13 @@ def create_app(
                 f"Prices come from the session's {feed} feed; update-price only works when "
                 "prices are simulated.",
             )
-        writable()
+        ctx.writable()
         sym = body.symbol
-        if ":" not in sym or not sym.split(":", 1)[1]:
-            why = f"Symbol {sym!r} is not a Fyers symbol such as 'NSE:SBIN-EQ'."
-            raise OrderRejected("INVALID_SYMBOL", why, "symbol")
+        try:
+            check_symbol(sym)
+        except InvalidInput as exc:
+            why = f"Symbol {sym!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason})."
+            raise OrderRejected("INVALID_SYMBOL", why, "symbol") from None
         quote = PriceQuote(
             sym,
             body.bid_price,
@@ -932,7 +981,12 @@ def create_app(
         filled = list(dict.fromkeys(f.order_id for f in fills))
         return UpdatePriceResponse(success=True, message="Price updated", filled_orders=filled)
 
-    @open_router.get(
+
+def _health_route(router: APIRouter, ctx: _Served) -> None:
+    """health: liveness and what this server trades (no token needed)."""
+    session, engine, stream = ctx.session, ctx.engine, ctx.engine.price_stream
+
+    @router.get(
         "/health",
         summary="Liveness and what this server trades (no token needed)",
         responses={503: {"model": HealthResponse, "description": "The session is closed"}},
@@ -955,10 +1009,6 @@ def create_app(
             kill_switch=engine.kill_switch.value,
             armed=engine.router is not None and engine.router.armed,
         )
-
-    app.include_router(guarded)
-    app.include_router(open_router)
-    return app
 
 
 # ====================================================================== serving

@@ -933,6 +933,13 @@ class Session:
             origin=cell_origin(),
         )
 
+    async def settle(self, order: Order) -> Order:
+        """Live: wait for Fyers' answer on ``order`` just placed through the engine (a refusal
+        raises like a paper rejection; a market order's fill is read back). Paper: the order
+        as it is. The REST API and the dashboard's ticket place through the engine and call
+        this, as ``buy``/``sell`` do."""
+        return await self._routed(order)
+
     async def _routed(self, order: Order) -> Order:
         """Live: wait for Fyers' answer; a refusal raises like a paper rejection would."""
         if self.router is None or not order.live:
