@@ -60,6 +60,7 @@ def test_nse_calendar_matches_the_sourced_holidays_2025_2026(hours: MarketHours)
     assert hours.status("NSE", at(2025, 10, 21, 10, 0)).state == "closed"
 
 
+@pytest.mark.filterwarnings("ignore:Series.values returning an ndarray")  # exchange-calendars
 def test_the_libraries_compared() -> None:
     """Why pandas-market-calendars: exchange-calendars has no NSE calendar, only XBOM."""
     xcals = pytest.importorskip("exchange_calendars")
