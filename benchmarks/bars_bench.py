@@ -29,10 +29,10 @@ from livetrade import LivePriceStream, LiveTradingEngine
 from livetrade.bars import NS, BarBook, bars_frame
 from livetrade.clock import VirtualClock
 from livetrade.fyers.broker import RateLimiter
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.history import FyersHistory
 from livetrade.model import IST
 from livetrade.money import NoCharges
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SYM = "NSE:SBIN-EQ"
 T0 = datetime(2025, 6, 2, 9, 15, tzinfo=IST)

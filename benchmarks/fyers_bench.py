@@ -47,11 +47,11 @@ from livetrade import LivePriceStream, LiveTradingEngine, OrderKind, RiskLimits,
 from livetrade.engine import EngineEvent
 from livetrade.fyers.codec import DataCodec
 from livetrade.fyers.credentials import FyersConfig
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.feed import FyersFeed
 from livetrade.fyers.stream import TickConverter
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.money import NoCharges
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 N_SYMBOLS = 100
 RECORDS_PER_FRAME = 100  # throughput frames

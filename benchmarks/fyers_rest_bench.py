@@ -47,7 +47,7 @@ from typing import Any
 import httpx
 
 from livetrade.fyers.broker import FyersRestClient, RateLimiter
-from livetrade.fyers.fake import FakeFyersServer
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SYM = "NSE:SBIN-EQ"
 BURST = 50

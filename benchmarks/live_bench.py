@@ -25,8 +25,8 @@ from pathlib import Path
 
 import livetrade as lt
 from livetrade.fyers.broker import FyersRestClient, RateLimiter
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.model import OrderStatus
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SYM = "NSE:SBIN-EQ"
 NO_LIMITS = lt.RiskLimits(max_orders_per_minute=1_000_000)  # measuring, not trading

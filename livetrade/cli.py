@@ -485,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point; returns the exit status (2 for usage errors)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["fake-fyers"]:
-        from livetrade.fyers.fake import main as fake_main
+        from livetrade.testing.fake_fyers import main as fake_main
 
         return fake_main(argv[1:])
     if argv[:1] == ["hub"]:

@@ -352,7 +352,7 @@ def test_login_saves_a_private_token_that_sessions_then_use(
     import stat
 
     from livetrade.fyers.credentials import FyersConfig
-    from livetrade.fyers.fake_rest import FakeFyersRest, ThreadedFakeServer
+    from livetrade.testing.fake_rest import FakeFyersRest, ThreadedFakeServer
 
     fake = FakeFyersRest()
     server = ThreadedFakeServer(fake)

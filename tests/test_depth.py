@@ -22,9 +22,9 @@ from livetrade.depth import (
 )
 from livetrade.errors import InvalidInput
 from livetrade.fyers.codec import SENTINEL, DataCodec, DataFeed, SnapshotRecord, UpdateRecord
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.stream import TickConverter
 from livetrade.session import Session
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN, INFY, NIFTY = "NSE:SBIN-EQ", "NSE:INFY-EQ", "NSE:NIFTY50-INDEX"
 COLUMNS = ["side", "level", "price", "quantity", "orders"]

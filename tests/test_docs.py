@@ -14,8 +14,8 @@ import pytest
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 
 import livetrade as lt
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.rest import is_loopback
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 ROOT = Path(__file__).parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))

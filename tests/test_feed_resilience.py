@@ -21,7 +21,6 @@ import pytest
 import livetrade as lt
 from livetrade.clock import VirtualClock
 from livetrade.errors import AuthError, FeedDisconnected, OrderRejected
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.stream import (
     MAX_FRAME_SIZE,
     REPORT_AFTER,
@@ -32,6 +31,7 @@ from livetrade.fyers.stream import (
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.risk import RiskLimits
 from livetrade.session import Session
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN, NIFTY = "NSE:SBIN-EQ", "NSE:NIFTY50-INDEX"
 _names = itertools.count()

@@ -33,7 +33,10 @@ from livetrade.fyers.auth import (
     parse_auth_code,
     save_token,
 )
-from livetrade.fyers.fake_rest import (
+from livetrade.fyers.rest import is_loopback
+from livetrade.fyers.symbols import mint_fake_token
+from livetrade.model import IST
+from livetrade.testing.fake_rest import (
     DEFAULT_APP_ID,
     DEFAULT_APP_SECRET,
     FakeFyersRest,
@@ -41,9 +44,6 @@ from livetrade.fyers.fake_rest import (
     ThreadedFakeServer,
     mock_transport,
 )
-from livetrade.fyers.rest import is_loopback
-from livetrade.fyers.symbols import mint_fake_token
-from livetrade.model import IST
 
 fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
 requests = pytest.importorskip("requests")

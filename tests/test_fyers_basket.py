@@ -28,10 +28,10 @@ from livetrade.fyers.broker import (
     FyersRestClient,
     RateLimiter,
 )
-from livetrade.fyers.fake import FakeFyersServer
-from livetrade.fyers.fake_rest import FakeFyersRest, mock_transport
 from livetrade.fyers.rest import is_loopback
 from livetrade.model import Side
+from livetrade.testing.fake_fyers import FakeFyersServer
+from livetrade.testing.fake_rest import FakeFyersRest, mock_transport
 
 SBIN, INFY = "NSE:SBIN-EQ", "NSE:INFY-EQ"
 MOCK_URL = "http://127.0.0.1:9/api/v3"

@@ -50,14 +50,14 @@ from livetrade.fyers.broker import (
     parse_order,
     validate_tag,
 )
-from livetrade.fyers.fake_rest import (
+from livetrade.fyers.rest import is_loopback
+from livetrade.model import IST, Order, OrderKind, OrderStatus, Product, Side
+from livetrade.testing.fake_rest import (
     FakeFyersRest,
     RecordedRequest,
     ThreadedFakeServer,
     mock_transport,
 )
-from livetrade.fyers.rest import is_loopback
-from livetrade.model import IST, Order, OrderKind, OrderStatus, Product, Side
 
 fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
 requests = pytest.importorskip("requests")

@@ -29,9 +29,9 @@ from livetrade.fyers.codec import (
     UpdateRecord,
     parse_server_frame,
 )
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.symbols import DataType, map_symbols, split_access_token
 from livetrade.model import IST
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN, INFY, NIFTY, BAD = "NSE:SBIN-EQ", "NSE:INFY-EQ", "NSE:NIFTY50-INDEX", "NSE:NOSUCH-EQ"
 T0 = datetime(2026, 12, 2, 11, 0, tzinfo=IST)  # a Wednesday, market open

@@ -18,11 +18,11 @@ import livetrade as lt
 from livetrade import LivePriceStream, LiveTradingEngine, OrderKind, RiskLimits, Side
 from livetrade.errors import AuthError
 from livetrade.fyers.credentials import FyersConfig
-from livetrade.fyers.fake import GARBAGE_FRAMES, FakeFyersServer
 from livetrade.fyers.feed import FeedState, FyersFeed
 from livetrade.fyers.stream import FyersWebSocketManager
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.money import NoCharges
+from livetrade.testing.fake_fyers import GARBAGE_FRAMES, FakeFyersServer
 
 SBIN, NIFTY = "NSE:SBIN-EQ", "NSE:NIFTY50-INDEX"
 FIFTY = [

@@ -34,8 +34,8 @@ from livetrade.fyers.codec import (
     UpdateRecord,
     parse_server_frame,
 )
-from livetrade.fyers.fake import GARBAGE_FRAMES, FakeFyersServer
 from livetrade.fyers.symbols import decode_access_token, split_access_token
+from livetrade.testing.fake_fyers import GARBAGE_FRAMES, FakeFyersServer
 
 SBIN, NIFTY = "NSE:SBIN-EQ", "NSE:NIFTY50-INDEX"
 
@@ -363,7 +363,7 @@ def test_cli_parses_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 async def test_serve_forever_prints_config(capsys: pytest.CaptureFixture[str]) -> None:
-    from livetrade.fyers.fake import serve_forever
+    from livetrade.testing.fake_fyers import serve_forever
 
     out: list[str] = []
 

@@ -1,7 +1,7 @@
 """The fake Fyers server's trading REST API, over real loopback HTTP.
 
 One :class:`FakeFyersServer` serves the data socket and ``/api/v3`` (its ``orders``, a
-:class:`~livetrade.fyers.fake_rest.FakeFyersRest` priced by the server's simulated market);
+:class:`~livetrade.testing.fake_rest.FakeFyersRest` priced by the server's simulated market);
 our :class:`FyersRestClient` talks to it through ``fake.config``. Prices move only by
 ``fake.step()`` / ``fake.push_quote()`` (``tick_interval=None``), the client's limiter and
 settle delay run on a fake clock: nothing waits on the wall clock. An autouse guard refuses
@@ -31,11 +31,11 @@ from livetrade.fyers.broker import (
     RateLimiter,
 )
 from livetrade.fyers.credentials import FyersConfig
-from livetrade.fyers.fake import FakeFyersServer, serve_forever
 from livetrade.fyers.rest import is_loopback
 from livetrade.fyers.symbols import mint_fake_token, split_access_token
 from livetrade.model import OrderKind, OrderStatus, Product, Side
 from livetrade.money import from_paise
+from livetrade.testing.fake_fyers import FakeFyersServer, serve_forever
 
 SBIN = "NSE:SBIN-EQ"
 

@@ -1,7 +1,7 @@
 """The fake Fyers server against the documented API v3, call for call (issue #20).
 
 Each documented behaviour the fake used to miss is checked twice on one
-:class:`~livetrade.fyers.fake.FakeFyersServer`: through our client (``FyersRestClient``, the
+:class:`~livetrade.testing.fake_fyers.FakeFyersServer`: through our client (``FyersRestClient``, the
 order-socket parser, or raw httpx where our client has no call) and through the official SDK
 3.2.0 pointed at the same fake (``fyersModel`` with ``Config.API`` = the fake; the SDK's
 ``FyersOrderSocket`` is fed the frames the fake's order socket sent, through its private
@@ -39,8 +39,6 @@ from livetrade.fyers.broker import (
     FyersUnavailable,
     RateLimiter,
 )
-from livetrade.fyers.fake import FakeFyersServer
-from livetrade.fyers.fake_rest import ORDER_SOURCE
 from livetrade.fyers.order_socket import (
     OrderEvent,
     PositionEvent,
@@ -51,6 +49,8 @@ from livetrade.fyers.order_socket import (
 from livetrade.fyers.rest import is_loopback
 from livetrade.model import OrderStatus
 from livetrade.session import Session
+from livetrade.testing.fake_fyers import FakeFyersServer
+from livetrade.testing.fake_rest import ORDER_SOURCE
 
 fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
 order_ws = pytest.importorskip("fyers_apiv3.FyersWebsocket.order_ws")  # needs pkg_resources

@@ -30,7 +30,6 @@ from livetrade.fyers.credentials import (
     FyersConfig,
     load_access_token,
 )
-from livetrade.fyers.fake import GARBAGE_FRAMES, FakeFyersServer
 from livetrade.fyers.rest import FyersApiError, SymbolTokenClient
 from livetrade.fyers.stream import (
     ExponentialBackoff,
@@ -41,6 +40,7 @@ from livetrade.fyers.stream import (
 )
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.model import IST, PriceQuote
+from livetrade.testing.fake_fyers import GARBAGE_FRAMES, FakeFyersServer
 
 SBIN, NIFTY, INFY = "NSE:SBIN-EQ", "NSE:NIFTY50-INDEX", "NSE:INFY-EQ"
 FAST = {"backoff": lambda n: 0.0, "stall_hours": None, "auth_timeout": 2.0}

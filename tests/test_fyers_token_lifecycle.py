@@ -26,12 +26,12 @@ import livetrade as lt
 from livetrade.errors import AuthError, OrderRejected
 from livetrade.fyers.broker import FyersRestClient, RateLimiter
 from livetrade.fyers.credentials import TokenExpired, TokenExpiring, TokenWatch
-from livetrade.fyers.fake import FakeFyersServer
-from livetrade.fyers.fake_rest import FakeFyersRest, mock_transport
 from livetrade.fyers.symbols import mint_fake_token
 from livetrade.model import IST, OrderStatus, datetime_to_ns
 from livetrade.money import from_paise
 from livetrade.session import DEFAULT_START, Session
+from livetrade.testing.fake_fyers import FakeFyersServer
+from livetrade.testing.fake_rest import FakeFyersRest, mock_transport
 
 SBIN = "NSE:SBIN-EQ"
 MOCK_URL = "http://127.0.0.1:9/api/v3"  # never connected: the MockTransport answers

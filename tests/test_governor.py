@@ -14,7 +14,6 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 
 from livetrade.errors import InvalidInput
 from livetrade.fyers.broker import FyersRestClient
-from livetrade.fyers.fake_rest import FakeFyersRest, mock_transport
 from livetrade.fyers.rest import SymbolTokenClient
 from livetrade.governor import (
     DAILY_LIMIT,
@@ -25,6 +24,7 @@ from livetrade.governor import (
     governor_for,
 )
 from livetrade.history import shared_limiter
+from livetrade.testing.fake_rest import FakeFyersRest, mock_transport
 
 URL = "http://127.0.0.1:9/api/v3"  # never connected: MockTransport answers
 DAY0 = 1_780_000_000.0  # epoch seconds (an IST afternoon in May 2026)

@@ -729,7 +729,7 @@ async def test_the_fyers_feed_through_the_hub_against_the_fake_server(
 ) -> None:
     """``--feed fyers``: the real protocol from the local fake Fyers server, fanned out; a
     dropped Fyers connection is the feed's to repair, and the sessions miss nothing of it."""
-    from livetrade.fyers.fake import FakeFyersServer
+    from livetrade.testing.fake_fyers import FakeFyersServer
 
     async with FakeFyersServer(seed=2, tick_interval=0.05) as fake:
         cfg = fake.config

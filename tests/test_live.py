@@ -19,12 +19,12 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 import livetrade as lt
 from livetrade.errors import AuthError, OrderRejected
 from livetrade.fyers.broker import FyersRestClient, RateLimiter, client_tag
-from livetrade.fyers.fake_rest import CANCELLED, PENDING, FakeFyersRest, mock_transport
 from livetrade.fyers.rest import is_loopback
 from livetrade.live import LiveNotArmed
 from livetrade.model import OrderKind, OrderStatus, Product, datetime_to_ns
 from livetrade.money import from_paise
 from livetrade.session import DEFAULT_START, Session
+from livetrade.testing.fake_rest import CANCELLED, PENDING, FakeFyersRest, mock_transport
 
 SBIN = "NSE:SBIN-EQ"
 MOCK_URL = "http://127.0.0.1:9/api/v3"  # never connected: the MockTransport answers

@@ -18,7 +18,6 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 import livetrade as lt
 from livetrade.errors import AuthError
 from livetrade.fyers.broker import FyersRestClient
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.fyers.order_socket import (
     FyersOrderSocket,
     GeneralEvent,
@@ -29,6 +28,7 @@ from livetrade.fyers.order_socket import (
 from livetrade.fyers.rest import is_loopback
 from livetrade.model import OrderStatus
 from livetrade.session import Session
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN = "NSE:SBIN-EQ"
 WAIT = 15.0  # seconds: only a broken implementation ever waits this long

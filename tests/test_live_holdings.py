@@ -17,11 +17,11 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 import livetrade as lt
 from livetrade.errors import OrderRejected
 from livetrade.fyers.broker import BrokerHolding, FyersRestClient, RateLimiter
-from livetrade.fyers.fake_rest import FakeFyersRest, mock_transport
 from livetrade.live import LiveNotArmed, _with_holdings
 from livetrade.model import OrderStatus, Product, datetime_to_ns
 from livetrade.money import from_paise
 from livetrade.session import DEFAULT_START, Session
+from livetrade.testing.fake_rest import FakeFyersRest, mock_transport
 
 INFY = "NSE:INFY-EQ"
 MOCK_URL = "http://127.0.0.1:9/api/v3"

@@ -15,10 +15,10 @@ import pytest
 import livetrade as lt
 from livetrade.depth import DayStatsStore
 from livetrade.errors import AuthError
-from livetrade.fyers.fake import FakeFyersServer
-from livetrade.fyers.fake_data import ist_date
 from livetrade.fyers.rest import FyersApiError, FyersQuotesClient
 from livetrade.session import Session
+from livetrade.testing.fake_data import ist_date
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN, INFY, NIFTY = "NSE:SBIN-EQ", "NSE:INFY-EQ", "NSE:NIFTY50-INDEX"
 NEW_COLUMNS = ["open", "high", "low", "prev_close", "change_pct"]

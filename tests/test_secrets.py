@@ -25,8 +25,8 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from test_cli import START_TIMEOUT_S, start_fake_fyers, start_serve, stop
 
 import livetrade as lt
-from livetrade.fyers.fake import FakeFyersServer
 from livetrade.model import OrderStatus
+from livetrade.testing.fake_fyers import FakeFyersServer
 
 SBIN = "NSE:SBIN-EQ"
 WAIT = 15.0  # seconds: only a broken implementation ever waits this long

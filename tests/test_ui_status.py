@@ -169,7 +169,7 @@ async def test_quote_board_add_and_remove(session: Session) -> None:
 
 
 async def test_status_bar_shows_the_fyers_connection_state() -> None:
-    from livetrade.fyers.fake import FakeFyersServer
+    from livetrade.testing.fake_fyers import FakeFyersServer
 
     async with FakeFyersServer(seed=1) as fake:
         s = await lt.open_session(feed="fyers", fyers=fake.config, name=_name(), journal=False)

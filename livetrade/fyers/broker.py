@@ -4,7 +4,7 @@
 
 * one ``httpx.AsyncClient`` (connection reuse) and a timeout on every call;
 * the base URL is configuration (default ``https://api-t1.fyers.in/api/v3``), so the fake in
-  :mod:`livetrade.fyers.fake_rest` stands in for Fyers in tests and demos;
+  :mod:`livetrade.testing.fake_rest` stands in for Fyers in tests and demos;
 * the headers Fyers wants on every call: ``Authorization: APP_ID:token``,
   ``Content-Type: application/json``, ``version: 3``;
 * our own :class:`RateLimiter` keeps under 10 requests/s and 200/min (orders ≤ 10/s) -- a user

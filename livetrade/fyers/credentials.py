@@ -156,7 +156,7 @@ class FyersConfig:
     ``access_token`` is ``"APP_ID:jwt"`` (the documented form) or a bare JWT; it is kept out of
     the repr. ``ws_url`` (market data socket), ``rest_url`` (data REST calls) and ``api_url``
     (the trading REST API: orders, books, funds) default to the real Fyers endpoints; point them
-    at a :class:`~livetrade.fyers.fake.FakeFyersServer` to run with no account.
+    at a :class:`~livetrade.testing.FakeFyersServer` to run with no account.
     ``order_ws_url`` is the order socket (order, trade and position updates of a live session).
     ``rest_timeout`` is the per-request timeout of the REST calls in seconds. ``api_url`` and
     ``order_ws_url`` come last so positional construction stays as it was before them.
