@@ -51,6 +51,15 @@ class Event:
     append = connect  # the list-style spelling older callers use
     remove = disconnect
 
+    def set(self, handler: Callable[..., Any] | None) -> None:
+        """The single-slot spelling (``sock.on_event = handler``): ``handler`` replaces every
+        handler (None: none left)."""
+        self._handlers = [] if handler is None else [handler]
+
+    def first(self) -> Callable[..., Any] | None:
+        """The handler a single-slot reader sees (the first connected), or None."""
+        return self._handlers[0] if self._handlers else None
+
     def __iter__(self) -> Iterator[Callable[..., Any]]:
         return iter(tuple(self._handlers))
 

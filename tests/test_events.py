@@ -63,3 +63,28 @@ def test_the_hub_feed_reports_a_failing_state_handler_on_its_error_event() -> No
     feed.on_state.append(bad)
     feed._set_state("reconnecting", "test")
     assert [str(e) for e in errors] == ["bad handler"]
+
+
+def test_the_feeds_and_the_order_socket_speak_the_same_event() -> None:
+    from livetrade.fyers.order_socket import FyersOrderSocket
+    from livetrade.fyers.stream import FyersWebSocketManager
+
+    manager = FyersWebSocketManager("ABCDEFGHIJ-100:a.b.c", ws_url="ws://127.0.0.1:9")
+    assert isinstance(manager.on_state, Event) and isinstance(manager.on_error, Event)
+    sock = FyersOrderSocket("ABCDEFGHIJ-100:a.b.c", url="ws://127.0.0.1:9/trade/v3")
+    seen: list[object] = []
+    sock.on_event = seen.append  # the single-slot spelling replaces
+    sock.on_event = seen.append
+    assert len(sock.message_event) == 1 and sock.on_event == seen.append
+    sock.message_event += lambda m: seen.append(("second", m))
+    sock.message_event.emit("update")
+    assert seen == ["update", ("second", "update")]
+    errors: list[BaseException] = []
+    sock.error_event += errors.append
+
+    def broken(message: object) -> None:
+        raise RuntimeError("handler bug")
+
+    sock.on_event = broken
+    sock.message_event.emit("update")  # reported on the socket's error event, never raised
+    assert [str(e) for e in errors] == ["handler bug"]

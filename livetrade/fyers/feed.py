@@ -77,8 +77,8 @@ class FyersFeed:
             rest_timeout=config.rest_timeout,
             clock=clock,
         )
-        self.on_state: list[Callable[[FeedState], None]] = self.manager.on_state
-        self.on_error: list[Callable[[BaseException], None]] = self.manager.on_error
+        self.on_state = self.manager.on_state  # the manager's Events (livetrade.events)
+        self.on_error = self.manager.on_error
         self.depth = DepthStore()
         """The latest five-level depth of every symbol watched with ``depth=True``."""
         converter = self.manager.converter

@@ -32,6 +32,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from livetrade.backoff import ExponentialBackoff
 from livetrade.errors import AuthError, InvalidInput, ProtocolError
+from livetrade.events import Event
 from livetrade.fyers.credentials import DEFAULT_ORDER_WS_URL, quiet_ws_logger
 from livetrade.fyers.records import BrokerOrder, BrokerTrade, parse_order, parse_trade
 from livetrade.net import is_loopback
@@ -281,9 +282,14 @@ class FyersOrderSocket:
         self.url = url
         self.channels = tuple(channels)
         self._subscribe = subscribe_frame(self.channels)
-        self.on_event = on_event
-        self.on_connect = on_connect
-        self.on_error = on_error
+        # one event style (livetrade.events): sock.message_event += handler; the single-slot
+        # attributes on_event / on_connect / on_error still work (assigning replaces)
+        self.error_event = Event("error")
+        self.message_event = Event("order socket message", self._report)
+        self.connect_event = Event("order socket connect", self._report)
+        self.message_event.set(on_event)
+        self.connect_event.set(on_connect)
+        self.error_event.set(on_error)
         self.ping_interval = ping_interval
         self.open_timeout = open_timeout
         self.retries = retries
@@ -352,9 +358,32 @@ class FyersOrderSocket:
         if self._ws is not None:
             await self._ws.close()
 
+    @property
+    def on_event(self) -> Callable[[OrderSocketMessage], None] | None:
+        return self.message_event.first()
+
+    @on_event.setter
+    def on_event(self, handler: Callable[[OrderSocketMessage], None] | None) -> None:
+        self.message_event.set(handler)
+
+    @property
+    def on_connect(self) -> Callable[[], None] | None:
+        return self.connect_event.first()
+
+    @on_connect.setter
+    def on_connect(self, handler: Callable[[], None] | None) -> None:
+        self.connect_event.set(handler)
+
+    @property
+    def on_error(self) -> Callable[[BaseException], None] | None:
+        return self.error_event.first()
+
+    @on_error.setter
+    def on_error(self, handler: Callable[[BaseException], None] | None) -> None:
+        self.error_event.set(handler)
+
     def _report(self, exc: BaseException) -> None:
-        if self.on_error is not None:
-            self.on_error(exc)
+        self.error_event.emit(exc)
 
     async def _run(self) -> None:
         self.attempt = 0
@@ -431,8 +460,7 @@ class FyersOrderSocket:
             self.state = "connected"
             self.connects += 1
             self._connected.set()
-            if self.on_connect is not None:
-                self.on_connect()
+            self.connect_event.emit()  # a failing handler is reported, the socket goes on
             async for frame in ws:
                 delivered = True
                 try:
@@ -444,12 +472,7 @@ class FyersOrderSocket:
                 if event is None:
                     continue
                 self.messages += 1
-                if self.on_event is not None:
-                    try:
-                        self.on_event(event)
-                    except Exception as exc:  # a handler bug must not kill the socket
-                        log.exception("order socket handler failed")
-                        self._report(exc)
+                self.message_event.emit(event)  # a handler bug is reported, never fatal
         except ConnectionClosed:
             pass
         finally:

@@ -54,6 +54,7 @@ from livetrade.errors import (
     LiveTradeError,
     ProtocolError,
 )
+from livetrade.events import Event as Hook  # codec.Event is a frame event
 from livetrade.fyers.codec import (
     DEFAULT_CHANNEL,
     AuthResult,
@@ -423,8 +424,9 @@ class FyersWebSocketManager:
         self._rest = symbol_tokens or SymbolTokenClient(self._token, rest_url, timeout=rest_timeout)
         self.converter = TickConverter(lite)
         self.stats = StreamStats()
-        self.on_state: list[Callable[[FeedState], None]] = []
-        self.on_error: list[Callable[[BaseException], None]] = []
+        # one event style (livetrade.events): manager.on_state += handler (append works too)
+        self.on_state = Hook("Fyers feed state")
+        self.on_error = Hook("error")
         self._topics: dict[str, str] = {}  # desired subscriptions: topic → symbol
         self._symbol_topic: dict[str, str] = {}  # symbol → topic
         self._depth_topic: dict[str, str] = {}  # symbol → its dp| topic, if depth is wanted
@@ -496,11 +498,7 @@ class FyersWebSocketManager:
         state = self.state
         level = logging.WARNING if status in ("reconnecting", "stalled", "failed") else logging.INFO
         log.log(level, "Fyers data socket %s", state)
-        for cb in tuple(self.on_state):
-            try:
-                cb(state)
-            except Exception:
-                log.exception("on_state callback failed")
+        self.on_state.emit(state)  # a failing handler is logged, never raised into the feed
 
     def _settle_waiters(self, status: FeedStatus) -> None:
         waiters, self._live_waiters = self._live_waiters, []
@@ -518,11 +516,7 @@ class FyersWebSocketManager:
                 fut.exception()  # retrieved: the waiter may have timed out already
 
     def _report(self, exc: BaseException) -> None:
-        for cb in tuple(self.on_error):
-            try:
-                cb(exc)
-            except Exception:
-                log.exception("on_error callback failed")
+        self.on_error.emit(exc)
 
     # ---- callbacks ---------------------------------------------------------------------------
 

@@ -47,6 +47,7 @@ from redis.typing import EncodableT, FieldT
 
 from livetrade.backoff import Backoff
 from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
+from livetrade.events import Event
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.hub.conn import (
     RETRYABLE,
@@ -100,7 +101,7 @@ class FeedSource(Protocol):
     The feed is built around the hub's stream and calls ``stream.push(...)`` for every quote.
     """
 
-    on_state: list[Callable[[Any], None]]
+    on_state: Event  # livetrade.events: source.on_state += handler
 
     @property
     def state(self) -> _StateLike: ...
@@ -131,7 +132,7 @@ class SimSource:
         self.market = SimulatedMarket(stream, {}, seed)
         self.tick_interval = tick_interval
         self.state = SourceState("closed")
-        self.on_state: list[Callable[[Any], None]] = []
+        self.on_state = Event("hub source state")
         self.late_steps = 0
         self._watched: dict[str, None] = {}
         self._task: asyncio.Task[None] | None = None
@@ -142,8 +143,7 @@ class SimSource:
 
     def _set(self, status: str, reason: str | None = None) -> None:
         self.state = SourceState(status, reason)
-        for cb in tuple(self.on_state):
-            cb(self.state)
+        self.on_state.emit(self.state)
 
     def resume(self, symbol: str, last_paise: int) -> None:
         """Start ``symbol``'s walk from ``last_paise`` (the last price the hub published)."""
