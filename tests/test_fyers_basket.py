@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from fyers_sdk import sdk_model
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 
 from livetrade.errors import AuthError
@@ -235,20 +235,9 @@ def sdk(
     tmp_path_factory: pytest.TempPathFactory,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[Any]:
-    monkeypatch.setattr(fyers_model.Config, "API", server.api_url)
-    names = ("FyersAPI", "FyersAPIRequest")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    app_id, jwt = server.config.access_token.split(":", 1)
-    model = fyers_model.FyersModel(
-        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
-    )
-    yield model
-    model.service.session.close()
-    for name in names:
-        for handler in logging.getLogger(name).handlers[:]:
-            if handler not in before[name]:
-                logging.getLogger(name).removeHandler(handler)
-                handler.close()
+    """The official SDK's ``FyersModel`` on the fake server (tests/fyers_sdk.py)."""
+    with sdk_model(server, tmp_path_factory.mktemp("sdk_logs"), monkeypatch) as model:
+        yield model
 
 
 async def call(fn: Callable[..., Any], *args: Any) -> Any:

@@ -8,7 +8,6 @@ off the loop), and the data socket's ``dp|…`` records read with our codec.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Iterator
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -16,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fyers_sdk import sdk_model
 from websockets.asyncio.client import ClientConnection, connect
 
 from livetrade.clock import VirtualClock
@@ -329,24 +329,11 @@ fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
 
 @pytest.fixture
 def sdk(
-    fake: FakeFyersServer,
-    tmp_path_factory: pytest.TempPathFactory,
-    monkeypatch: pytest.MonkeyPatch,
+    fake: FakeFyersServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    monkeypatch.setattr(fyers_model.Config, "DATA_API", fake.rest_url)
-    names = ("FyersAPI", "FyersAPIRequest")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    app_id, jwt = fake.config.access_token.split(":", 1)
-    model = fyers_model.FyersModel(
-        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
-    )
-    yield model
-    model.service.session.close()
-    for name in names:
-        for handler in logging.getLogger(name).handlers[:]:
-            if handler not in before[name]:
-                logging.getLogger(name).removeHandler(handler)
-                handler.close()
+    """The official SDK's ``FyersModel`` on the fake server (tests/fyers_sdk.py)."""
+    with sdk_model(fake, tmp_path_factory.mktemp("sdk_logs"), monkeypatch) as model:
+        yield model
 
 
 async def test_sdk_reads_the_fake_data_endpoints(

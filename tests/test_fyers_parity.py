@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fyers_sdk import sdk_model
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -113,22 +114,9 @@ async def http() -> AsyncIterator[httpx.AsyncClient]:
 def sdk(
     fake: FakeFyersServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    """The SDK's ``FyersModel`` on the fake (its loggers restored afterwards)."""
-    monkeypatch.setattr(fyers_model.Config, "API", fake.api_url)
-    assert is_loopback(fyers_model.Config.API)
-    names = ("FyersAPI", "FyersAPIRequest")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    app_id, jwt = fake.config.access_token.split(":", 1)
-    model = fyers_model.FyersModel(
-        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
-    )
-    yield model
-    model.service.session.close()
-    for name in names:
-        for handler in logging.getLogger(name).handlers[:]:
-            if handler not in before[name]:
-                logging.getLogger(name).removeHandler(handler)
-                handler.close()
+    """The official SDK's ``FyersModel`` on the fake server (tests/fyers_sdk.py)."""
+    with sdk_model(fake, tmp_path_factory.mktemp("sdk_logs"), monkeypatch) as model:
+        yield model
 
 
 class SdkOrderSocket:

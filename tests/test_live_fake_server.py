@@ -6,13 +6,13 @@ a test pushes a quote."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
 from conftest import until
+from fyers_sdk import sdk_model
 from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 
 import livetrade as lt
@@ -179,23 +179,9 @@ async def test_a_dead_token_on_the_order_socket_halts_live_trading(
 def sdk(
     fake: FakeFyersServer, tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Any]:
-    """The SDK's ``FyersModel`` pointed at the fake server through its ``Config.API``."""
-    fyers_model = pytest.importorskip("fyers_apiv3.fyersModel")
-    monkeypatch.setattr(fyers_model.Config, "API", fake.api_url)
-    assert is_loopback(fyers_model.Config.API)
-    names = ("FyersAPI", "FyersAPIRequest")
-    before = {n: list(logging.getLogger(n).handlers) for n in names}
-    app_id, jwt = fake.config.access_token.split(":", 1)
-    model = fyers_model.FyersModel(
-        client_id=app_id, token=jwt, log_path=str(tmp_path_factory.mktemp("sdk_logs"))
-    )
-    yield model
-    model.service.session.close()
-    for name in names:
-        for handler in logging.getLogger(name).handlers[:]:
-            if handler not in before[name]:
-                logging.getLogger(name).removeHandler(handler)
-                handler.close()
+    """The official SDK's ``FyersModel`` on the fake server (tests/fyers_sdk.py)."""
+    with sdk_model(fake, tmp_path_factory.mktemp("sdk_logs"), monkeypatch) as model:
+        yield model
 
 
 async def test_the_sdk_and_our_client_agree_on_the_fake_server(
