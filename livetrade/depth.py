@@ -161,11 +161,15 @@ def simulated_levels(
     ask: int,
     ts_ns: int,
     top_sizes: tuple[int, int] | None = None,
+    *,
+    tick: int = TICK,
+    lot: int = 5,
 ) -> tuple[int, ...]:
     """A deterministic 30-value depth record around ``bid``/``ask`` (paise): the best levels
-    are the quote's bid and ask, each further level one or two ticks away (bids stop before
-    zero), quantities and order counts drawn from ``(seed, symbol, ts_ns, bid, ask)``.
-    ``top_sizes`` fixes the best bid/ask quantities (the quote's bid/ask sizes)."""
+    are the quote's bid and ask, each further level one or two ``tick`` away (bids stop before
+    zero), quantities (multiples of ``lot``) and order counts drawn from
+    ``(seed, symbol, ts_ns, bid, ask)``. ``top_sizes`` fixes the best bid/ask quantities (the
+    quote's bid/ask sizes). A derivative passes its tick and lot size."""
     rng = random.Random(f"{seed}:{symbol}:{ts_ns}:{bid}:{ask}")
     values = [0] * DEPTH_WIDTH
     price = bid
@@ -173,15 +177,15 @@ def simulated_levels(
         if price <= 0:
             break
         values[i] = price
-        price -= TICK * rng.randint(1, 2)
+        price -= tick * rng.randint(1, 2)
     price = ask
     for i in range(LEVELS):
         values[5 + i] = price
-        price += TICK * rng.randint(1, 2)
+        price += tick * rng.randint(1, 2)
     for i in range(2 * LEVELS):
         if not values[i]:
             continue
-        qty = rng.randint(1, 60) * 5
+        qty = rng.randint(1, 60) * lot
         values[10 + i] = qty
         values[20 + i] = rng.randint(1, min(qty, 25))
     if top_sizes is not None:

@@ -102,7 +102,11 @@ class MarketView:
         if top is None:
             return None
         bid, ask, _, ts_ns = top
-        values = simulated_levels(session.market.seed, symbol, bid, ask, ts_ns)
+        inst = session.engine.instruments.get(symbol)
+        values = simulated_levels(  # a derivative's levels on its tick, in its lots
+            session.market.seed, symbol, bid, ask, ts_ns, tick=inst.tick_paise,
+            lot=inst.lot_size if inst.segment == "FO" else 5,
+        )  # fmt: skip
         return depth_from_values(symbol, values, ts_ns)
 
     def depth_df(self, symbol: str) -> pd.DataFrame:

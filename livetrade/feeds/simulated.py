@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -66,6 +67,9 @@ class SimulatedMarket:
         self._walks: dict[str, _Walk] = {}
         self.steps = 0
         self._day_end = -(1 << 62)  # volume is a running total per IST day, as Fyers sends it
+        # called with ts_ns after each step's quotes: instruments priced from these walks
+        # (livetrade.feeds.sim_derivatives) quote right after their underlying moves
+        self.derived: list[Callable[[int], None]] = []
         if symbols is None:
             symbols = DEFAULT_SYMBOLS
         if isinstance(symbols, list):
@@ -121,6 +125,8 @@ class SimulatedMarket:
             bid = max(TICK, last - rng.randint(0, spread) * TICK)
             w.volume += rng.randint(1, 40) * 5
             push(w.symbol, bid, bid + spread * TICK, last, w.volume, ts_ns)
+        for derived in self.derived:
+            derived(ts_ns)
         self.steps += 1
 
     def __repr__(self) -> str:
