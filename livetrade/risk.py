@@ -22,6 +22,7 @@ from livetrade.model import KillSwitch, OrderKind, Product, Side, ns_to_datetime
 from livetrade.money import ChargesModel, from_paise, round_half_up, to_paise
 
 if TYPE_CHECKING:
+    from livetrade.instruments import Instrument
     from livetrade.market_hours import MarketHours, MarketStatus
     from livetrade.request import OrderRequest
 
@@ -39,6 +40,13 @@ class RiskLimits:
     ``max_feed_down_s``: once a live feed (Fyers, hub) has been down longer than this, orders
     are refused with ``STALE_QUOTE`` even though the last quote is younger than
     ``max_quote_age_s`` -- a quiet symbol may legitimately be a minute old, a dead feed may not.
+    ``market_protection_pct``: market price protection (MPP) for cash equities -- a market
+    order never fills more than this % from the LTP (paper), and goes to Fyers as a limit order
+    at that price (live). SEBI's April 2026 rules for API orders have Fyers convert market
+    orders to such protected limits (exchange-rules.md §4); Fyers publishes no cash-equity row,
+    and its Auto MPP "generally" stays within 0-3% of LTP (FYSUP how-does-the-auto-setting-for-
+    mpp-work), hence 3. Derivatives follow Fyers' MPP table (:func:`mpp_paise`). ``None``: no
+    protection (market orders fill at any price and go to Fyers as market orders).
     """
 
     max_order_quantity: int | None = 100_000
@@ -48,6 +56,7 @@ class RiskLimits:
     max_feed_down_s: float = 5.0
     intraday_margin: Decimal = Decimal("0.2")
     daily_loss_limit: Decimal | None = None
+    market_protection_pct: Decimal | None = Decimal("3")
 
     def __post_init__(self) -> None:
         if (
@@ -72,6 +81,15 @@ class RiskLimits:
             raise InvalidInput("max_feed_down_s", "must be zero or positive (seconds)")
         if not Decimal(0) <= Decimal(self.intraday_margin) <= 1:
             raise InvalidInput("intraday_margin", "must be between 0 and 1")
+        mpp = self.market_protection_pct
+        if mpp is not None and (
+            isinstance(mpp, bool)
+            or not isinstance(mpp, Decimal | int | str)
+            or not Decimal(0) < Decimal(mpp) <= 20
+        ):
+            raise InvalidInput(
+                "market_protection_pct", "must be a percentage above 0 and at most 20, or None"
+            )
 
     @property
     def max_quote_age_ns(self) -> int:
@@ -118,6 +136,60 @@ def check_size(limits: RiskLimits, quantity: int, notional_paise: int) -> None:
         raise rejection
 
 
+# ==================================================================== bands and protection
+
+BandSource = Callable[[str], tuple[int, int] | None]
+"""``symbol -> (lower, upper)`` circuit limits in paise for today, or ``None`` when unknown.
+The session builds one from its day statistics (``session.day_stats``)."""
+
+
+def _pct_of(ltp: int, pct: Decimal | int | str) -> int:
+    return round_half_up(Decimal(ltp) * Decimal(pct) / 100)
+
+
+def mpp_paise(ltp: int, inst: Instrument, pct: Decimal | int | str) -> int:
+    """How far from the LTP (paise) a market order may fill: Fyers' MPP range by instrument
+    and LTP for derivatives (exchange-rules.md §4; FYSUP what-is-mpp-and-how-does-it-affect-
+    trade-execution: FUTIDX ₹50 up to ₹10,000 else 0.5%; FUTSTK ₹0.75 up to ₹50 else 1.5%;
+    options ₹1.5 up to ₹10, 15% up to ₹20, else 10%), ``pct`` of the LTP for cash equities."""
+    from livetrade.instruments import InstrumentKind
+
+    if inst.kind is InstrumentKind.FUTURE:
+        if (inst.underlying or "").upper().endswith("-INDEX"):
+            return 50_00 if ltp <= 10_000_00 else _pct_of(ltp, "0.5")
+        return 75 if ltp <= 50_00 else _pct_of(ltp, "1.5")
+    if inst.kind is InstrumentKind.OPTION:
+        if ltp <= 10_00:
+            return 150
+        return _pct_of(ltp, 15 if ltp <= 20_00 else 10)
+    return _pct_of(ltp, pct)
+
+
+def protected_price(
+    side: Side,
+    ltp: int,
+    inst: Instrument,
+    pct: Decimal | int | str,
+    band: tuple[int, int] | None = None,
+) -> int:
+    """The worst price a market order may fill at: LTP ± :func:`mpp_paise`, capped at the
+    circuit limit and rounded to the nearest tick (what Fyers sends to the exchange, FYSUP
+    above). Never on the wrong side of the LTP: a band the LTP has left (stale) is ignored,
+    and the price stays at least one tick above zero."""
+    tick = inst.tick_paise
+    reach = mpp_paise(ltp, inst, pct)
+    if side is Side.BUY:
+        price = ltp + reach
+        if band is not None and ltp <= band[1]:
+            price = min(price, band[1])
+    else:
+        price = ltp - reach
+        if band is not None and ltp >= band[0]:
+            price = max(price, band[0])
+    price = (price + tick // 2) // tick * tick
+    return max(price, tick)
+
+
 # ==================================================================== the named checks
 
 
@@ -131,6 +203,7 @@ class RiskView(Protocol):
     feed_down_since_ns: int | None
     feed_down_state: str
     calendar: MarketHours | None  # None: no session hours enforced (the simulated default)
+    band_source: BandSource | None  # the day's circuit limits per symbol; None: no band check
 
     @property
     def order_rate(self) -> OrderRateWindow: ...
@@ -284,6 +357,37 @@ def check_quote_fresh(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
             f"(limit {limits.max_quote_age_s:g} s); the price is not fresh.",
             "symbol",
         )
+    return None
+
+
+def check_price_band(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Exchanges reject orders priced outside the day's circuit limits (exchange-rules.md §3;
+    FYSUP what-are-price-bands-and-freeze-quantities). Every price the order carries is checked,
+    the bracket's too: its legs would be refused when placed."""
+    source = ctx.view.band_source
+    if source is None:
+        return None
+    prices = (
+        ("limit_price", req.limit_paise),
+        ("trigger_price", req.trigger_paise),
+        ("stop_loss_price", req.stop_loss_paise),
+        ("take_profit_price", req.take_profit_paise),
+    )
+    if all(price is None for _, price in prices):
+        return None
+    band = source(req.symbol)
+    if band is None:
+        return None
+    lower, upper = band
+    for field, price in prices:
+        if price is not None and not lower <= price <= upper:
+            return OrderRejected(
+                "PRICE_BAND",
+                f"{field} ₹{from_paise(price)} is outside today's price band for {req.symbol}: "
+                f"₹{from_paise(lower)} – ₹{from_paise(upper)} (the circuit limits; the "
+                "exchange rejects orders priced outside them).",
+                field,
+            )
     return None
 
 
@@ -441,6 +545,7 @@ PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_quote_present,
     check_feed_alive,
     check_quote_fresh,
+    check_price_band,
     check_bracket_sides,
     check_quantity,
     check_notional,

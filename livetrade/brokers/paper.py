@@ -1,25 +1,53 @@
-"""Paper execution: buys at the ask, sells at the bid (LTP when there is no book), with optional
-slippage in basis points rounded against the trader to the 5-paise tick."""
+"""Paper execution: the price (and, with ``fills="depth"``, the quantity) a simulated exchange
+would give an order.
+
+``fills="touch"`` (the default, what tutorials expect): buys at the ask, sells at the bid (LTP
+when there is no book), in full, with optional slippage in basis points rounded against the
+trader to the 5-paise tick. ``fills="depth"``: the engine walks the five depth levels through
+:meth:`PaperBroker.depth_fills` (partial fills when the book is thin), with optional slippage
+in ticks. Market protection caps both (``livetrade.engine.matching``).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Final, Literal
 
 from livetrade.errors import InvalidInput
 from livetrade.model import Side
 
 TICK_PAISE = 5
 
+FILL_MODELS: Final = ("touch", "depth")
+FillModel = Literal["touch", "depth"]
+
 
 class PaperBroker:
-    """Fills every marketable order in full at the touch (no partial fills, no queue position)."""
+    """Decides paper fills: ``fills="touch"`` fills every marketable order in full at the touch
+    (no partial fills, no queue position); ``fills="depth"`` fills level by level."""
 
     name = "paper"
     live = False
 
-    def __init__(self, slippage_bps: int = 0, tick_paise: int = TICK_PAISE) -> None:
+    def __init__(
+        self,
+        slippage_bps: int = 0,
+        tick_paise: int = TICK_PAISE,
+        *,
+        fills: FillModel = "touch",
+        slippage_ticks: int = 0,
+    ) -> None:
         if isinstance(slippage_bps, bool) or not isinstance(slippage_bps, int) or slippage_bps < 0:
             raise InvalidInput("slippage_bps", "must be a non-negative integer number of bps")
+        if fills not in FILL_MODELS:
+            raise InvalidInput("fills", f"{fills!r} is not one of {', '.join(FILL_MODELS)}")
+        t = slippage_ticks
+        if isinstance(t, bool) or not isinstance(t, int) or t < 0:
+            raise InvalidInput("slippage_ticks", "must be a non-negative whole number of ticks")
         self.slippage_bps = slippage_bps
         self.tick_paise = tick_paise
+        self.fills: FillModel = fills
+        self.slippage_ticks = slippage_ticks
 
     def execution_price(
         self, side: Side, bid: int, ask: int, last: int, limit: int | None
@@ -41,5 +69,51 @@ class PaperBroker:
                 return None
         return price
 
+    def depth_fills(
+        self,
+        side: Side,
+        levels: Sequence[tuple[int, int]],
+        quantity: int,
+        touch: int,
+        limit: int | None,
+        tick: int,
+        taker: bool = True,
+    ) -> list[tuple[int, int]]:
+        """``(price, quantity)`` fills for ``quantity`` against ``levels`` (the opposite side,
+        best first, paise). A taker takes level after level at its price, never better than
+        ``touch``, worse by ``slippage_ticks`` ticks, while within ``limit`` (a limit price or
+        the protected price of a market order). A resting order (``taker=False``) fills at its
+        own ``limit``, only from the levels strictly through it: we assume it is last in the
+        queue at its price, so the book must trade through the price to reach it."""
+        out: list[tuple[int, int]] = []
+        buy = side is Side.BUY
+        left = quantity
+        if not taker:
+            if limit is None:
+                return out
+            through = sum(q for p, q in levels if (p < limit if buy else p > limit))
+            take = min(left, through)
+            return [(limit, take)] if take > 0 else out
+        slip = self.slippage_ticks * tick
+        for price, qty in levels:
+            if left <= 0:
+                break
+            if buy:
+                p = max(price, touch) + slip
+                if limit is not None and p > limit:
+                    break
+            else:
+                p = max(min(price, touch) - slip, tick)
+                if limit is not None and p < limit:
+                    break
+            take = min(left, qty)
+            if take > 0:
+                out.append((p, take))
+                left -= take
+        return out
+
     def __repr__(self) -> str:
-        return f"PaperBroker(slippage_bps={self.slippage_bps})"
+        extra = f", fills={self.fills!r}" if self.fills != "touch" else ""
+        if self.slippage_ticks:
+            extra += f", slippage_ticks={self.slippage_ticks}"
+        return f"PaperBroker(slippage_bps={self.slippage_bps}{extra})"

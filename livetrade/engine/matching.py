@@ -3,6 +3,11 @@
 Fills (paper and live alike) move cash and FIFO lots, bill charges, and attach, resize or cancel
 the one-cancels-other brackets that protect a position; the daily loss limit is checked after
 each.
+
+Paper fill models (``PaperBroker.fills``): "touch" fills a marketable order in full at the touch;
+"depth" walks the five depth levels of ``depth_source`` (see :meth:`Matching._walk`). Both cap
+market and stop-market orders at the protected price (``risk.protected_price``, SEBI/Fyers market
+price protection): a market order's rest beyond it is cancelled, a stop-market's re-arms.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 import heapq
 import logging
 
+from livetrade.brokers.paper import PaperBroker
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent
 from livetrade.engine.state import EngineState
@@ -29,6 +35,7 @@ from livetrade.model import (
     transition,
 )
 from livetrade.money import Charges, from_paise, to_paise
+from livetrade.risk import protected_price
 
 log = logging.getLogger("livetrade.engine")
 
@@ -60,25 +67,125 @@ class Matching(EngineState):
                 order = heapq.heappop(b.bl)[2]
             else:
                 break
+            taker = True  # met the book as it arrived (a stop just triggered), not resting
             if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
                 order.triggered = True
                 order.updated_ns = ts_ns
                 self._emit(EngineEvent("order_triggered", ts_ns, order=order))
-                if order.kind is OrderKind.SL:  # stop-limit: from now on a resting limit order
-                    self._rest(order, b)
+                if order.kind is OrderKind.SL and not self._depth_fills:
+                    self._rest(order, b)  # stop-limit: from now on a resting limit order
                     continue
-            if not self._execute(order, bid, ask, last, ts_ns):
+            elif order.kind in (OrderKind.LIMIT, OrderKind.SL):
+                taker = False
+            if not self._execute(order, bid, ask, last, ts_ns, taker):
                 unmarketable.append(order)
         for order in unmarketable:
             self._rest(order, b)
 
-    def _execute(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
-        """Fill the rest of ``order`` at the broker's price; ``False`` if not marketable now."""
-        limit = None if order.kind in (OrderKind.MARKET, OrderKind.SL_M) else order.limit_paise
-        price = self.broker.execution_price(order.side, bid, ask, last, limit)
+    @property
+    def _depth_fills(self) -> bool:
+        broker = self.broker
+        return isinstance(broker, PaperBroker) and broker.fills == "depth"
+
+    def _execute(
+        self, order: Order, bid: int, ask: int, last: int, ts_ns: int, taker: bool = True
+    ) -> bool:
+        """Fill what the fill model allows now. ``True``: the order is done with (filled, or a
+        market order's unfillable rest cancelled); ``False``: the rest waits in the book (a
+        limit, or a stop-market that re-arms at its trigger)."""
+        market = order.kind in (OrderKind.MARKET, OrderKind.SL_M)
+        cap = self._protected(order, last) if market else order.limit_paise
+        if self._depth_fills:
+            return self._walk(order, bid, ask, last, ts_ns, cap, taker)
+        price = self.broker.execution_price(
+            order.side, bid, ask, last, None if market else order.limit_paise
+        )
         if price is None:
             return False
+        if market and cap is not None and _beyond(order.side, price, cap):
+            return self._unprotected(order, price, cap, ts_ns)
         self._fill(order, order.quantity - order.filled_quantity, price, ts_ns)
+        return True
+
+    def protected_price(self, order: Order, last: int | None = None) -> int | None:
+        """The worst price ``order`` (a market or stop-market one) may fill at: SEBI's market
+        protection as Fyers applies it (``risk.protected_price``) around the LTP (``last``, else
+        the stream's), capped at today's circuit limit. ``None``: protection is off
+        (``limits.market_protection_pct=None``) or there is no LTP."""
+        ltp = last if last else self.price_stream.last_paise(order.symbol)
+        pct = self.limits.market_protection_pct
+        if pct is None or not ltp or ltp <= 0:
+            return None
+        band = self.band_source(order.symbol) if self.band_source is not None else None
+        return protected_price(order.side, ltp, self.instruments.get(order.symbol), pct, band)
+
+    def _protected(self, order: Order, last: int) -> int | None:
+        return self.protected_price(order, last)
+
+    def _unprotected(self, order: Order, price: int, cap: int, ts_ns: int) -> bool:
+        """The touch is beyond the protected price: a market order is cancelled (Fyers would
+        leave its protected limit pending, FYSUP; here it never outlives its call), a
+        stop-market stays triggered and tries again on the next tick through its trigger."""
+        if order.kind is not OrderKind.MARKET:
+            return False
+        self._cancel(
+            order,
+            ts_ns,
+            f"market protection: the touch ₹{from_paise(price)} is beyond the protected price "
+            f"₹{from_paise(cap)} (LTP ± {self.limits.market_protection_pct}% or Fyers' F&O "
+            "range, capped at the circuit)",
+        )
+        return True
+
+    def _levels(self, order: Order, bid: int, ask: int, last: int) -> list[tuple[int, int]]:
+        """The opposite side of the book, best first, as ``(price paise, quantity)``: the depth
+        source's five levels, else (no source, no depth for the symbol) the touch alone with
+        room for the whole order."""
+        depth = self.depth_source(order.symbol) if self.depth_source is not None else None
+        side = None if depth is None else (depth.asks if order.side is Side.BUY else depth.bids)
+        if side:
+            return [(int(price * 100), qty) for price, qty, _ in side if qty > 0]
+        touch = ask if order.side is Side.BUY else bid
+        touch = touch if touch > 0 else last
+        return [(touch, order.quantity - order.filled_quantity)] if touch > 0 else []
+
+    def _walk(
+        self,
+        order: Order,
+        bid: int,
+        ask: int,
+        last: int,
+        ts_ns: int,
+        cap: int | None,
+        taker: bool,
+    ) -> bool:
+        """fills="depth": an arriving order (market, marketable limit, a stop as it triggers)
+        takes the levels one by one at their prices (never better than the touch, worse by the
+        broker's slippage ticks) up to its limit or protected price; a resting limit fills only
+        when the book has moved through its price, at its price, as much as the levels beyond
+        it hold (queue assumption: we are last at our price, so only liquidity through the
+        price reaches us). A market order's rest is cancelled; a limit's rests."""
+        broker = self.broker
+        assert isinstance(broker, PaperBroker)
+        touch = ask if order.side is Side.BUY else bid
+        touch = touch if touch > 0 else last
+        wanted = order.quantity - order.filled_quantity
+        tick = self.instruments.get(order.symbol).tick_paise
+        levels = self._levels(order, bid, ask, last)
+        for price, qty in broker.depth_fills(order.side, levels, wanted, touch, cap, tick, taker):
+            self._fill(order, qty, price, ts_ns)
+            if not order.is_open:
+                return True
+        left = order.quantity - order.filled_quantity
+        if order.kind is not OrderKind.MARKET:
+            return False
+        within = f"within the protected price ₹{from_paise(cap)}" if cap is not None else ""
+        self._cancel(
+            order,
+            ts_ns,
+            f"fills='depth': the five depth levels {within} held {wanted - left} of {wanted}; "
+            f"the rest ({left}) is cancelled",
+        )
         return True
 
     def _book(self, symbol: str) -> _Book:
@@ -91,8 +198,8 @@ class Matching(EngineState):
     def _rest(self, order: Order, b: _Book) -> None:
         self._heap_seq += 1
         seq = self._heap_seq
-        if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
-            trig = order.trigger_paise
+        if order.kind is OrderKind.SL_M or (order.kind is OrderKind.SL and not order.triggered):
+            trig = order.trigger_paise  # a triggered stop-market's rest re-arms at its trigger
             assert trig is not None
             if order.side is Side.SELL:
                 heapq.heappush(b.ss, (-trig, seq, order))
@@ -149,11 +256,17 @@ class Matching(EngineState):
             )
         if order.status is OrderStatus.FILLED:
             self._emit(EngineEvent("order_filled", ts_ns, order=order))
-        # one-cancels-other: a filled leg cancels its partner
+        # one-cancels-other: a filled leg cancels its partner, a partly filled one shrinks it
         if order.oco_id is not None:
+            left = order.quantity - order.filled_quantity
             for other in self._oco.get(order.oco_id, ()):
-                if other is not order and other.is_open:
+                if other is order or not other.is_open:
+                    continue
+                if left <= 0:
                     self._cancel(other, ts_ns, "one-cancels-other: the partner leg filled")
+                elif other.quantity - other.filled_quantity > left:
+                    keep = other.filled_quantity + left
+                    self._resize(other, keep, ts_ns, "resized: its partner partly filled")
         # a new bracket protects what this entry added
         if order.role is Role.ENTRY and (
             order.stop_loss_paise is not None or order.take_profit_paise is not None
@@ -222,7 +335,30 @@ class Matching(EngineState):
         )
         return before
 
+    def _resize(self, leg: Order, quantity: int, ts_ns: int, why: str) -> None:
+        leg.quantity = quantity
+        leg.updated_ns = ts_ns
+        self._emit(EngineEvent("order_modified", ts_ns, order=leg, message=f"bracket {why}"))
+        if leg.live and self.router is not None:
+            self.router.modify(leg, leg.quantity, None, None)
+
+    def _grow_bracket(self, entry: Order, qty: int, ts_ns: int) -> bool:
+        """A paper entry filling in parts (fills="depth") grows the bracket its first part
+        attached while no leg of it has filled, instead of one bracket per part."""
+        groups = self._brackets.get((entry.symbol, entry.product), [])
+        prefix = f"OCO-{entry.order_id}-"
+        if not groups or not groups[-1].startswith(prefix):
+            return False
+        legs = self._oco.get(groups[-1], [])
+        if not legs or any(leg.live or not leg.is_open or leg.filled_quantity for leg in legs):
+            return False
+        for leg in legs:
+            self._resize(leg, leg.quantity + qty, ts_ns, "grown: its entry filled further")
+        return True
+
     def _attach_bracket(self, entry: Order, qty: int, ts_ns: int) -> None:
+        if self._grow_bracket(entry, qty, ts_ns):
+            return
         oco_id = f"OCO-{entry.order_id}-{entry.filled_quantity}"
         exit_side = Side.SELL if entry.side is Side.BUY else Side.BUY
         legs: list[Order] = []
@@ -385,3 +521,8 @@ class Matching(EngineState):
         if lots is not None:
             lots.charges -= total
         self._refunds.append(refund)
+
+
+def _beyond(side: Side, price: int, cap: int) -> bool:
+    """``price`` is worse than ``cap`` for ``side`` (dearer for a buy, cheaper for a sell)."""
+    return price > cap if side is Side.BUY else price < cap

@@ -7,8 +7,10 @@ FIFO lots, the trigger books, events and their journal, and the figures the risk
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from livetrade.brokers.base import Broker, OrderRouter
 from livetrade.brokers.paper import PaperBroker
@@ -22,7 +24,10 @@ from livetrade.market_hours import MarketHours
 from livetrade.model import ExecutedOrder, Fill, KillSwitch, Order, Product, Role, Side
 from livetrade.money import ChargesModel, IndianEquityCharges, round_half_up, to_paise
 from livetrade.prices import LivePriceStream
-from livetrade.risk import OrderRateWindow, RiskLimits
+from livetrade.risk import BandSource, OrderRateWindow, RiskLimits
+
+if TYPE_CHECKING:
+    from livetrade.depth import Depth
 
 log = logging.getLogger("livetrade.engine")
 
@@ -83,6 +88,12 @@ class EngineState:
         self.feed_down_state = ""  # the feed's state as a sentence fragment, for the rejection
         # exchange hours and holidays the risk checks enforce (open_session(respect_calendar=))
         self.calendar: MarketHours | None = None
+        # Set by the session: today's circuit limits per symbol (paise), read by the PRICE_BAND
+        # check and market protection; None (a bare engine): no band known, no band check.
+        self.band_source: BandSource | None = None
+        # Set by the session for fills="depth": five-level depth per symbol (livetrade.depth),
+        # which paper fills walk; None: fills at the touch (or when a symbol has no depth).
+        self.depth_source: Callable[[str], Depth | None] | None = None
 
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block).

@@ -146,6 +146,9 @@ class Trading(Matching):
         if order.kind is OrderKind.MARKET:
             if not self._execute(order, bid, ask, last, now):
                 self._cancel(order, now, "no executable price for a market order")
+        elif order.kind is OrderKind.LIMIT and self._depth_fills:
+            if not self._execute(order, bid, ask, last, now):  # takes the book as it arrives
+                self._rest(order, self._book(order.symbol))
         else:
             self._rest(order, self._book(order.symbol))
             self.on_quote(order.symbol, bid, ask, last, now)
