@@ -22,6 +22,14 @@ decides *what* to send. :class:`LiveRouter` is the asyncio shell that sends it:
   is neither resolved nor accepted.
 * :class:`Shadow` runs a paper engine on the same quotes beside the live one, mirrors every live
   entry order into it and reports paper-vs-live price and fill time per order.
+* Market protection: a market order goes to Fyers as a limit order at the protected price the
+  engine computes when it is sent (LTP ± ``RiskLimits.market_protection_pct`` or Fyers' F&O
+  range, capped at the circuit, on the tick: ``LiveTradingEngine.protected_price``). Fyers would
+  otherwise convert it to such a limit itself (its MPP, FYSUP what-is-mpp-and-how-does-it-affect-
+  trade-execution); pricing it here keeps the cap the same in paper and live, and exchange-
+  rules.md §4 asks for limit orders we priced ourselves. Left unfilled, the limit stays pending
+  at Fyers ("may remain pending until the price returns within the MPP range", FYSUP); the
+  trader cancels it. Without an LTP, or with protection off, it goes as a market order.
 """
 
 from __future__ import annotations
@@ -29,7 +37,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -47,6 +55,7 @@ from livetrade.fyers.order_socket import OrderEvent, OrderSocketMessage, TradeEv
 from livetrade.model import (
     KillSwitch,
     Order,
+    OrderKind,
     OrderStatus,
     Role,
     Side,
@@ -366,7 +375,7 @@ class LiveRouter:
             engine.broker_closed(order.order_id, "cancelled before it was sent")
             return
         try:
-            ack = await self.client.place(order, namespace=self.namespace)
+            ack = await self.client.place(self._protected(order), namespace=self.namespace)
         except OrderRejected as rej:
             self.rejections[order.order_id] = rej
             self._by_tag.pop(self.tag(order), None)
@@ -389,6 +398,16 @@ class LiveRouter:
             engine.broker_ack(order.order_id, ack.order_id)
         if order.order_id in self._cancelling:  # a cancel arrived while the place was in flight
             await self._cancel(order, "cancel requested while it was being sent")
+
+    def _protected(self, order: Order) -> Order:
+        """What goes to Fyers for ``order``: a market order as a limit order at the protected
+        price (see the module docstring); anything else as it is."""
+        if order.kind is not OrderKind.MARKET:
+            return order
+        cap = self.engine.protected_price(order)
+        if cap is None:
+            return order
+        return replace(order, kind=OrderKind.LIMIT, limit_paise=cap)
 
     async def _cancel(self, order: Order, why: str) -> None:
         engine = self.engine

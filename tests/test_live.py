@@ -21,8 +21,9 @@ from livetrade.errors import AuthError, OrderRejected
 from livetrade.fyers.broker import FyersRestClient, RateLimiter, client_tag
 from livetrade.fyers.rest import is_loopback
 from livetrade.live import LiveNotArmed
-from livetrade.model import OrderKind, OrderStatus, Product, datetime_to_ns
-from livetrade.money import from_paise
+from livetrade.model import OrderKind, OrderStatus, Product, Side, datetime_to_ns
+from livetrade.money import from_paise, to_paise
+from livetrade.risk import protected_price
 from livetrade.session import DEFAULT_START, Session
 from livetrade.testing.fake_rest import CANCELLED, PENDING, FakeFyersRest, mock_transport
 
@@ -152,7 +153,11 @@ async def test_market_round_trip_follows_the_brokers_fills(rig: Rig) -> None:
     assert order.status is OrderStatus.FILLED and order.live
     assert order.fill_paise == price and order.broker_order_id in rig.fake.orders
     body = rig.posts()[0].body
-    assert body["orderTag"] == client_tag(order.order_id, "live") and body["type"] == 2
+    assert body["orderTag"] == client_tag(order.order_id, "live")
+    # market protection: sent as a limit at LTP + 3% on the tick (exchange-rules.md §4)
+    protected = protected_price(Side.BUY, price, s.engine.instruments.get(SBIN), "3")
+    assert price < protected <= price * 103 // 100 + 5
+    assert (body["type"], to_paise(str(body["limitPrice"]))) == (1, protected)
     assert body["productType"] == "INTRADAY" and body["qty"] == 10 and body["side"] == 1
     (pos,) = s.engine.positions()
     assert pos.quantity == 10
@@ -170,6 +175,14 @@ async def test_market_round_trip_follows_the_brokers_fills(rig: Rig) -> None:
     assert s.engine.pnl_paise()["total"] == gross - charges
     report = await s.sync_orders()
     assert report.fills == 0 and len(s.engine.fills) == 2  # never booked twice
+
+
+async def test_market_protection_off_sends_a_market_order(rig: Rig) -> None:
+    s = await rig.open(limits=lt.RiskLimits(market_protection_pct=None))
+    order = await s.buy(SBIN, 1)
+    assert order.status is OrderStatus.FILLED
+    body = rig.posts()[0].body
+    assert (body["type"], body["limitPrice"]) == (2, 0)
 
 
 async def test_every_order_type_goes_out_as_fyers_expects(rig: Rig) -> None:
