@@ -11,7 +11,7 @@ Endpoints (request and response names are the original's; extra keys are additio
 
     POST buy, POST sell    {"symbol", "quantity", "stop_loss_price", "take_profit_price"}
                            + optional "order_type" (MARKET | LIMIT | SL | SL-M), "limit_price",
-                           "trigger_price", "product" (INTRADAY | CNC), "tag"
+                           "trigger_price", "product" (INTRADAY | CNC | MARGIN), "tag"
                            → {"success", "message", "order": {"order_id", "symbol", "quantity",
                               "executed_price", "timestamp", "commission", ...}}
     POST cancel            {"order_id"} → same shape as buy

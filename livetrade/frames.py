@@ -20,6 +20,8 @@ from livetrade.model import Fill, Order, Position
 if TYPE_CHECKING:
     import pandas as pd
 
+    from livetrade.instruments import InstrumentRegistry
+
 TZ = "Asia/Kolkata"
 
 
@@ -65,11 +67,30 @@ def _plain(v: Any) -> Any:
 ORDER_COLUMNS = [
     "order_id", "created", "symbol", "side", "type", "product", "quantity", "filled",
     "limit_price", "trigger_price", "avg_price", "status", "role", "parent_id", "charges",
-    "tag", "source", "message", "broker_order_id",
+    "tag", "source", "message", "broker_order_id", "lots",
 ]  # fmt: skip
 
 
-def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
+def _lots(
+    pairs: Iterable[tuple[str, int]], instruments: InstrumentRegistry | None
+) -> pd.Series[Any]:
+    """Units over each symbol's lot size (``instruments``; a symbol it does not know, or no
+    registry, counts lot 1): whole lots as integers, else (a position adopted from a broker
+    in odd units) as floats."""
+    import pandas as pd
+
+    values = []
+    for symbol, qty in pairs:
+        lot = instruments.get(symbol).lot_size if instruments is not None else 1
+        values.append(qty // lot if qty % lot == 0 else qty / lot)
+    exact = all(isinstance(v, int) for v in values)
+    return pd.Series(values, dtype="int64" if exact else "float64")
+
+
+def orders_frame(
+    orders: Sequence[Order], instruments: InstrumentRegistry | None = None
+) -> pd.DataFrame:
+    """One row per order; ``lots`` is the quantity in lots of ``instruments``' lot size."""
     import pandas as pd
 
     data = {
@@ -92,6 +113,7 @@ def orders_frame(orders: Sequence[Order]) -> pd.DataFrame:
         "source": [o.source for o in orders],
         "message": [o.message for o in orders],
         "broker_order_id": [o.broker_order_id for o in orders],
+        "lots": _lots(((o.symbol, o.quantity) for o in orders), instruments),
     }
     frame = pd.DataFrame(data, columns=ORDER_COLUMNS)
     for col in ("limit_price", "trigger_price", "avg_price"):
@@ -128,11 +150,14 @@ def fills_frame(fills: Sequence[Fill]) -> pd.DataFrame:
 
 POSITION_COLUMNS = [
     "symbol", "product", "quantity", "avg_price", "last_price", "market_value",
-    "unrealized_pnl", "realized_pnl", "charges",
+    "unrealized_pnl", "realized_pnl", "charges", "lots",
 ]  # fmt: skip
 
 
-def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
+def positions_frame(
+    positions: Sequence[Position], instruments: InstrumentRegistry | None = None
+) -> pd.DataFrame:
+    """One row per position; ``lots`` is the signed quantity in lots (a short is negative)."""
     import pandas as pd
 
     rows = [
@@ -150,8 +175,9 @@ def positions_frame(positions: Sequence[Position]) -> pd.DataFrame:
         for p in positions
     ]
     frame = pd.DataFrame(rows, columns=POSITION_COLUMNS)
-    for c in POSITION_COLUMNS[3:]:
+    for c in POSITION_COLUMNS[3:-1]:
         frame[c] = frame[c].astype("float64")
+    frame["lots"] = _lots(((p.symbol, p.quantity) for p in positions), instruments)
     return frame
 
 

@@ -116,10 +116,13 @@ class OrderKind(enum.Enum):
 
 
 class Product(enum.Enum):
-    """Fyers products: INTRADAY (squared off the same day, shorts allowed) or CNC (delivery)."""
+    """Fyers products: INTRADAY (squared off the same day, shorts allowed), CNC (delivery of
+    cash shares) or MARGIN (futures and options carried forward overnight; Fyers'
+    ``productType`` "MARGIN")."""
 
     INTRADAY = "INTRADAY"
     CNC = "CNC"
+    MARGIN = "MARGIN"
 
 
 class OrderType(enum.Enum):

@@ -13,11 +13,24 @@ from dataclasses import dataclass
 from typing import Final
 
 from livetrade.errors import InvalidInput, OrderRejected
-from livetrade.instruments import EQUITY_TICK_PAISE, Instrument, InstrumentRegistry
+from livetrade.instruments import (
+    EQUITY_TICK_PAISE,
+    Instrument,
+    InstrumentKind,
+    InstrumentRegistry,
+)
 from livetrade.model import OrderKind, Product, Side, check_symbol
 from livetrade.money import from_paise, to_paise
 
-__all__ = ["TICK_PAISE", "OrderRequest", "check_lot", "is_unset", "parse_price"]
+__all__ = [
+    "TICK_PAISE",
+    "OrderRequest",
+    "check_freeze",
+    "check_lot",
+    "check_product",
+    "is_unset",
+    "parse_price",
+]
 
 TICK_PAISE: Final = EQUITY_TICK_PAISE  # the default; each order uses its instrument's tick
 
@@ -88,8 +101,53 @@ def _product(product: object, default: Product) -> Product:
         return product if isinstance(product, Product) else Product(str(product).upper())
     except ValueError:
         raise OrderRejected(
-            "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY or CNC.", "product"
+            "INVALID_PRODUCT", f"Product {product!r} is not INTRADAY, CNC or MARGIN.", "product"
         ) from None
+
+
+_KIND_WORDS: Final = {
+    InstrumentKind.EQUITY: "a cash equity",
+    InstrumentKind.INDEX: "an index",
+    InstrumentKind.FUTURE: "a future",
+    InstrumentKind.OPTION: "an option",
+}
+
+
+def check_product(product: Product, inst: Instrument) -> None:
+    """Which product fits which instrument (Fyers' product types): CNC is delivery of cash
+    shares, MARGIN carries futures and options forward; INTRADAY fits both."""
+    derivative = inst.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION)
+    if product is Product.CNC and derivative:
+        raise OrderRejected(
+            "INVALID_PRODUCT",
+            f"{inst.symbol} is {_KIND_WORDS[inst.kind]}: CNC (delivery) is for cash shares; "
+            "use MARGIN to carry it overnight or INTRADAY.",
+            "product",
+        )
+    if product is Product.MARGIN and not derivative:
+        raise OrderRejected(
+            "INVALID_PRODUCT",
+            f"{inst.symbol} is {_KIND_WORDS[inst.kind]}: MARGIN is for futures and options; "
+            "use CNC for delivery or INTRADAY.",
+            "product",
+        )
+
+
+def check_freeze(quantity: int, inst: Instrument, field: str = "quantity") -> None:
+    """The exchange rejects a single order above the freeze quantity ("ORDER QTY IS GREATER
+    THAN FREEZE QTY", fno.md §2); say how many legal slices (whole lots) it takes instead."""
+    freeze = inst.freeze_qty
+    if freeze is None or quantity <= freeze:
+        return
+    most = freeze // inst.lot_size * inst.lot_size  # the largest whole-lot order allowed
+    slices = -(-quantity // most)
+    lots = f" ({most // inst.lot_size} lots)" if inst.lot_size > 1 else ""
+    raise OrderRejected(
+        "FREEZE_QUANTITY",
+        f"Quantity {quantity} of {inst.symbol} is above its freeze quantity of {freeze} units "
+        f"per order: place it as {slices} orders of at most {most}{lots}.",
+        field,
+    )
 
 
 def check_lot(quantity: int, inst: Instrument, field: str = "quantity") -> None:
@@ -191,13 +249,16 @@ class OrderRequest:
         instruments: InstrumentRegistry | None = None,
         amo: object = False,
     ) -> OrderRequest:
-        """Parse user input against the symbol's instrument (lot, tick, tradable) from
-        ``instruments``; the first problem found is raised as ``OrderRejected``."""
+        """Parse user input against the symbol's instrument (lot, tick, tradable, product,
+        freeze quantity) from ``instruments``; the first problem found is raised as
+        ``OrderRejected``."""
         inst = _instrument(symbol, instruments)
         side_ = _side(side)
         kind_ = _kind(kind)
         product_ = _product(product, default_product)
         quantity_ = _quantity(quantity, inst)
+        check_product(product_, inst)
+        check_freeze(quantity_, inst)
         tick = inst.tick_paise
         limit = parse_price(limit_price, "limit_price", tick)
         trigger = parse_price(trigger_price, "trigger_price", tick)
