@@ -91,7 +91,11 @@ class PaperBroker:
         if not taker:
             if limit is None:
                 return out
-            through = sum(q for p, q in levels if (p < limit if buy else p > limit))
+            # a level is no better than the touch (depth may lag the quote)
+            if buy:
+                through = sum(q for p, q in levels if max(p, touch) < limit)
+            else:
+                through = sum(q for p, q in levels if min(p, touch) > limit)
             take = min(left, through)
             return [(limit, take)] if take > 0 else out
         slip = self.slippage_ticks * tick
