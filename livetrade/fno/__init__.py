@@ -1,8 +1,10 @@
 """Futures and options: the symbol master, contract lookups and (in ``charges``) F&O charges.
 
-Implemented so far (issue #15 items 1 and 3): the Fyers master parsed into the instrument
-registry and cached once a day, ``instruments`` / ``find_option`` / ``find_future`` lookups,
-and F&O charges. Not yet: the MARGIN product, margin, expiry settlement, simulated derivatives.
+Implemented so far (issue #15 items 1, 2 on paper, 3 and 6): the Fyers master parsed into the
+instrument registry and cached once a day, ``instruments`` / ``find_option`` / ``find_future``
+lookups, F&O charges; the MARGIN product, lots and the freeze check live in
+:mod:`livetrade.request`, simulated futures and options in :mod:`livetrade.feeds.sim_derivatives`.
+Not yet: SPAN-style margin, expiry settlement, slicing orders above the freeze.
 """
 
 from livetrade.fno.lookup import TickerParts, find_future, find_option, instruments, parse_ticker
