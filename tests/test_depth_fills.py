@@ -15,11 +15,10 @@ from test_properties import SEC, SYMS, actions, check_identities, state
 
 import livetrade as lt
 from livetrade import LivePriceStream, LiveTradingEngine, OrderRejected, OrderStatus, Side
-from livetrade.brokers.paper import PaperBroker
+from livetrade.brokers.paper import Book, PaperBroker, book_from_depth, book_from_record
 from livetrade.clock import VirtualClock
-from livetrade.depth import Depth, depth_from_values, simulated_levels
+from livetrade.depth import depth_from_values, simulated_levels
 from livetrade.errors import InvalidInput
-from livetrade.model import ns_to_datetime
 from livetrade.money import from_paise
 
 ASKS = [(800_05, 100), (800_10, 50), (800_20, 200), (800_25, 10), (800_35, 40)]  # 400 in all
@@ -28,14 +27,8 @@ BIDS = [(799_95, 80), (799_90, 20), (799_80, 100), (799_70, 30), (799_60, 70)]  
 
 def book(
     asks: list[tuple[int, int]] = ASKS, bids: list[tuple[int, int]] = BIDS
-) -> Callable[[str], Depth | None]:
-    def source(symbol: str) -> Depth | None:
-        def side(levels: list[tuple[int, int]]) -> tuple[tuple[Decimal, int, int], ...]:
-            return tuple((from_paise(p), q, 1) for p, q in levels)
-
-        return Depth(symbol, side(bids), side(asks), ns_to_datetime(0))
-
-    return source
+) -> Callable[[str], Book | None]:
+    return lambda symbol: (bids, asks)
 
 
 @pytest.fixture
@@ -98,6 +91,15 @@ def test_a_marketable_limit_takes_what_it_can_and_rests(deep: LiveTradingEngine)
         800_10,
         20,
     )
+    check_identities(deep)
+
+
+def test_resting_orders_share_one_ticks_liquidity(deep: LiveTradingEngine) -> None:
+    a = deep.submit(SYM, Side.BUY, 20, "LIMIT", limit_price="799.00")
+    b = deep.submit(SYM, Side.BUY, 20, "LIMIT", limit_price="799.00")
+    deep.depth_source = book(asks=[(798_90, 30), (799_00, 100)])
+    tick(deep.price_stream, "798.85", "798.90", "798.90")  # 30 offered through 799.00
+    assert (a.filled_quantity, b.filled_quantity) == (20, 10)  # price-time: the first first
     check_identities(deep)
 
 
@@ -175,8 +177,8 @@ def test_market_orders_walk_the_book_level_by_level(
     check_identities(eng)
 
 
-def _thin_book(stream: LivePriceStream) -> Callable[[str], Depth | None]:
-    def source(symbol: str) -> Depth | None:
+def _thin_book(stream: LivePriceStream) -> Callable[[str], Book | None]:
+    def source(symbol: str) -> Book | None:
         top = stream.top(symbol)
         if top is None:
             return None
@@ -184,7 +186,9 @@ def _thin_book(stream: LivePriceStream) -> Callable[[str], Depth | None]:
         values = list(simulated_levels(7, symbol, bid, ask, ts))
         for i in range(10, 20):
             values[i] //= 20  # 0-15 a level: orders of up to 60 often outgrow the book
-        return depth_from_values(symbol, values, ts)
+        if symbol == SYMS[0]:  # one symbol through the Depth (rupees) conversion
+            return book_from_depth(depth_from_values(symbol, values, ts))
+        return book_from_record(values)
 
     return source
 

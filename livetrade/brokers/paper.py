@@ -11,15 +11,39 @@ in ticks. Market protection caps both (``livetrade.engine.matching``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from livetrade.errors import InvalidInput
 from livetrade.model import Side
+
+if TYPE_CHECKING:
+    from livetrade.depth import Depth
 
 TICK_PAISE = 5
 
 FILL_MODELS: Final = ("touch", "depth")
 FillModel = Literal["touch", "depth"]
+
+Levels = Sequence[tuple[int, int]]
+"""One side of a book, best first: ``(price paise, quantity)``."""
+Book = tuple[Levels, Levels]
+"""``(bids, asks)``: what the engine's ``depth_source`` answers for fills="depth"."""
+
+
+def book_from_record(values: Sequence[int | None]) -> Book:
+    """A :data:`Book` from a 30-value depth record already in paise (``simulated_levels``):
+    no Decimal on the way, since a fill reads it."""
+    bids = [(p, values[10 + i] or 0) for i, p in enumerate(values[:5]) if p]
+    asks = [(p, values[15 + i] or 0) for i, p in enumerate(values[5:10]) if p]
+    return bids, asks
+
+
+def book_from_depth(depth: Depth) -> Book:
+    """A :data:`Book` from a :class:`~livetrade.depth.Depth` (rupees)."""
+    return (
+        [(int(p * 100), q) for p, q, _ in depth.bids],
+        [(int(p * 100), q) for p, q, _ in depth.asks],
+    )
 
 
 class PaperBroker:

@@ -54,6 +54,13 @@ class Matching(EngineState):
             self._flush()
 
     def _match(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
+        self._tick_depth = {}  # fills="depth": one book per tick, shared by its fills
+        try:
+            self._match_tick(symbol, b, bid, ask, last, ts_ns)
+        finally:
+            self._tick_depth = None
+
+    def _match_tick(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
         unmarketable: list[Order] = []  # crossed, but the broker's price model says not yet
         while True:
             b.refresh()
@@ -137,17 +144,26 @@ class Matching(EngineState):
         )
         return True
 
-    def _levels(self, order: Order, bid: int, ask: int, last: int) -> list[tuple[int, int]]:
-        """The opposite side of the book, best first, as ``(price paise, quantity)``: the depth
+    def _levels(self, order: Order, bid: int, ask: int, last: int) -> list[list[int]]:
+        """The opposite side of the book, best first, as ``[price paise, quantity]``: the depth
         source's five levels, else (no source, no depth for the symbol) the touch alone with
-        room for the whole order."""
-        depth = self.depth_source(order.symbol) if self.depth_source is not None else None
-        side = None if depth is None else (depth.asks if order.side is Side.BUY else depth.bids)
+        room for the whole order. Within one tick the same list is handed out (and consumed)."""
+        key = (order.symbol, order.side)
+        cache = self._tick_depth
+        if cache is not None and key in cache:
+            return cache[key]
+        book = self.depth_source(order.symbol) if self.depth_source is not None else None
+        side = None if book is None else book[1 if order.side is Side.BUY else 0]
         if side:
-            return [(int(price * 100), qty) for price, qty, _ in side if qty > 0]
-        touch = ask if order.side is Side.BUY else bid
-        touch = touch if touch > 0 else last
-        return [(touch, order.quantity - order.filled_quantity)] if touch > 0 else []
+            levels = [[price, qty] for price, qty in side if qty > 0]
+        else:
+            touch = ask if order.side is Side.BUY else bid
+            touch = touch if touch > 0 else last
+            room = order.quantity - order.filled_quantity
+            levels = [[touch, 1 << 40 if cache is not None else room]] if touch > 0 else []
+        if cache is not None:
+            cache[key] = levels
+        return levels
 
     def _walk(
         self,
@@ -172,7 +188,17 @@ class Matching(EngineState):
         wanted = order.quantity - order.filled_quantity
         tick = self.instruments.get(order.symbol).tick_paise
         levels = self._levels(order, bid, ask, last)
-        for price, qty in broker.depth_fills(order.side, levels, wanted, touch, cap, tick, taker):
+        fills = broker.depth_fills(
+            order.side, [(p, q) for p, q in levels], wanted, touch, cap, tick, taker
+        )
+        taken = sum(q for _, q in fills)
+        for level in levels:  # what these fills took is gone for the rest of this tick
+            if taken <= 0:
+                break
+            used = min(level[1], taken)
+            level[1] -= used
+            taken -= used
+        for price, qty in fills:
             self._fill(order, qty, price, ts_ns)
             if not order.is_open:
                 return True

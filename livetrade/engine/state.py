@@ -27,7 +27,7 @@ from livetrade.prices import LivePriceStream
 from livetrade.risk import BandSource, OrderRateWindow, RiskLimits
 
 if TYPE_CHECKING:
-    from livetrade.depth import Depth
+    from livetrade.brokers.paper import Book
 
 log = logging.getLogger("livetrade.engine")
 
@@ -91,9 +91,12 @@ class EngineState:
         # Set by the session: today's circuit limits per symbol (paise), read by the PRICE_BAND
         # check and market protection; None (a bare engine): no band known, no band check.
         self.band_source: BandSource | None = None
-        # Set by the session for fills="depth": five-level depth per symbol (livetrade.depth),
-        # which paper fills walk; None: fills at the touch (or when a symbol has no depth).
-        self.depth_source: Callable[[str], Depth | None] | None = None
+        # Set by the session for fills="depth": five-level depth per symbol as (bids, asks) of
+        # (price paise, qty), which paper fills walk; None: the touch stands in for the book.
+        self.depth_source: Callable[[str], Book | None] | None = None
+        # within one tick's matching: each side's levels as [price, qty] left after the fills
+        # so far, so two resting orders never take the same liquidity (None between ticks)
+        self._tick_depth: dict[tuple[str, Side], list[list[int]]] | None = None
 
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block).

@@ -1,0 +1,174 @@
+"""Paper fill models on the tick path: ``fills="depth"`` against ``fills="touch"`` (#17 item 5).
+
+Both measured in one run on the same ticks, as a ratio (target >= 0.8):
+
+* **quiet**: 300 resting bracket legs per symbol that the ticks never reach: what every tick
+  costs (the fill model is not consulted: the same four comparisons);
+* **filling**: resting limit orders on both sides that the ticks walk through, so a tick in
+  ten or so fills one; depth reads the simulated book (``simulated_levels``, what a simulated
+  session's ``session.depth`` builds) on every fill;
+* **market orders**: ``submit`` of a 60-share market order (touch: one fill; depth: a walk over
+  the levels, usually several fills).
+
+    .venv/bin/python benchmarks/fills_bench.py [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+
+from livetrade import LivePriceStream, LiveTradingEngine, RiskLimits, Side
+from livetrade.brokers.paper import Book, FillModel, PaperBroker, book_from_record
+from livetrade.clock import VirtualClock
+from livetrade.depth import simulated_levels
+from livetrade.model import IST
+from livetrade.money import NoCharges
+
+T0 = datetime(2025, 6, 2, 10, 0, tzinfo=IST)
+SYMS = [f"NSE:S{i:02d}-EQ" for i in range(10)]
+BASE = 100_000  # ₹1,000
+LIMITS = RiskLimits(
+    max_order_quantity=None,
+    max_order_notional=None,
+    max_orders_per_minute=None,
+    max_quote_age_s=1e9,
+    intraday_margin=Decimal(0),
+)
+
+
+def engine(fills: FillModel) -> tuple[LiveTradingEngine, LivePriceStream]:
+    stream = LivePriceStream(history=256)
+    eng = LiveTradingEngine(
+        Decimal("100000000000"),
+        stream,
+        clock=VirtualClock(T0),
+        charges=NoCharges(),
+        limits=LIMITS,
+        broker=PaperBroker(fills=fills),
+    )
+    if fills == "depth":
+
+        def depth(symbol: str) -> Book | None:  # what a simulated session's source does
+            top = stream.top(symbol)
+            if top is None:
+                return None
+            bid, ask, _, ts = top
+            return book_from_record(simulated_levels(1, symbol, bid, ask, ts))
+
+        eng.depth_source = depth
+    ts = eng.clock.now_ns()
+    for s in SYMS:
+        stream.push(s, BASE - 5, BASE + 5, BASE, 0, ts)
+    return eng, stream
+
+
+def ticks(n: int, walk: int, seed: int) -> list[tuple[str, int, int, int, int, int]]:
+    rnd = random.Random(seed)
+    px = dict.fromkeys(SYMS, BASE)
+    out = []
+    for i in range(n):
+        s = rnd.choice(SYMS)
+        px[s] = min(max(px[s] + rnd.randint(-walk, walk) * 5, BASE - 2000), BASE + 2000)
+        out.append((s, px[s] - 5, px[s] + 5, px[s], i, 0))
+    return out
+
+
+Ticks = list[tuple[str, int, int, int, int, int]]
+Run = Callable[[], int]
+
+
+def timed(prepare: Callable[[], Run], repeats: int) -> float:
+    """Best calls per second over ``repeats`` fresh runs (``prepare`` builds the state, untimed,
+    and returns the run, which returns its call count)."""
+    best = 0.0
+    for _ in range(repeats):
+        run = prepare()
+        gc.collect()
+        t = time.perf_counter()
+        n = run()
+        best = max(best, n / (time.perf_counter() - t))
+    return best
+
+
+def pusher(stream: LivePriceStream, tick_list: Ticks) -> Run:
+    push = stream.push
+
+    def run() -> int:
+        for s, bid, ask, last, vol, ts in tick_list:
+            push(s, bid, ask, last, vol, ts)
+        return len(tick_list)
+
+    return run
+
+
+def quiet(fills: FillModel, tick_list: Ticks) -> Run:
+    eng, stream = engine(fills)
+    for s in SYMS:
+        for k in range(150):
+            off = 5 * (400 + k)  # 2-3.5% away: never reached
+            eng.submit(
+                s,
+                Side.BUY,
+                1,
+                stop_loss=Decimal(BASE - off) / 100,
+                take_profit=Decimal(BASE + off) / 100,
+            )
+    return pusher(stream, tick_list)
+
+
+def filling(fills: FillModel, tick_list: Ticks) -> Run:
+    eng, stream = engine(fills)
+    for s in SYMS:
+        for k in range(1, 400):
+            off = 5 * k
+            eng.submit(s, Side.BUY, 20, "LIMIT", limit_price=Decimal(BASE - off) / 100)
+            eng.submit(s, Side.SELL, 20, "LIMIT", limit_price=Decimal(BASE + off) / 100)
+    return pusher(stream, tick_list)
+
+
+def market(fills: FillModel, n: int) -> Run:
+    eng, _ = engine(fills)
+
+    def run() -> int:
+        for i in range(n):
+            eng.submit(SYMS[i % len(SYMS)], Side.BUY if i % 2 else Side.SELL, 60)
+        return n
+
+    return run
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    args = ap.parse_args(argv)
+    n = 30_000 if args.quick else 200_000
+    repeats = 2 if args.quick else 3
+    calm = ticks(n, 2, 1)
+    moving = ticks(n // 4, 4, 2)
+    scenarios: list[tuple[str, Callable[[FillModel], Run]]] = [
+        ("quiet ticks (3,000 resting legs)", lambda f: quiet(f, calm)),
+        ("ticks filling resting limits", lambda f: filling(f, moving)),
+        ("market orders (60 shares)", lambda f: market(f, n // 20)),
+    ]
+    rows: list[tuple[str, float, float]] = []
+    for name, build in scenarios:
+        touch = timed(partial(build, "touch"), repeats)
+        depth = timed(partial(build, "depth"), repeats)
+        rows.append((name, touch, depth))
+    print("\n## Paper fill models (ticks or orders per second; ratio in this run)\n")
+    print("| path | touch | depth | depth/touch |")
+    print("|---|---:|---:|---:|")
+    for name, touch, depth in rows:
+        print(f"| {name} | {touch:,.0f} | {depth:,.0f} | {depth / touch:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
