@@ -185,6 +185,8 @@ class Matching(EngineState):
         assert isinstance(broker, PaperBroker)
         touch = ask if order.side is Side.BUY else bid
         touch = touch if touch > 0 else last
+        if not taker and cap is not None and not _beyond(order.side, cap, touch):
+            return False  # resting, and the touch has not moved through its price: no book read
         wanted = order.quantity - order.filled_quantity
         tick = self.instruments.get(order.symbol).tick_paise
         levels = self._levels(order, bid, ask, last)
