@@ -12,7 +12,7 @@ has passed.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Final, Protocol
@@ -360,35 +360,44 @@ def check_quote_fresh(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     return None
 
 
-def check_price_band(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """Exchanges reject orders priced outside the day's circuit limits (exchange-rules.md §3;
-    FYSUP what-are-price-bands-and-freeze-quantities). Every price the order carries is checked,
-    the bracket's too: its legs would be refused when placed."""
-    source = ctx.view.band_source
-    if source is None:
+def band_rejection(
+    source: BandSource | None, symbol: str, prices: Iterable[tuple[str, int | None]]
+) -> OrderRejected | None:
+    """``PRICE_BAND`` for the first of ``prices`` (field name, paise) outside ``symbol``'s
+    circuit limits; ``None`` when all are inside or no band is known."""
+    given = [(field, price) for field, price in prices if price is not None]
+    if source is None or not given:
         return None
-    prices = (
-        ("limit_price", req.limit_paise),
-        ("trigger_price", req.trigger_paise),
-        ("stop_loss_price", req.stop_loss_paise),
-        ("take_profit_price", req.take_profit_paise),
-    )
-    if all(price is None for _, price in prices):
-        return None
-    band = source(req.symbol)
+    band = source(symbol)
     if band is None:
         return None
     lower, upper = band
-    for field, price in prices:
-        if price is not None and not lower <= price <= upper:
+    for field, price in given:
+        if not lower <= price <= upper:
             return OrderRejected(
                 "PRICE_BAND",
-                f"{field} ₹{from_paise(price)} is outside today's price band for {req.symbol}: "
+                f"{field} ₹{from_paise(price)} is outside today's price band for {symbol}: "
                 f"₹{from_paise(lower)} – ₹{from_paise(upper)} (the circuit limits; the "
                 "exchange rejects orders priced outside them).",
                 field,
             )
     return None
+
+
+def check_price_band(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Exchanges reject orders priced outside the day's circuit limits (exchange-rules.md §3;
+    FYSUP what-are-price-bands-and-freeze-quantities). Every price the order carries is checked,
+    the bracket's too: its legs would be refused when placed."""
+    return band_rejection(
+        ctx.view.band_source,
+        req.symbol,
+        (
+            ("limit_price", req.limit_paise),
+            ("trigger_price", req.trigger_paise),
+            ("stop_loss_price", req.stop_loss_paise),
+            ("take_profit_price", req.take_profit_paise),
+        ),
+    )
 
 
 def check_bracket_sides(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:

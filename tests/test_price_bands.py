@@ -186,3 +186,16 @@ def test_protection_off_fills_at_any_price(stream: lt.LivePriceStream) -> None:
     )
     tick(stream, "799.95", "900.00", "800.00")
     assert eng.submit(SYM, Side.BUY, 1).fill_paise == to_paise("900")
+
+
+def test_a_modify_outside_the_band_is_refused(banded: LiveTradingEngine) -> None:
+    order = banded.submit(SYM, Side.BUY, 1, "LIMIT", limit_price="790")
+    with pytest.raises(OrderRejected) as info:
+        banded.modify(order.order_id, limit_price="700")
+    assert (info.value.code, info.value.field) == ("PRICE_BAND", "limit_price")
+    assert order.limit_paise == 790_00
+    stop = banded.submit(SYM, Side.SELL, 1, "SL-M", trigger_price="780")
+    with pytest.raises(OrderRejected) as info:
+        banded.modify(stop.order_id, trigger_price="719")
+    assert info.value.field == "trigger_price"
+    assert banded.modify(order.order_id, limit_price="721").limit_paise == 721_00

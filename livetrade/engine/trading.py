@@ -24,6 +24,7 @@ from livetrade.risk import (
     PRE_TRADE_CHECKS,
     Check,
     PreTrade,
+    band_rejection,
     check_size,
     first_rejection,
     reference_price,
@@ -245,6 +246,10 @@ class Trading(Matching):
             raise OrderRejected("NOTHING_TO_CHANGE", "Give quantity, limit_price or trigger_price.")
         price = limit or trigger or order.limit_paise or order.trigger_paise or 0
         check_size(self.limits, qty, qty * price)  # the per-order caps still hold
+        moved = (("limit_price", limit), ("trigger_price", trigger))
+        band = band_rejection(self.band_source, order.symbol, moved)
+        if band is not None:  # a new price must stay inside today's circuit limits too
+            raise band
         now = self.clock.now_ns()
         if order.live and self.router is not None:
             self.router.modify(order, qty, limit, trigger)
