@@ -33,7 +33,6 @@ import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import httpx
@@ -160,10 +159,12 @@ def fuzz() -> Iterator[Fuzz]:
         runner.run(session.run_for(ticks=5))
         # resting orders (ids LT0000001-LT0000010) for the cancels to find: limits far from the
         # market and the two legs of a bracket
+        # (inside the ±20% circuit band, which the session enforces)
         engine = session.engine
+        last = session.stream.quote(SBIN).last_price  # type: ignore[union-attr]
         for i in range(8):
-            engine.submit(SBIN, lt.Side.BUY, 1, "LIMIT", limit_price=Decimal(500 + i))
-        engine.submit(SBIN, lt.Side.BUY, 10, stop_loss=Decimal(600), take_profit=Decimal(1000))
+            engine.submit(SBIN, lt.Side.BUY, 1, "LIMIT", limit_price=last * 85 // 100 + i)
+        engine.submit(SBIN, lt.Side.BUY, 10, stop_loss=last * 9 // 10, take_profit=last * 11 // 10)
         assert len(engine.open_orders()) == 10
         state = Fuzz(session=session, app=create_app(session))
         try:

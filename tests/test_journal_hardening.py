@@ -43,7 +43,9 @@ async def trade(path: Path, name: str = "desk", orders: int = 4) -> lt.Session:
     q = s.stream.quote(SYM)
     assert q is not None
     await s.buy(SYM, 3, stop_loss=q.last_price - 5, take_profit=q.last_price + 5)
-    await s.buy("NSE:TCS-EQ", 1, order_type="LIMIT", limit_price=1)
+    tcs = s.stream.quote("NSE:TCS-EQ")
+    assert tcs is not None  # a limit far below the market, inside the ±20% circuit band
+    await s.buy("NSE:TCS-EQ", 1, order_type="LIMIT", limit_price=tcs.last_price * 9 // 10)
     return s
 
 

@@ -128,9 +128,10 @@ def test_engine_sentences_use_the_tickets_names_and_the_money_format() -> None:
 
 
 async def test_ticket_parses_grouped_prices_like_the_engine(session: Session) -> None:
-    t = TicketInput(SYM, Side.BUY, "2", OrderKind.LIMIT, limit_price="1,000.00")
+    # INFY (~₹1,500): a grouped price inside the day's circuit band (SBIN's stops near ₹960)
+    t = TicketInput("NSE:INFY-EQ", Side.BUY, "2", OrderKind.LIMIT, limit_price="1,450.00")
     w = what_if(session, t)
-    assert w.ok and w.fill is not None and "Buy 2 NSE:SBIN-EQ" in w.text
+    assert w.ok and w.fill is not None and "Buy 2 NSE:INFY-EQ" in w.text
     r = submit(session, t)
     assert r.ok, r.text
     order = session.engine.orders[-1]
