@@ -62,7 +62,7 @@ async def test_closing_the_session_redraws_every_panel_and_greys_out(session: Se
     assert d.pnl_chart is not None
     title = d.pnl_chart.fig.layout.title.text
     assert title == f"P&L — net {inr(net_before_close, sign=True)}"
-    assert f"net {inr(net_before_close, sign=True)}" in d.positions.summary.value
+    assert f"net {inr(net_before_close, sign=True)}" in d.positions.table.footer
     assert d.beacon.widget.level == "dead" and "is closed" in d.beacon.widget.message
     assert d.ticket.buy.disabled and d.ticket.quantity.disabled and d.quotes.add_button.disabled
     assert d.positions.exit.disabled and d.blotter.modify.disabled

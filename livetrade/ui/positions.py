@@ -215,7 +215,6 @@ class PositionsPanel:
         self.table.widget.add_class("lt-positions")
         self.table.widget.add_class("lt-container")
         self.table.on_click = self._clicked
-        self.summary: Any = w.HTML(value="")
         fixed = w.Layout(width="auto", flex="0 0 auto")
         self.pick: Any = w.Dropdown(options=[], layout=w.Layout(width="auto", flex="1 1 140px",
                                                                  min_width="0"))  # fmt: skip
@@ -239,7 +238,7 @@ class PositionsPanel:
         self.actions.add_class("lt-actions")
         self._keys: tuple[tuple[str, str], ...] | None = None
         self.widget: Any = w.VBox(
-            [w.HTML("<b>Positions</b>"), self.table.widget, self.summary, self.actions,
+            [w.HTML("<b>Positions</b>"), self.table.widget, self.actions,
              self.message],
             layout=w.Layout(min_width="0"),
         )  # fmt: skip
@@ -280,13 +279,11 @@ class PositionsPanel:
             b.disabled = not enabled
 
     def update(self, view: PositionsView) -> None:
-        self.table.show(
+        self.table.show(  # the summary rides in the table's message: one per redraw
             [Cell(h, f"lt-c-{c}") for h, c in zip(HEADERS, COLUMNS, strict=True)],
             ((r.key_text, r.cells()) for r in view.rows),
+            Cell(view.summary, sign_class(view.net)),
         )
-        summary = f'<div class="lt-summary {sign_class(view.net)}">{view.summary}</div>'
-        if self.summary.value != summary:
-            self.summary.value = summary
         if view.keys != self._keys:
             self._keys = view.keys
             keys = [r.key_text for r in view.rows]

@@ -20,7 +20,9 @@ function render({ model, el }) {
   const table = document.createElement("table");
   const thead = table.createTHead();
   const tbody = table.createTBody();
+  const foot = document.createElement("div");
   el.appendChild(table);
+  el.appendChild(foot);
   function put(td, c) {
     const text = c[0], cls = c[1] || "";
     if (td.textContent !== text) td.textContent = text;
@@ -30,6 +32,10 @@ function render({ model, el }) {
   function draw() {
     const cls = model.get("table_class");
     if (table.className !== cls) table.className = cls;
+    const f = model.get("footer") || ["", ""];
+    if (foot.textContent !== f[0]) foot.textContent = f[0];
+    const fc = f[0] ? "lt-summary " + (f[1] || "") : "";
+    if (foot.className !== fc) foot.className = fc;
     const headers = model.get("headers");
     const hr = thead.rows[0] || thead.insertRow();
     while (hr.cells.length > headers.length) hr.deleteCell(-1);
@@ -65,7 +71,7 @@ function render({ model, el }) {
     if (sel) return;  // selecting text to copy is not a click on the row
     model.send({ event: "click", key: tr.dataset.key });
   });
-  for (const name of ["rows", "headers", "selected", "table_class", "empty"]) {
+  for (const name of ["rows", "headers", "selected", "table_class", "empty", "footer"]) {
     model.on("change:" + name, draw);
   }
   draw();
@@ -86,6 +92,7 @@ def _table_class() -> Any:
         rows: traitlets.List[Any] = traitlets.List().tag(sync=True)
         empty = traitlets.Unicode("").tag(sync=True)
         selected = traitlets.Unicode("").tag(sync=True)
+        footer: traitlets.List[Any] = traitlets.List().tag(sync=True)  # [text, css] under it
 
     return Table
 
@@ -109,17 +116,29 @@ class TableWidget:
                 self.on_click(key)
 
     def show(
-        self, headers: Sequence[Cell | str], rows: Iterable[tuple[str, Sequence[Cell | str]]]
+        self,
+        headers: Sequence[Cell | str],
+        rows: Iterable[tuple[str, Sequence[Cell | str]]],
+        footer: Cell | None = None,
     ) -> None:
-        """Send the table (one message; none if nothing changed)."""
+        """Send the table and its footer line (one message; none if nothing changed)."""
         w = self.widget
         head = _cells(headers)
         body = [[key, _cells(cells)] for key, cells in rows]
+        foot = [] if footer is None else [footer.text, footer.css]
         with w.hold_sync():
             if w.headers != head:
                 w.headers = head
             if w.rows != body:
                 w.rows = body
+            if w.footer != foot:
+                w.footer = foot
+
+    @property
+    def footer(self) -> str:
+        """The footer line's text ("" without one)."""
+        foot = self.widget.footer
+        return str(foot[0]) if foot else ""
 
     def select(self, key: str) -> None:
         if self.widget.selected != key:
