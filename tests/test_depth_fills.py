@@ -193,11 +193,11 @@ def _thin_book(stream: LivePriceStream) -> Callable[[str], Book | None]:
     return source
 
 
-def run_deep(acts: list[tuple[object, ...]]) -> LiveTradingEngine:
+def run_deep(acts: list[tuple[object, ...]], latency_ms: int = 0) -> LiveTradingEngine:
     clock = VirtualClock(1_748_836_800 * SEC)
     stream = LivePriceStream()
     eng = LiveTradingEngine(Decimal("200000"), stream, clock=clock)
-    eng.broker = PaperBroker(fills="depth")
+    eng.broker = PaperBroker(fills="depth", latency_ms=latency_ms)
     eng.depth_source = _thin_book(stream)
     px = {"NSE:SBIN-EQ": 80_000, "NSE:TCS-EQ": 350_000}
     for s in SYMS:
@@ -241,9 +241,11 @@ def run_deep(acts: list[tuple[object, ...]]) -> LiveTradingEngine:
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(actions)
-def test_pnl_identities_hold_with_partial_fills(acts: list[tuple[object, ...]]) -> None:
-    eng = run_deep(acts)
+@given(actions, st.sampled_from([0, 0, 1500]))
+def test_pnl_identities_hold_with_partial_fills(
+    acts: list[tuple[object, ...]], latency_ms: int
+) -> None:
+    eng = run_deep(acts, latency_ms)
     for order in eng.orders:
         assert order.filled_quantity <= order.quantity
         assert order.filled_quantity == sum(
@@ -285,3 +287,47 @@ async def test_a_depth_session_restores_its_partial_fills(tmp_path: object) -> N
         assert len(frame) == len(again.orders)
     finally:
         await again.close()
+
+
+async def test_the_readme_example_runs() -> None:
+    from test_docs import python_block, run_cells
+
+    ns = await run_cells(python_block("Price bands, market protection and depth fills"), lt=lt)
+    order, book = ns["order"], ns["book"]
+    asks = book[book["side"] == "ask"]
+    assert order.status is OrderStatus.CANCELLED
+    assert order.filled_quantity == int(asks["quantity"].sum()) < 2000
+
+
+# ---- latency: orders meet the book on a later tick ---------------------------------------
+
+
+def test_orders_reach_the_book_after_the_latency(engine: LiveTradingEngine) -> None:
+    engine.broker = PaperBroker(latency_ms=250)
+    clock, stream = engine.clock, engine.price_stream
+    assert isinstance(clock, VirtualClock)
+
+    def push(ms: int, bid: int, ask: int) -> None:
+        clock.advance(ms * 1_000_000)
+        stream.push(SYM, bid, ask, (bid + ask) // 2, 0, clock.now_ns())
+
+    market = engine.submit(SYM, Side.BUY, 10)
+    limit = engine.submit(SYM, Side.BUY, 5, "LIMIT", limit_price="800.00")
+    gone = engine.submit(SYM, Side.BUY, 5, "LIMIT", limit_price="801.00")
+    assert market.is_open and market.filled_quantity == 0  # on its way
+    engine.cancel(gone.order_id)
+    push(100, 800_00, 800_10)  # 100 ms: not there yet
+    assert market.filled_quantity == 0 and limit.filled_quantity == 0
+    push(200, 800_05, 800_20)  # 300 ms: arrived; the market order meets this tick's ask
+    assert market.status is OrderStatus.FILLED and market.fill_paise == 800_20
+    assert limit.is_open and limit.filled_quantity == 0  # ask 800.20 > its 800.00: it rests
+    push(50, 799_90, 800_00)
+    assert limit.status is OrderStatus.FILLED and limit.fill_paise == 800_00
+    assert gone.status is OrderStatus.CANCELLED and gone.filled_quantity == 0
+    check_identities(engine)
+
+
+def test_latency_is_validated() -> None:
+    with pytest.raises(InvalidInput) as info:
+        PaperBroker(latency_ms=-5)
+    assert info.value.field == "latency_ms"

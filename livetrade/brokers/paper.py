@@ -60,6 +60,7 @@ class PaperBroker:
         *,
         fills: FillModel = "touch",
         slippage_ticks: int = 0,
+        latency_ms: int = 0,
     ) -> None:
         if isinstance(slippage_bps, bool) or not isinstance(slippage_bps, int) or slippage_bps < 0:
             raise InvalidInput("slippage_bps", "must be a non-negative integer number of bps")
@@ -68,10 +69,16 @@ class PaperBroker:
         t = slippage_ticks
         if isinstance(t, bool) or not isinstance(t, int) or t < 0:
             raise InvalidInput("slippage_ticks", "must be a non-negative whole number of ticks")
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
+            raise InvalidInput("latency_ms", "must be a non-negative whole number of ms")
         self.slippage_bps = slippage_bps
         self.tick_paise = tick_paise
         self.fills: FillModel = fills
         self.slippage_ticks = slippage_ticks
+        # market and limit orders reach the simulated exchange this long after they are placed
+        # (on the first tick at or after it, on the session's clock): the quote they were
+        # judged against is gone by then
+        self.latency_ms = latency_ms
 
     def execution_price(
         self, side: Side, bid: int, ask: int, last: int, limit: int | None
@@ -144,4 +151,6 @@ class PaperBroker:
         extra = f", fills={self.fills!r}" if self.fills != "touch" else ""
         if self.slippage_ticks:
             extra += f", slippage_ticks={self.slippage_ticks}"
+        if self.latency_ms:
+            extra += f", latency_ms={self.latency_ms}"
         return f"PaperBroker(slippage_bps={self.slippage_bps}{extra})"

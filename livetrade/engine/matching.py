@@ -74,6 +74,14 @@ class Matching(EngineState):
                 order = heapq.heappop(b.bl)[2]
             else:
                 break
+            arrives = self._in_flight.get(order.order_id)
+            if arrives is not None:  # PaperBroker.latency_ms: still on its way, or arriving now
+                if ts_ns >= arrives:
+                    del self._in_flight[order.order_id]
+                    if self._arrive(order, bid, ask, last, ts_ns):
+                        continue
+                unmarketable.append(order)
+                continue
             taker = True  # met the book as it arrived (a stop just triggered), not resting
             if order.kind in (OrderKind.SL, OrderKind.SL_M) and not order.triggered:
                 order.triggered = True
@@ -88,6 +96,20 @@ class Matching(EngineState):
                 unmarketable.append(order)
         for order in unmarketable:
             self._rest(order, b)
+
+    @property
+    def _latency_ns(self) -> int:
+        broker = self.broker
+        return broker.latency_ms * 1_000_000 if isinstance(broker, PaperBroker) else 0
+
+    def _arrive(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
+        """A delayed order reaches the exchange on this tick: a market order fills now (or is
+        cancelled), a limit takes what it can; ``False``: the limit's rest rests."""
+        if order.kind is not OrderKind.MARKET:
+            return self._execute(order, bid, ask, last, ts_ns)
+        if not self._execute(order, bid, ask, last, ts_ns):
+            self._cancel(order, ts_ns, "no executable price for a market order")
+        return True
 
     @property
     def _depth_fills(self) -> bool:
@@ -226,6 +248,10 @@ class Matching(EngineState):
     def _rest(self, order: Order, b: _Book) -> None:
         self._heap_seq += 1
         seq = self._heap_seq
+        if order.order_id in self._in_flight:  # on its way: every tick of the symbol checks it
+            heapq.heappush(b.bs, (0, seq, order))
+            b.refresh()
+            return
         if order.kind is OrderKind.SL_M or (order.kind is OrderKind.SL and not order.triggered):
             trig = order.trigger_paise  # a triggered stop-market's rest re-arms at its trigger
             assert trig is not None
@@ -484,7 +510,7 @@ class Matching(EngineState):
                 o.symbol == b.symbol
                 and o.status is OrderStatus.OPEN
                 and not o.live
-                and o.kind is not OrderKind.MARKET
+                and (o.kind is not OrderKind.MARKET or o.order_id in self._in_flight)
             ):
                 self._rest(o, b)
         b.refresh()
@@ -499,6 +525,7 @@ class Matching(EngineState):
         transition(order, OrderStatus.CANCELLED)
         order.message = why
         order.updated_ns = ts_ns
+        self._in_flight.pop(order.order_id, None)
         b = self._books.get(order.symbol)
         if b is not None:
             b.refresh()

@@ -97,6 +97,9 @@ class EngineState:
         # within one tick's matching: each side's levels as [price, qty] left after the fills
         # so far, so two resting orders never take the same liquidity (None between ticks)
         self._tick_depth: dict[tuple[str, Side], list[list[int]]] | None = None
+        # paper orders still on their way to the exchange (PaperBroker.latency_ms): id -> the
+        # engine-clock ns they arrive; they wait in the buy-stop heap at level 0 (any tick)
+        self._in_flight: dict[str, int] = {}
 
     def add_listener(self, listener: EventListener) -> None:
         """Call ``listener(event)`` for every ``EngineEvent`` (synchronously; do not block).

@@ -144,6 +144,11 @@ class Trading(Matching):
             self.router.place(order)
             return
         bid, ask, last, _ = top
+        latency = self._latency_ns
+        if latency and order.kind in (OrderKind.MARKET, OrderKind.LIMIT):
+            self._in_flight[order.order_id] = now + latency  # meets the book on a later tick
+            self._rest(order, self._book(order.symbol))
+            return
         if order.kind is OrderKind.MARKET:
             if not self._execute(order, bid, ask, last, now):
                 self._cancel(order, now, "no executable price for a market order")
