@@ -1,0 +1,199 @@
+"""The option chain a trader reads: one row per strike, calls left and puts right, with implied
+volatility and Greeks from the quotes, and the Greeks of open positions per underlying.
+
+fno.md §5's convention throughout: Black-76 on the forward of the expiry, the forward from
+put-call parity at the strike where the call and put mids are closest (``F = K + e^{rT}(C − P)``;
+the spot carried at ``r`` when no strike has both quotes), time to 15:30 IST on the expiry day
+in minutes / 525,600, theta per day and vega per volatility point. Everything is computed for
+the whole chain at once (:mod:`livetrade.pricing`), never strike by strike.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from livetrade.errors import InvalidInput
+from livetrade.instruments import Instrument, InstrumentKind, InstrumentRegistry
+from livetrade.model import PriceQuote
+from livetrade.pricing import forward_from_parity, greeks, implied_vol, years_to_expiry
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_RATE", "PositionGreeks", "option_chain", "position_greeks"]
+
+DEFAULT_RATE = 0.065
+"""A yearly rate near Indian overnight money (fno.md §5 names MIBOR for the tenure; pass ``r=``
+for the day's figure)."""
+
+QuoteFn = Callable[[str], PriceQuote | None]
+SIDES: tuple[Literal["call", "put"], ...] = ("call", "put")
+
+
+def _mid(q: PriceQuote | None) -> float:
+    """Mid of a two-sided quote, else the last trade, else NaN."""
+    if q is None:
+        return math.nan
+    bid, ask = float(q.bid_price), float(q.ask_price)
+    if bid > 0 and ask > 0 and ask >= bid:
+        return (bid + ask) / 2.0
+    last = float(q.last_price)
+    return last if last > 0 else math.nan
+
+
+def _expiries(options: list[Instrument]) -> list[datetime]:
+    return sorted({o.expiry for o in options if o.expiry is not None})
+
+
+def _pick_expiry(
+    options: list[Instrument], expiry: date | datetime | str | None, now: datetime
+) -> datetime:
+    alive = [e for e in _expiries(options) if e > now]
+    if not alive:
+        raise InvalidInput("expiry", "every listed expiry of this underlying has passed")
+    if expiry is None or expiry == "nearest":
+        return alive[0]
+    if expiry == "next":
+        if len(alive) < 2:
+            raise InvalidInput("expiry", "only one expiry is listed: there is no next one")
+        return alive[1]
+    if isinstance(expiry, datetime):
+        expiry = expiry.date()
+    if isinstance(expiry, date):
+        for e in alive:
+            if e.date() == expiry:
+                return e
+        listed = ", ".join(e.date().isoformat() for e in alive)
+        raise InvalidInput("expiry", f"{expiry.isoformat()} is not listed (listed: {listed})")
+    raise InvalidInput("expiry", f"must be None, 'nearest', 'next' or a date, got {expiry!r}")
+
+
+def option_chain(
+    instruments: InstrumentRegistry,
+    quote: QuoteFn,
+    underlying: str,
+    now: datetime,
+    *,
+    expiry: date | datetime | str | None = None,
+    strikes: int = 20,
+    r: float = DEFAULT_RATE,
+) -> pd.DataFrame:
+    """One row per strike around the money of ``underlying``'s options expiring ``expiry``
+    (None/"nearest", "next" or a date): for calls and puts the symbol, LTP, bid, ask, volume,
+    mid, implied volatility (a fraction; NaN with ``call_iv_reason``/``put_iv_reason`` when
+    there is none), delta, gamma, theta (per day) and vega (per vol point); ``atm`` marks the
+    strike nearest the forward. ``df.attrs`` holds the underlying, its last price, the forward,
+    the expiry, ``t`` (years) and ``r``.
+
+    ``quote(symbol)`` is the latest quote (``session.stream.quote``); ``strikes``: how many
+    strikes, centred on the money.
+    """
+    import pandas as pd
+
+    if isinstance(strikes, bool) or not isinstance(strikes, int) or strikes < 1:
+        raise InvalidInput("strikes", f"must be a whole number of strikes, got {strikes!r}")
+    options = [
+        i for i in instruments if i.kind is InstrumentKind.OPTION and i.underlying == underlying
+    ]
+    if not options:
+        raise InvalidInput("underlying", f"no options on {underlying} are listed")
+    when = _pick_expiry(options, expiry, now)
+    by_strike: dict[int, dict[str, Instrument]] = {}
+    for o in options:
+        if o.expiry == when and o.strike_paise is not None and o.option_type is not None:
+            by_strike.setdefault(o.strike_paise, {})[o.option_type] = o
+    spot_q = quote(underlying)
+    spot = float(spot_q.last_price) if spot_q is not None else math.nan
+    t = years_to_expiry(now, when)
+    all_k = np.array(sorted(by_strike), dtype=np.float64) / 100.0
+    mids = {
+        side: np.array(
+            [
+                _mid(quote(by_strike[round(k * 100)][tag].symbol))
+                if tag in by_strike[round(k * 100)]
+                else math.nan
+                for k in all_k
+            ]
+        )
+        for side, tag in (("call", "CE"), ("put", "PE"))
+    }
+    forward = forward_from_parity(all_k, mids["call"], mids["put"], t, r)
+    if not math.isfinite(forward):
+        forward = spot * math.exp(r * t)
+    centre = int(np.argmin(np.abs(all_k - forward))) if len(all_k) else 0
+    lo = max(0, centre - strikes // 2)
+    chosen = all_k[lo : lo + strikes]
+    keep = slice(lo, lo + len(chosen))
+    data: dict[str, Any] = {"strike": chosen}
+    for side, tag in (("call", "CE"), ("put", "PE")):
+        flag = "c" if side == "call" else "p"
+        insts = [by_strike[round(k * 100)].get(tag) for k in chosen]
+        quotes = [quote(i.symbol) if i is not None else None for i in insts]
+        mid = mids[side][keep]
+        iv, why = implied_vol(mid, forward, chosen, t, r, flag, reasons=True)
+        g = greeks(flag, forward, chosen, t, r, iv)
+        data[f"{side}_symbol"] = [i.symbol if i is not None else None for i in insts]
+        data[f"{side}_ltp"] = [float(q.last_price) if q else math.nan for q in quotes]
+        data[f"{side}_bid"] = [float(q.bid_price) if q else math.nan for q in quotes]
+        data[f"{side}_ask"] = [float(q.ask_price) if q else math.nan for q in quotes]
+        data[f"{side}_volume"] = [q.volume if q else 0 for q in quotes]
+        data[f"{side}_mid"] = mid
+        data[f"{side}_iv"] = iv
+        data[f"{side}_iv_reason"] = why
+        for name in ("delta", "gamma", "theta", "vega"):
+            data[f"{side}_{name}"] = getattr(g, name)
+    frame = pd.DataFrame(data).set_index("strike")
+    frame.insert(0, "atm", np.isclose(frame.index.to_numpy(), all_k[centre]))
+    frame.attrs.update(underlying=underlying, spot=spot, forward=forward, expiry=when, t=t, r=r)
+    return frame
+
+
+@dataclass(frozen=True, slots=True)
+class PositionGreeks:
+    """Net sensitivities of the open positions on one underlying, in units of it: ``delta``
+    (per ₹1 of the underlying), ``gamma``, ``theta`` (₹ per day), ``vega`` (₹ per vol point)."""
+
+    underlying: str
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+
+
+def position_greeks(
+    positions: Iterable[tuple[str, int]],
+    instruments: InstrumentRegistry,
+    chains: Callable[[str, datetime], pd.DataFrame],
+) -> list[PositionGreeks]:
+    """Net Greeks per underlying of ``positions`` (``(symbol, signed units)``): options from
+    their chain row (``chains(underlying, expiry)``), futures with delta 1 a unit, shares of
+    an underlying with delta 1. Options whose volatility is unknown count nothing (and their
+    underlying still appears)."""
+    totals: dict[str, list[float]] = {}
+    for symbol, qty in positions:
+        if not qty:
+            continue
+        inst = instruments.get(symbol)
+        under = inst.underlying or symbol
+        acc = totals.setdefault(under, [0.0, 0.0, 0.0, 0.0])
+        if inst.kind is InstrumentKind.OPTION and inst.expiry is not None:
+            frame = chains(under, inst.expiry)
+            side = "call" if inst.option_type == "CE" else "put"
+            row = frame[frame[f"{side}_symbol"] == symbol]
+            if row.empty:
+                continue
+            values = [
+                float(row[f"{side}_{n}"].iloc[0]) for n in ("delta", "gamma", "theta", "vega")
+            ]
+            if all(math.isfinite(v) for v in values):
+                for k, v in enumerate(values):
+                    acc[k] += qty * v
+        else:  # a future or the underlying itself moves one for one
+            acc[0] += qty
+    return [PositionGreeks(u, *v) for u, v in sorted(totals.items())]
