@@ -26,8 +26,15 @@ from pathlib import Path
 from types import EllipsisType
 from typing import TYPE_CHECKING, Any
 
-from livetrade.brokers.paper import PaperBroker
+from livetrade.brokers.paper import (
+    Book,
+    FillModel,
+    PaperBroker,
+    book_from_depth,
+    book_from_record,
+)
 from livetrade.clock import Clock, VirtualClock, WallClock
+from livetrade.depth import simulated_levels
 from livetrade.engine import EngineEvent, LiveTradingEngine
 from livetrade.errors import (
     AuthError,
@@ -80,6 +87,7 @@ if TYPE_CHECKING:
 
     from livetrade.api import ApiServer
     from livetrade.depth import DayStats, Depth
+    from livetrade.feeds.sim_derivatives import SimDerivatives
     from livetrade.fyers.broker import FyersRestClient
     from livetrade.fyers.credentials import FyersConfig, TokenWatch
     from livetrade.fyers.feed import FyersFeed
@@ -126,6 +134,9 @@ async def open_session(
     charges: str | ChargesModel = "india",
     limits: RiskLimits | None = None,
     slippage_bps: int = 0,
+    fills: FillModel = "touch",
+    slippage_ticks: int = 0,
+    latency_ms: int = 0,
     replay: pd.DataFrame | str | None = None,
     history: int = 100_000,
     default_product: Product | str = Product.INTRADAY,
@@ -140,6 +151,7 @@ async def open_session(
     poll_interval: float | None = 1.0,
     order_updates: str = "socket",
     respect_calendar: bool | MarketHours = False,
+    derivatives: bool = False,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
 
@@ -176,6 +188,19 @@ async def open_session(
     (``livetrade.market_hours``): orders outside the session are refused with the next open,
     and a simulated market on the virtual clock jumps over closed time. Off by default: the
     simulated market's hours are fiction, and Fyers refuses out-of-hours orders itself.
+
+    ``fills="touch"`` (default) fills paper orders in full at the touch; ``fills="depth"``
+    walks the five depth levels of ``session.depth`` (partial fills when the book is thin; a
+    market order's rest is cancelled, a limit's rests; a resting limit fills only once the book
+    trades through its price), worse by ``slippage_ticks`` ticks. ``latency_ms=N``: paper
+    market and limit orders meet the book on the first tick N ms after they are placed. Either
+    way limit and trigger prices outside the day's circuit limits are refused (``PRICE_BAND``)
+    and market orders are capped at the protected price (``RiskLimits.market_protection_pct``;
+    livetrade.risk).
+
+    ``derivatives=True`` (simulated market only) lists NIFTY futures and weekly/monthly options
+    on ``NSE:NIFTY50-INDEX`` with Fyers' tickers, priced from the index (Black-76 with a smile,
+    cost of carry) and quoted with it: ``session.derivatives`` (livetrade.feeds.sim_derivatives).
     """
     if feed not in ("sim", "replay", "fyers", "hub"):
         raise LiveTradeError(f"feed={feed!r} is not one of 'sim', 'replay', 'fyers', 'hub'.")
@@ -224,6 +249,9 @@ async def open_session(
             charges=_charges_model(charges),
             limits=limits,
             slippage_bps=slippage_bps,
+            fills=fills,
+            slippage_ticks=slippage_ticks,
+            latency_ms=latency_ms,
             replay=replay,
             history=history,
             default_product=Product(default_product)
@@ -240,6 +268,7 @@ async def open_session(
             shadow=shadow,
             poll_interval=poll_interval,
             calendar=MarketHours() if respect_calendar is True else respect_calendar or None,
+            derivatives=derivatives,
         )
     except BaseException:
         if jrnl is not None:
@@ -320,6 +349,9 @@ class Session:
         limits: RiskLimits | None,
         slippage_bps: int,
         replay: pd.DataFrame | str | None,
+        fills: FillModel = "touch",
+        slippage_ticks: int = 0,
+        latency_ms: int = 0,
         history: int,
         default_product: Product,
         journal: Journal | None = None,
@@ -331,6 +363,7 @@ class Session:
         shadow: bool = False,
         poll_interval: float | None = 1.0,
         calendar: MarketHours | None = None,
+        derivatives: bool = False,
     ) -> None:
         self.name = name
         self.feed = feed
@@ -373,7 +406,9 @@ class Session:
         self.engine = LiveTradingEngine(
             wallet_balance,
             self.stream,
-            broker=PaperBroker(slippage_bps),
+            broker=PaperBroker(
+                slippage_bps, fills=fills, slippage_ticks=slippage_ticks, latency_ms=latency_ms
+            ),
             charges=charges,
             limits=limits,
             clock=self.clock,
@@ -429,6 +464,9 @@ class Session:
             if replay is None:
                 raise InvalidInput("replay", "feed='replay' needs replay=<DataFrame or CSV path>")
             self.replay = ReplayFeed(self.stream, replay)
+        self.derivatives: SimDerivatives | None = None  # listed before a journal replays orders
+        if derivatives:
+            self._list_derivatives(charges, calendar)
         self._pnl: deque[tuple[int, int, int, int, int, int]] = deque(maxlen=200_000)
         self._last_sample_ns = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -463,7 +501,9 @@ class Session:
                     LiveTradingEngine(
                         from_paise(self.engine.initial_paise),
                         self.stream,
-                        broker=PaperBroker(slippage_bps),
+                        broker=PaperBroker(
+                            slippage_bps, fills=fills, slippage_ticks=slippage_ticks
+                        ),
                         charges=type(charges)(),
                         clock=self.clock,
                         default_product=default_product,
@@ -476,12 +516,56 @@ class Session:
         self.engine.add_listener(self._on_engine_event)
         self.stream.add_listener(self._on_tick)
         self.calendar = self.engine.calendar = calendar  # None: hours not enforced
+        self.engine.band_source = self._circuit_band  # PRICE_BAND, market protection's cap
+        if fills == "depth":
+            self.engine.depth_source = self._depth_book
         if (
             calendar is not None
             and self.market is not None
             and isinstance(self.clock, VirtualClock)
         ):
             self.clock.set(calendar.next_trading_ns(self.clock.now_ns()))  # start at an open
+
+    def _list_derivatives(self, charges: ChargesModel, calendar: MarketHours | None) -> None:
+        """``derivatives=True``: NIFTY futures and options on the simulated market, registered in
+        the engine's instruments (which the India charges model then reads)."""
+        from livetrade.feeds.sim_derivatives import SimDerivatives
+
+        if self.market is None:
+            raise InvalidInput("derivatives", "simulated derivatives need feed='sim'")
+        self.derivatives = SimDerivatives(
+            self.market,
+            self.engine.instruments,
+            self.clock.now_ns(),
+            hours=calendar or default_hours(),
+        )
+        if isinstance(charges, IndianEquityCharges) and charges.instruments is None:
+            charges.instruments = self.engine.instruments
+
+    def _circuit_band(self, symbol: str) -> tuple[int, int] | None:
+        """Today's circuit limits of ``symbol`` in paise (from :meth:`day_stats`), or None."""
+        try:
+            stats = self.market_view.day_stats(symbol)
+        except InvalidInput:
+            return None
+        if stats.lower_circuit is None or stats.upper_circuit is None:
+            return None
+        return to_paise(stats.lower_circuit), to_paise(stats.upper_circuit)
+
+    def _depth_book(self, symbol: str) -> Book | None:
+        """:meth:`depth` in paise for the paper fills="depth" model (None where there is none);
+        the simulated book straight from its record, without the Decimal round trip."""
+        if self.market is not None:
+            top = self.stream.top(symbol)
+            if top is None or symbol.upper().endswith("-INDEX"):
+                return None
+            bid, ask, _, ts_ns = top
+            return book_from_record(simulated_levels(self.market.seed, symbol, bid, ask, ts_ns))
+        try:
+            depth = self.market_view.depth(symbol)
+        except InvalidInput:
+            return None
+        return None if depth is None else book_from_depth(depth)
 
     def _restore(self, journal: Journal) -> None:
         records = list(journal.records())
@@ -492,6 +576,8 @@ class Session:
                 self.clock.set(last_ts)
             if self.market is not None:  # the simulated market resumes from the last fills
                 for fill in self.engine.fills:
+                    if self.derivatives is not None and fill.symbol in self.derivatives:
+                        continue  # priced from the index, not a walk of its own
                     self.market.add_symbol(fill.symbol, from_paise(fill.price_paise))
                     self.market.set_price(fill.symbol, fill.price_paise)
         journal.attach(self.engine)
@@ -868,8 +954,9 @@ class Session:
     async def buy(
         self,
         symbol: str,
-        quantity: int,
+        quantity: int | None = None,
         *,
+        lots: int | None = None,
         order_type: OrderKind | str = OrderKind.MARKET,
         limit_price: object = None,
         trigger_price: object = None,
@@ -879,17 +966,20 @@ class Session:
         tag: str | None = None,
     ) -> Order:
         """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``.
+        ``quantity`` in units (shares; for F&O a multiple of the lot) or ``lots=`` whole lots
+        (``lots=2`` of a NIFTY option is 130 units): exactly one of them.
         Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
         return await self._routed(self._submit(
-            symbol, Side.BUY, quantity, order_type, limit_price, trigger_price, product,
-            stop_loss, take_profit, tag,
+            symbol, Side.BUY, self._units(symbol, quantity, lots), order_type, limit_price,
+            trigger_price, product, stop_loss, take_profit, tag,
         ))  # fmt: skip
 
     async def sell(
         self,
         symbol: str,
-        quantity: int,
+        quantity: int | None = None,
         *,
+        lots: int | None = None,
         order_type: OrderKind | str = OrderKind.MARKET,
         limit_price: object = None,
         trigger_price: object = None,
@@ -898,11 +988,35 @@ class Session:
         take_profit: object = None,
         tag: str | None = None,
     ) -> Order:
-        """Place a sell (an INTRADAY sell beyond the position opens a short)."""
+        """Place a sell (an INTRADAY or MARGIN sell beyond the position opens a short);
+        ``quantity`` or ``lots=`` as for :meth:`buy`."""
         return await self._routed(self._submit(
-            symbol, Side.SELL, quantity, order_type, limit_price, trigger_price, product,
-            stop_loss, take_profit, tag,
+            symbol, Side.SELL, self._units(symbol, quantity, lots), order_type, limit_price,
+            trigger_price, product, stop_loss, take_profit, tag,
         ))  # fmt: skip
+
+    def _units(self, symbol: str, quantity: int | None, lots: int | None) -> int:
+        """``quantity`` (units) or ``lots`` times the instrument's lot size; a refusal names the
+        field and changes nothing (the order never reaches the engine)."""
+        self._check_open()
+        if (quantity is None) == (lots is None):
+            raise OrderRejected(
+                "INVALID_QUANTITY",
+                "Give either quantity= (units) or lots= (whole lots of the contract), "
+                + ("not both." if lots is not None else "one of them."),
+                "lots" if lots is not None else "quantity",
+            )
+        if quantity is not None:
+            return quantity  # checked against the lot by OrderRequest.parse
+        if isinstance(lots, bool) or not isinstance(lots, int) or lots <= 0:
+            raise OrderRejected(
+                "INVALID_QUANTITY", f"lots must be a positive whole number, got {lots!r}.", "lots"
+            )
+        try:
+            lot = self.engine.instruments.get(symbol).lot_size
+        except InvalidInput:
+            return lots  # not a symbol: OrderRequest.parse refuses it with INVALID_SYMBOL
+        return lots * lot
 
     def _submit(
         self,
@@ -1090,7 +1204,7 @@ class Session:
             if diff == 0:
                 continue
             price = to_paise(avg) if avg > 0 else self.stream.last_paise(symbol)
-            if product not in ("INTRADAY", "CNC") or not price:
+            if product not in ("INTRADAY", "CNC", "MARGIN") or not price:
                 log.warning("cannot adopt %s %s: product or price unknown", symbol, product)
                 continue
             self.engine.adopt_position(symbol, Product(product), diff, price)
@@ -1313,7 +1427,7 @@ class Session:
     def orders_df(self) -> pd.DataFrame:
         from livetrade.frames import orders_frame
 
-        return orders_frame(self.engine.orders)
+        return orders_frame(self.engine.orders, self.engine.instruments)
 
     def fills_df(self) -> pd.DataFrame:
         from livetrade.frames import fills_frame
@@ -1323,7 +1437,7 @@ class Session:
     def positions_df(self, include_closed: bool = False) -> pd.DataFrame:
         from livetrade.frames import positions_frame
 
-        return positions_frame(self.engine.positions(include_closed))
+        return positions_frame(self.engine.positions(include_closed), self.engine.instruments)
 
     def pnl_df(self) -> pd.DataFrame:
         """Equity curve: cash, market value, realized (gross), unrealized, charges, net P&L and
