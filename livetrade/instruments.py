@@ -115,6 +115,11 @@ class InstrumentRegistry:
         self._by_symbol[instrument.symbol] = instrument
         return instrument
 
+    def known(self, symbol: object) -> Instrument | None:
+        """The instrument if ``symbol`` was registered or looked up before (no validation:
+        only valid symbols ever get in), else None."""
+        return self._by_symbol.get(symbol) if isinstance(symbol, str) else None
+
     def get(self, symbol: str) -> Instrument:
         inst = self._by_symbol.get(symbol)
         if inst is None:

@@ -60,6 +60,18 @@ def parse_price(value: object, field: str, tick_paise: int = TICK_PAISE) -> int 
 
 
 def _instrument(symbol: object, instruments: InstrumentRegistry | None) -> Instrument:
+    inst = instruments.known(symbol) if instruments is not None else None
+    if inst is None:
+        inst = _first_sight(symbol, instruments)
+    if not inst.tradable:
+        raise OrderRejected(
+            "NOT_TRADABLE", f"{inst.symbol} is an index; indices cannot be traded.", "symbol"
+        )
+    return inst
+
+
+def _first_sight(symbol: object, instruments: InstrumentRegistry | None) -> Instrument:
+    """A symbol the registry has not seen: the symbol rule first (a registered one passed it)."""
     try:
         symbol = check_symbol(symbol)
     except InvalidInput as exc:
@@ -68,12 +80,7 @@ def _instrument(symbol: object, instruments: InstrumentRegistry | None) -> Instr
             f"Symbol {symbol!r} is not a Fyers symbol such as 'NSE:SBIN-EQ' ({exc.reason}).",
             "symbol",
         ) from None
-    inst = instruments.get(symbol) if instruments is not None else Instrument.default_for(symbol)
-    if not inst.tradable:
-        raise OrderRejected(
-            "NOT_TRADABLE", f"{symbol} is an index; indices cannot be traded.", "symbol"
-        )
-    return inst
+    return instruments.get(symbol) if instruments is not None else Instrument.default_for(symbol)
 
 
 def _side(side: object) -> Side:
