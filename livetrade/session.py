@@ -828,6 +828,60 @@ class Session:
         a ±20% band around it."""
         return self.market_view.day_stats(symbol)
 
+    def option_chain(
+        self,
+        underlying: str = "NSE:NIFTY50-INDEX",
+        expiry: date | datetime | str | None = None,
+        strikes: int = 20,
+        *,
+        r: float | None = None,
+    ) -> pd.DataFrame:
+        """The option chain of ``underlying`` at its nearest expiry (or ``expiry``: "next" or
+        a date): ``strikes`` rows around the money, calls and puts side by side with LTP,
+        bid/ask, volume, implied volatility and Greeks from the latest quotes, the forward
+        from put-call parity and the at-the-money strike marked (``livetrade.chain``). On the
+        simulated market it needs ``open_session(derivatives=True)``; ``r`` defaults to
+        ``livetrade.chain.DEFAULT_RATE``."""
+        from livetrade.chain import DEFAULT_RATE, option_chain
+
+        return option_chain(
+            self.engine.instruments, self.stream.quote, underlying, self.now,
+            expiry=expiry, strikes=strikes, r=DEFAULT_RATE if r is None else r,
+        )  # fmt: skip
+
+    def greeks_df(self) -> pd.DataFrame:
+        """Net delta (units of the underlying), gamma, theta (₹ a day) and vega (₹ a volatility
+        point) of the open positions, one row per underlying and a ``TOTAL`` row in rupee
+        terms (theta, vega); options priced from their chain, futures and shares delta 1."""
+        import pandas as pd
+
+        from livetrade.chain import option_chain, position_greeks
+
+        chains: dict[tuple[str, datetime], pd.DataFrame] = {}
+
+        def chain(underlying: str, expiry: datetime) -> pd.DataFrame:
+            key = (underlying, expiry)
+            if key not in chains:
+                chains[key] = option_chain(
+                    self.engine.instruments, self.stream.quote, underlying, self.now,
+                    expiry=expiry, strikes=10_000,
+                )  # fmt: skip
+            return chains[key]
+
+        rows = position_greeks(
+            ((p.symbol, p.quantity) for p in self.engine.positions()), self.engine.instruments,
+            chain,
+        )  # fmt: skip
+        frame = pd.DataFrame(
+            [(g.underlying, g.delta, g.gamma, g.theta, g.vega) for g in rows],
+            columns=["underlying", "delta", "gamma", "theta", "vega"],
+        )
+        if not frame.empty:
+            total = {"underlying": "TOTAL", "delta": float("nan"), "gamma": float("nan")}
+            total |= {"theta": frame["theta"].sum(), "vega": frame["vega"].sum()}
+            frame = pd.concat([frame, pd.DataFrame([total])], ignore_index=True)
+        return frame.set_index("underlying")
+
     async def unwatch(self, symbols: str | list[str]) -> None:
         """Stop receiving quotes for ``symbols`` (Fyers feed: unsubscribes)."""
         self._check_open()

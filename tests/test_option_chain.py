@@ -106,3 +106,24 @@ async def test_a_straddle_is_delta_neutral_and_short_vega_when_sold() -> None:
         assert hedged[0].delta == pytest.approx(g.delta + 10)
     finally:
         await s.close()
+
+
+async def test_the_session_serves_the_chain_and_the_positions_greeks() -> None:
+    s = await lt.open_session(
+        feed="sim", broker="paper", seed=2, realtime=False, journal=False, start=DEC_2026,
+        name="chain-session", derivatives=True,
+    )  # fmt: skip
+    try:
+        await s.run_for(ticks=60)
+        assert s.greeks_df().empty  # no positions, nothing to net
+        chain = s.option_chain(strikes=6)
+        assert len(chain) == 6 and chain.attrs["underlying"] == UNDERLYING
+        atm = chain[chain["atm"]].iloc[0]
+        await s.sell(atm["call_symbol"], lots=1, product="MARGIN")
+        await s.sell(atm["put_symbol"], lots=1, product="MARGIN")
+        g = s.greeks_df()
+        assert list(g.index) == [UNDERLYING, "TOTAL"]
+        assert g.loc[UNDERLYING, "vega"] < 0 and g.loc[UNDERLYING, "theta"] > 0
+        assert g.loc["TOTAL", "vega"] == pytest.approx(g.loc[UNDERLYING, "vega"])
+    finally:
+        await s.close()
