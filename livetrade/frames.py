@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from livetrade.fmt import inr
 from livetrade.model import Fill, Order, Position
 
 if TYPE_CHECKING:
@@ -205,11 +206,22 @@ def pnl_frame(samples: Sequence[tuple[int, ...]]) -> pd.DataFrame:
 
 
 def _cell(v: Any) -> str:
+    if isinstance(v, Decimal):  # money: the one format (Indian grouping, two decimals)
+        return html.escape(inr(v, symbol=False))
+    if isinstance(v, _Signed):
+        return html.escape(inr(v.amount, sign=True, symbol=False))
     if isinstance(v, enum.Enum):
         v = v.value if not isinstance(v, int) else v.name
     if isinstance(v, datetime):
         v = v.strftime("%H:%M:%S")
     return html.escape("" if v is None else str(v))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Signed:
+    """A P&L amount: shown with its sign (``+1,234.50`` / ``-12.05``)."""
+
+    amount: Decimal
 
 
 def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]], caption: str = "") -> str:
@@ -240,7 +252,7 @@ def positions_html(positions: Sequence[Position]) -> str:
         (
             [
                 p.symbol, p.product, p.quantity, p.avg_buy_price, p.last_price,
-                p.unrealized_pnl, p.realized_pnl,
+                _Signed(p.unrealized_pnl), _Signed(p.realized_pnl),
             ]
             for p in positions
         ),

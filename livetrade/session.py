@@ -47,6 +47,7 @@ from livetrade.errors import (
 from livetrade.events import Event as Event  # re-exported: `from livetrade.session import Event`
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
+from livetrade.fmt import inr
 from livetrade.frames import orders_html, positions_html
 from livetrade.history import MarketData
 from livetrade.journal import (
@@ -1567,10 +1568,11 @@ class Session:
         head = (
             f"<b>livetrade session {self.name!r}</b> — {mode}, {state}, {clock} "
             f"{self.now:%Y-%m-%d %H:%M:%S %Z}; {len(self.symbols)} symbols<br>"
-            f"equity ₹{p['portfolio_value']:,} · cash ₹{p['cash']:,} · "
-            f"P&amp;L ₹{p['total_pnl']:,} (realized ₹{p['total_realized_pnl']:,}, "
-            f"unrealized ₹{p['total_unrealized_pnl']:,}, charges ₹{p['total_charges']:,}) · "
-            f"kill switch {p['kill_switch']}"
+            f"equity {inr(p['portfolio_value'])} · cash {inr(p['cash'])} · "
+            f"P&amp;L {inr(p['total_pnl'], sign=True)} "
+            f"(realized {inr(p['total_realized_pnl'], sign=True)}, "
+            f"unrealized {inr(p['total_unrealized_pnl'], sign=True)}, "
+            f"charges {inr(p['total_charges'])}) · kill switch {p['kill_switch']}"
         )
         positions = self.engine.positions()
         opens = self.engine.open_orders()

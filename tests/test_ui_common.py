@@ -96,3 +96,21 @@ def test_importing_the_ui_and_its_view_models_loads_no_widget_library() -> None:
         "assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+async def test_one_money_format_in_the_html_views_and_the_repr() -> None:
+    """Issue 19 item 8: the session's HTML view, the order/position tables and the engine's
+    repr use the dashboard's format (Indian grouping, two decimals, sign before the ₹)."""
+    import livetrade as lt
+
+    s = await lt.open_session(feed="sim", broker="paper", seed=4, realtime=False, journal=False)
+    try:
+        await s.run_for(ticks=5)
+        await s.buy("NSE:TCS-EQ", 3)
+        await s.run_for(ticks=50)
+        page = s._repr_html_()
+        assert "equity ₹9,99,9" in page and "cash ₹" in page and "999,9" not in page
+        assert "<td>3,499.55</td>" in page and "<td>+3.75</td>" in page  # grouped, P&L signed
+        assert "equity=₹9,99,9" in repr(s.engine)
+    finally:
+        await s.close()

@@ -12,6 +12,7 @@ from typing import Any
 
 from livetrade.engine.views import Views
 from livetrade.errors import OrderRejected
+from livetrade.fmt import inr
 from livetrade.model import (
     ExecutedOrder,
     OrderKind,
@@ -143,7 +144,7 @@ class LiveTradingEngine(Views):
     def __repr__(self) -> str:
         p = self.pnl_paise()
         return (
-            f"LiveTradingEngine(broker={self.broker.name}, equity=₹{from_paise(p['equity'])}, "
+            f"LiveTradingEngine(broker={self.broker.name}, equity={inr(p['equity'])}, "
             f"positions={sum(1 for lots in self._positions.values() if lots.qty)}, "
             f"open_orders={len(self.open_orders())}, kill_switch={self.kill_switch.value})"
         )
