@@ -586,7 +586,8 @@ async def test_every_order_type_and_product_lifecycle(
                 assert body["limitPrice"] == (prices.get("limit_price") or 0)
                 assert body["stopPrice"] == (prices.get("trigger_price") or 0)
     book = {o.order_id: o for o in await client.orderbook()}
-    assert len(book) == 16 and len({o.tag for o in book.values()}) == 16
+    n = len(Product) * len(Side) * 4  # every product, side and order kind
+    assert len(book) == n and len({o.tag for o in book.values()}) == n
     for oid, kind in placed.items():
         want = OrderStatus.FILLED if kind is OrderKind.MARKET else OrderStatus.OPEN
         assert book[oid].status is want, (kind, book[oid])
@@ -662,7 +663,7 @@ async def test_partial_fills_iocs_and_expiry(client: FyersRestClient, fake: Fake
         ({"tag": "XF00001"}, "INVALID_TAG", "tag"),  # the client id
         ({"side": "HOLD"}, "INVALID_SIDE", "side"),
         ({"kind": "STOP"}, "INVALID_ORDER_TYPE", "kind"),
-        ({"product": "MARGIN"}, "INVALID_PRODUCT", "product"),
+        ({"product": "MTF"}, "INVALID_PRODUCT", "product"),
         ({"symbol": "SBIN"}, "INVALID_SYMBOL", "symbol"),
         ({"validity": "GTC"}, "INVALID_VALIDITY", "validity"),
     ],

@@ -78,7 +78,7 @@ PriceSource = Mapping[str, Decimal | str | int] | Callable[[str], Decimal | str 
 _TAG_RE: Final = re.compile(r"[A-Za-z0-9]{1,30}")
 _SYMBOL_RE: Final = re.compile(r"[A-Z]{2,6}:[A-Z0-9&_.\- ]{1,60}")
 _CENT: Final = Decimal("0.01")
-_PRODUCTS: Final = ("CNC", "INTRADAY")
+_PRODUCTS: Final = ("CNC", "INTRADAY", "MARGIN")  # ours (Fyers also has CO, BO, MTF)
 _FUND_TITLES: Final = (
     "Total Balance",
     "Utilized Amount",
