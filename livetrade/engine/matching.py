@@ -410,6 +410,33 @@ class Matching(EngineState):
             self._resize(leg, leg.quantity + qty, ts_ns, "grown: its entry filled further")
         return True
 
+    def _leg(
+        self,
+        entry: Order,
+        side: Side,
+        kind: OrderKind,
+        role: Role,
+        qty: int,
+        oco_id: str,
+        ts_ns: int,
+    ) -> Order:
+        """One exit leg of ``entry``'s bracket (its price is set by the caller)."""
+        return Order(
+            order_id=self._next_id(),
+            symbol=entry.symbol,
+            side=side,
+            kind=kind,
+            product=entry.product,
+            quantity=qty,
+            role=role,
+            created_ns=ts_ns,
+            updated_ns=ts_ns,
+            parent_id=entry.order_id,
+            oco_id=oco_id,
+            tag=entry.tag,
+            source="bracket",
+        )
+
     def _attach_bracket(self, entry: Order, qty: int, ts_ns: int) -> None:
         if self._grow_bracket(entry, qty, ts_ns):
             return
@@ -418,42 +445,14 @@ class Matching(EngineState):
         legs: list[Order] = []
         if entry.stop_loss_paise is not None:
             legs.append(
-                Order(
-                    order_id=self._next_id(),
-                    symbol=entry.symbol,
-                    side=exit_side,
-                    kind=OrderKind.SL_M,
-                    product=entry.product,
-                    quantity=qty,
-                    trigger_paise=entry.stop_loss_paise,
-                    role=Role.STOP_LOSS,
-                    created_ns=ts_ns,
-                    updated_ns=ts_ns,
-                    parent_id=entry.order_id,
-                    oco_id=oco_id,
-                    tag=entry.tag,
-                    source="bracket",
-                )
+                self._leg(entry, exit_side, OrderKind.SL_M, Role.STOP_LOSS, qty, oco_id, ts_ns)
             )
+            legs[-1].trigger_paise = entry.stop_loss_paise
         if entry.take_profit_paise is not None:
             legs.append(
-                Order(
-                    order_id=self._next_id(),
-                    symbol=entry.symbol,
-                    side=exit_side,
-                    kind=OrderKind.LIMIT,
-                    product=entry.product,
-                    quantity=qty,
-                    limit_paise=entry.take_profit_paise,
-                    role=Role.TAKE_PROFIT,
-                    created_ns=ts_ns,
-                    updated_ns=ts_ns,
-                    parent_id=entry.order_id,
-                    oco_id=oco_id,
-                    tag=entry.tag,
-                    source="bracket",
-                )
+                self._leg(entry, exit_side, OrderKind.LIMIT, Role.TAKE_PROFIT, qty, oco_id, ts_ns)
             )
+            legs[-1].limit_paise = entry.take_profit_paise
         self._oco[oco_id] = legs
         self._brackets.setdefault((entry.symbol, entry.product), []).append(oco_id)
         for leg in legs:

@@ -30,6 +30,7 @@ import numpy as np
 import numpy.typing as npt
 
 from livetrade.errors import InvalidInput
+from livetrade.fno.lookup import MONTHS, WEEKLY_MONTH  # the ticker symbology
 from livetrade.fno.master import freeze_qty_for
 from livetrade.instruments import Instrument, InstrumentKind, InstrumentRegistry
 from livetrade.model import IST, ns_to_datetime
@@ -72,21 +73,6 @@ _NIFTY_LOTS: Final[tuple[tuple[date, int], ...]] = (
 _TUESDAY_FROM: Final = date(2025, 9, 1)
 # Expiry time: 15:30 IST; from 3 Aug 2026 NSE F&O closes at 15:40 (NSE FAOP74467, fno.md §2).
 _LATE_CLOSE_FROM: Final = date(2026, 8, 3)
-_MONTHS: Final = (
-    "JAN",
-    "FEB",
-    "MAR",
-    "APR",
-    "MAY",
-    "JUN",
-    "JUL",
-    "AUG",
-    "SEP",
-    "OCT",
-    "NOV",
-    "DEC",
-)
-_WEEKLY_MONTH: Final = "123456789OND"  # FYDOC symbology: 1-9 for Jan-Sep, O, N, D
 _NS_PER_YEAR: Final = MINUTES_PER_YEAR * 60 * 1_000_000_000
 
 
@@ -177,7 +163,7 @@ Kind = Literal["FUT", "CE", "PE"]
 
 
 def future_symbol(expiry: date) -> str:
-    return f"NSE:{NAME}{expiry:%y}{_MONTHS[expiry.month - 1]}FUT"
+    return f"NSE:{NAME}{expiry:%y}{MONTHS[expiry.month - 1]}FUT"
 
 
 def option_symbol(expiry: date, strike_paise: int, kind: Literal["CE", "PE"], monthly: bool) -> str:
@@ -186,8 +172,8 @@ def option_symbol(expiry: date, strike_paise: int, kind: Literal["CE", "PE"], mo
     strike = Decimal(strike_paise) / 100
     text = f"{strike:f}".rstrip("0").rstrip(".") if "." in f"{strike:f}" else f"{strike:f}"
     if monthly:
-        return f"NSE:{NAME}{expiry:%y}{_MONTHS[expiry.month - 1]}{text}{kind}"
-    return f"NSE:{NAME}{expiry:%y}{_WEEKLY_MONTH[expiry.month - 1]}{expiry:%d}{text}{kind}"
+        return f"NSE:{NAME}{expiry:%y}{MONTHS[expiry.month - 1]}{text}{kind}"
+    return f"NSE:{NAME}{expiry:%y}{WEEKLY_MONTH[expiry.month - 1]}{expiry:%d}{text}{kind}"
 
 
 class SimDerivatives:

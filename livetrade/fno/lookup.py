@@ -29,7 +29,7 @@ __all__ = ["TickerParts", "find_future", "find_option", "instruments", "parse_ti
 
 ExpirySpec = str | date | datetime | None
 
-_MONTHS: Final = (
+MONTHS: Final = (
     "JAN",
     "FEB",
     "MAR",
@@ -43,7 +43,7 @@ _MONTHS: Final = (
     "NOV",
     "DEC",
 )
-_WEEKLY_MONTH: Final = "123456789OND"  # FYDOC symbology: 1-9 for Jan-Sep, O, N, D
+WEEKLY_MONTH: Final = "123456789OND"  # FYDOC symbology: 1-9 for Jan-Sep, O, N, D
 _NUM: Final = r"(?P<strike>\d+(?:\.\d+)?)"
 _FUT_RE: Final = re.compile(r"(?P<yy>\d{2})(?P<mon>[A-Z]{3})FUT")
 _MONTHLY_RE: Final = re.compile(r"(?P<yy>\d{2})(?P<mon>[A-Z]{3})" + _NUM + r"(?P<type>CE|PE)")
@@ -78,17 +78,17 @@ def parse_ticker(symbol: str, underlying: str) -> TickerParts:
         raise InvalidInput("symbol", f"{symbol} does not start with {exchange}:{underlying}")
     tail = rest[len(underlying) :]
     m = _FUT_RE.fullmatch(tail)
-    if m and m["mon"] in _MONTHS:
+    if m and m["mon"] in MONTHS:
         return TickerParts(
-            exchange, underlying, 2000 + int(m["yy"]), _MONTHS.index(m["mon"]) + 1, None, None, None
+            exchange, underlying, 2000 + int(m["yy"]), MONTHS.index(m["mon"]) + 1, None, None, None
         )
     m = _MONTHLY_RE.fullmatch(tail)
-    if m and m["mon"] in _MONTHS:
+    if m and m["mon"] in MONTHS:
         return TickerParts(
             exchange,
             underlying,
             2000 + int(m["yy"]),
-            _MONTHS.index(m["mon"]) + 1,
+            MONTHS.index(m["mon"]) + 1,
             None,
             to_paise(Decimal(m["strike"]), "strike"),
             "CE" if m["type"] == "CE" else "PE",
@@ -99,7 +99,7 @@ def parse_ticker(symbol: str, underlying: str) -> TickerParts:
             exchange,
             underlying,
             2000 + int(m["yy"]),
-            _WEEKLY_MONTH.index(m["m"]) + 1,
+            WEEKLY_MONTH.index(m["m"]) + 1,
             int(m["dd"]),
             to_paise(Decimal(m["strike"]), "strike"),
             "CE" if m["type"] == "CE" else "PE",
