@@ -162,6 +162,42 @@ async def _bursts(trip: Callable[[int], Awaitable[None]], batches: int) -> Resul
     return p50(walls), cpu / (2 * BURST * batches) * 1e6
 
 
+def _headers(token: str) -> dict[str, str]:
+    return {"Authorization": token, "Content-Type": "application/json", "version": "3"}
+
+
+async def bare_httpx(api: str, token: str, n: int, batches: int) -> tuple[Result, Result]:
+    """The same two requests with a bare ``httpx.AsyncClient``: the library alone, without
+    our client's checks, tags, limiter and parsing."""
+    async with httpx.AsyncClient(base_url=api, headers=_headers(token), trust_env=False) as c:
+
+        async def trip(i: int) -> None:
+            placed = (await c.post("/orders/sync", json=body(i))).json()
+            book = (await c.get("/orders", params={"id": placed["id"]})).json()
+            assert book["orderBook"][0]["id"] == placed["id"]
+
+        await asyncio.gather(*(trip(i) for i in range(BURST)))
+        return await _sequential(trip, n), await _bursts(trip, batches)
+
+
+async def bare_aiohttp(api: str, token: str, n: int, batches: int) -> tuple[Result, Result]:
+    """The same two requests with a bare ``aiohttp.ClientSession`` (what the SDK's async mode
+    uses): is another maintained async client worth a switch?"""
+    import aiohttp
+
+    async with aiohttp.ClientSession(api + "/", headers=_headers(token)) as c:
+
+        async def trip(i: int) -> None:
+            async with c.post("orders/sync", json=body(i)) as r:
+                placed = await r.json()
+            async with c.get("orders", params={"id": placed["id"]}) as r:
+                book = await r.json()
+            assert book["orderBook"][0]["id"] == placed["id"]
+
+        await asyncio.gather(*(trip(i) for i in range(BURST)))
+        return await _sequential(trip, n), await _bursts(trip, batches)
+
+
 def sdk_model(api: str, token: str, log_dir: str, is_async: bool) -> Any:
     from fyers_apiv3 import fyersModel
 
@@ -246,6 +282,12 @@ def main(argv: list[str] | None = None) -> int:
                 "ours, pool of 10 connections": (
                     asyncio.run(ours_sequential(api, token, args.n, 10)),
                     asyncio.run(ours_burst(api, token, args.batches, 10)),
+                ),
+                "bare httpx (no client logic)": asyncio.run(
+                    bare_httpx(api, token, args.n, args.batches)
+                ),
+                "bare aiohttp (no client logic)": asyncio.run(
+                    bare_aiohttp(api, token, args.n, args.batches)
                 ),
             }
     finally:
