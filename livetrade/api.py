@@ -672,18 +672,9 @@ def _order_message(order: Order) -> str:
 
 
 def _feed_kind(session: Session | None) -> str:
-    """``sim``, ``replay``, ``fyers``, ``hub``, ``none`` (bare engine) or ``external``."""
-    if session is None:
-        return "none"
-    if session.market is not None:
-        return "sim"
-    if session.replay is not None:
-        return "replay"
-    if session.fyers_feed is not None:
-        return "fyers"
-    if session.hub_feed is not None:
-        return "hub"
-    return "external"
+    """The session's feed (``sim``, ``replay``, ``fyers``, ``hub``: ``session.feed``, the one
+    name the dashboard uses too) or ``none`` for a bare engine."""
+    return "none" if session is None else session.feed
 
 
 def _feed_live(session: Session) -> bool:

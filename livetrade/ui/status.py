@@ -134,13 +134,8 @@ class StatusView:
 
 
 def feed_name(session: Session) -> str:
-    if session.market is not None:
-        return "sim"
-    if session.fyers_feed is not None:
-        return "fyers"
-    if session.hub_feed is not None:
-        return "hub"
-    return "replay" if session.replay is not None else "market"
+    """``session.feed``: the one name the REST API's health answer uses too."""
+    return session.feed
 
 
 def stall_after(session: Session) -> float:
