@@ -96,8 +96,10 @@ class MarketView:
         session = self.session
         if session.fyers_feed is not None:
             return session.fyers_feed.depth.get(symbol)
+        if session.hub_feed is not None:
+            return session.hub_feed.depth.get(symbol)  # the hub's book, read every 0.25 s
         if session.market is None:
-            return None  # replayed and hub quotes carry no depth
+            return None  # replayed quotes carry no depth
         top = session.stream.top(symbol)
         if top is None:
             return None

@@ -750,6 +750,9 @@ async def test_the_fyers_feed_through_the_hub_against_the_fake_server(
             lambda: rec.count(SBIN) >= 10 and rec.count(INFY) >= 10, 20, "Fyers quotes via the hub"
         )
         assert await hub_symbols(client) == {SBIN, INFY}
+        await until(lambda: rec.feed.depth.get(SBIN) is not None, 20, "Fyers' book via the hub")
+        book = rec.feed.depth.get(SBIN)  # the fake's dp| records, as the hub wrote them
+        assert book is not None and len(book.bids) == 5 and book.bids[0][0] < book.asks[0][0]
         assert await fake.drop_connections() == 1
         before = rec.count(SBIN)
         await until(lambda: rec.count(SBIN) >= before + 10, 20, "quotes after the reconnect")
@@ -848,6 +851,53 @@ async def test_a_session_on_the_hub_feed_trades_on_its_quotes(server: RedisServe
         assert session.feed_state().status == "closed"  # type: ignore[union-attr]
         with pytest.raises(lt.InvalidInput, match="hub="):
             await lt.open_session(feed="hub", name="nohub", journal=False)
+    finally:
+        stop.set()
+        await asyncio.wait_for(hub, 20)
+
+
+async def test_depth_travels_through_the_hub(server: RedisServer, client: aredis.Redis) -> None:
+    """``session.depth`` on a hub session: the hub writes each watched symbol's five-level book
+    to ``lt:d:{symbol}`` when it changes; sessions read it (one MGET every 0.25 s). The book is
+    ordered, brackets the quote, and is gone once its key expires (a dead hub's book)."""
+    import livetrade as lt
+    from livetrade.hub.protocol import decode_depth
+
+    stop = asyncio.Event()
+    hub = asyncio.ensure_future(
+        run_hub(
+            feed="sim",
+            redis_url=server.url,
+            maxlen=1_000,
+            symbols=None,
+            seed=3,
+            tick_interval=0.02,
+            stop=stop,
+        )
+    )
+    try:
+        session = await lt.open_session(feed="hub", hub=server.url, name="hubd", journal=False)
+        try:
+            await session.watch([SBIN])
+            await until(lambda: session.depth(SBIN) is not None, 20, "the hub's book")
+            book = session.depth(SBIN)
+            assert book is not None and len(book.bids) == len(book.asks) == 5
+            bids = [p for p, _, _ in book.bids]
+            asks = [p for p, _, _ in book.asks]
+            assert bids == sorted(bids, reverse=True) and asks == sorted(asks)
+            assert bids[0] < asks[0] and all(q > 0 and o > 0 for _, q, o in book.bids)
+            raw = await client.get("lt:d:" + SBIN)
+            ts_ns, hub_bids, _ = decode_depth(raw)
+            assert ts_ns > 0 and len(hub_bids) == 5
+            frame = session.depth_df(SBIN)
+            assert list(frame["side"]) == ["bid"] * 5 + ["ask"] * 5
+            stop.set()  # the hub goes away; its book expires (here: at once)
+            await asyncio.wait_for(hub, 20)
+            assert await client.pttl("lt:d:" + SBIN) > 0  # it would expire by itself
+            await client.delete("lt:d:" + SBIN)
+            await until(lambda: session.depth(SBIN) is None, 20, "the dead hub's book to go")
+        finally:
+            await session.close()
     finally:
         stop.set()
         await asyncio.wait_for(hub, 20)

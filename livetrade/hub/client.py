@@ -34,7 +34,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, TypeAlias
 
 from livetrade.backoff import Backoff
-from livetrade.errors import FeedDisconnected, InvalidInput
+from livetrade.depth import DepthStore
+from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.events import Event
 from livetrade.hub.conn import (
     RETRYABLE,
@@ -48,7 +49,14 @@ from livetrade.hub.conn import (
     stop_tasks,
     wait_event,
 )
-from livetrade.hub.protocol import HubKeys, decode_quote, gap, parse_id, valid_symbol
+from livetrade.hub.protocol import (
+    HubKeys,
+    decode_depth,
+    decode_quote,
+    gap,
+    parse_id,
+    valid_symbol,
+)
 from livetrade.prices import LivePriceStream
 
 __all__ = ["HubFeed", "HubFeedState", "HubStatus", "SymbolStats"]
@@ -141,6 +149,7 @@ class HubFeed:
         retries: int | None = None,
         key_ttl: float = 30.0,
         connect_timeout: float = 2.0,
+        depth_interval: float | None = 0.25,
     ) -> None:
         if not 0 < block < stale_after:
             raise InvalidInput("block", "must be positive and shorter than stale_after")
@@ -162,6 +171,9 @@ class HubFeed:
         # one event style (livetrade.events): feed.on_state += handler (append works too)
         self.on_state = Event("hub feed state", self._report)
         self.on_error = Event("error")
+        self.depth = DepthStore()
+        """The latest five-level book of every watched symbol the hub publishes one for."""
+        self.depth_interval = depth_interval
         self._state = HubFeedState("closed", "not started")
         self._watches: dict[str, _Watch] = {}
         self._by_key: dict[bytes, _Watch] = {}
@@ -234,6 +246,10 @@ class HubFeed:
             loop.create_task(self._heartbeat_loop(), name=f"hubfeed:{self.name}:heartbeat"),
             loop.create_task(self._watchdog(), name=f"hubfeed:{self.name}:watchdog"),
         ]
+        if self.depth_interval is not None:
+            self._tasks.append(
+                loop.create_task(self._depth_reader(), name=f"hubfeed:{self.name}:depth")
+            )
 
     async def watch(self, symbols: list[str]) -> None:
         """Ask the hub for ``symbols`` and read them from their latest quote on. Symbols must
@@ -389,6 +405,29 @@ class HubFeed:
             except RETRYABLE:
                 self._announce_needed = True
             await wait_event(self._kick, self.heartbeat)
+
+    async def _depth_reader(self) -> None:
+        """Read the watched symbols' books every ``depth_interval`` s (one ``MGET``); a book
+        the hub stopped refreshing expires in Redis and leaves :attr:`depth` too."""
+        assert self.depth_interval is not None
+        while still_running():
+            await asyncio.sleep(self.depth_interval)
+            symbols = list(self._watches)
+            if not symbols:
+                continue
+            try:
+                payloads = await self._redis.mget([self.keys.depth(s) for s in symbols])
+            except RETRYABLE:
+                continue  # the heartbeat and the reader report Redis being down
+            for symbol, payload in zip(symbols, payloads, strict=True):
+                if payload is None:
+                    self.depth.discard(symbol)
+                    continue
+                try:
+                    ts_ns, bids, asks = decode_depth(as_bytes(payload))
+                    self.depth.set_levels(symbol, bids, asks, ts_ns)
+                except (ValueError, LiveTradeError) as exc:  # a damaged key: said, skipped
+                    self._report(exc)
 
     # ------------------------------------------------------------------ reading
     async def _position(self, watches: list[_Watch]) -> None:

@@ -13,6 +13,11 @@ Keys (``prefix`` is ``lt`` by default, so several hubs can share one Redis):
     growing across hub restarts and an id is never given twice, even if Redis comes back from
     an older snapshot. The first entry of an epoch on an existing stream also carries ``p``, the
     id it follows, so a reader still counts exactly what it missed across the change.
+``{prefix}:d:{symbol}``
+    The symbol's latest five-level depth, a plain string (:func:`encode_depth`:
+    ``"ts_ns nb na"`` then ``price qty orders`` for each bid, best first, then each ask), set
+    by the hub when it changes and expiring with the sessions' key TTL, so a dead hub's book
+    is not read as live.
 ``{prefix}:hub:hb``
     The hub's heartbeat and feed state, a short stream: ``s`` (feed status), ``r`` (reason),
     ``h`` (hub id), every ``heartbeat`` seconds and on every change. Sessions read it in the same
@@ -33,18 +38,24 @@ Keys (``prefix`` is ``lt`` by default, so several hubs can share one Redis):
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from livetrade.errors import InvalidInput
 from livetrade.model import check_symbol
 
+Level = tuple[int, int, int]  # price paise, quantity, orders
+
 __all__ = [
     "PUBLISH_SCRIPT",
     "RENEW_SCRIPT",
     "HubKeys",
+    "Level",
     "batch_line",
+    "decode_depth",
     "decode_quote",
+    "encode_depth",
     "encode_quote",
     "format_id",
     "gap",
@@ -61,6 +72,9 @@ class HubKeys:
 
     def quotes(self, symbol: str) -> str:
         return f"{self.prefix}:q:{symbol}"
+
+    def depth(self, symbol: str) -> str:
+        return f"{self.prefix}:d:{symbol}"
 
     @property
     def quotes_prefix(self) -> str:
@@ -113,6 +127,24 @@ def decode_quote(payload: bytes) -> tuple[int, int, int, int, int]:
     """``(bid, ask, last, volume, ts_ns)`` from :func:`encode_quote`'s bytes."""
     bid, ask, last, volume, ts_ns = payload.split()
     return int(bid), int(ask), int(last), int(volume), int(ts_ns)
+
+
+def encode_depth(ts_ns: int, bids: Sequence[Level], asks: Sequence[Level]) -> bytes:
+    """A book as ASCII integers (prices in paise): readable with ``redis-cli GET``."""
+    parts = [ts_ns, len(bids), len(asks)]
+    for price, qty, orders in (*bids, *asks):
+        parts += (price, qty, orders)
+    return b" ".join(b"%d" % v for v in parts)
+
+
+def decode_depth(payload: bytes) -> tuple[int, list[Level], list[Level]]:
+    """``(ts_ns, bids, asks)`` from :func:`encode_depth`'s bytes; ``ValueError`` if damaged."""
+    values = [int(v) for v in payload.split()]
+    ts_ns, nb, na = values[:3]
+    if not (0 <= nb <= 5 and 0 <= na <= 5) or len(values) != 3 + 3 * (nb + na):
+        raise ValueError(f"not a depth record: {payload[:60]!r}")
+    levels = [(values[i], values[i + 1], values[i + 2]) for i in range(3, len(values), 3)]
+    return ts_ns, levels[:nb], levels[nb:]
 
 
 def format_id(epoch: int, seq: int) -> bytes:

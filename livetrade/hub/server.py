@@ -46,6 +46,7 @@ from typing import Any, Protocol
 from redis.typing import EncodableT, FieldT
 
 from livetrade.backoff import Backoff
+from livetrade.depth import DepthStore, depth_from_values, simulated_levels
 from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
 from livetrade.events import Event
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
@@ -67,11 +68,13 @@ from livetrade.hub.protocol import (
     RELEASE_SCRIPT,
     RENEW_SCRIPT,
     HubKeys,
+    Level,
     decode_quote,
+    encode_depth,
     parse_id,
     valid_symbol,
 )
-from livetrade.model import PriceQuote
+from livetrade.model import PriceQuote, datetime_to_ns
 from livetrade.net import positive_number
 from livetrade.prices import LivePriceStream
 
@@ -80,6 +83,10 @@ __all__ = ["FeedSource", "Hub", "HubError", "SimSource", "hub_main", "make_sourc
 log = logging.getLogger("livetrade.hub")
 
 DEFAULT_REDIS = "redis://127.0.0.1:6379/0"
+
+
+DEPTH_REFRESH_S = 2.0  # an unchanged book is written again this often...
+DEPTH_TTL_MS = 10_000  # ...and a book nobody refreshes (the hub died) expires after this
 
 
 class HubError(LiveTradeError):
@@ -158,6 +165,7 @@ class SimSource:
             self._set("live")
 
     async def watch(self, symbols: list[str]) -> None:
+        """Simulate ``symbols`` (the hub derives their books from each quote)."""
         for s in symbols:
             if s not in self.market.symbols:
                 self.market.add_symbol(s, DEFAULT_SYMBOLS.get(s, Decimal("1000.00")))
@@ -247,6 +255,7 @@ class _HubSink(LivePriceStream):
         sym = hub.subscribed.get(symbol)
         if sym is None:
             return
+        hub.tops[symbol] = (bid, ask, ts_ns)  # what a simulated book is derived from
         sym.seq += 1
         pending = hub.pending
         if len(pending) == pending.maxlen:
@@ -287,6 +296,7 @@ class Hub:
         session_timeout: float = 5.0,
         buffer: int = 100_000,
         batch: int = 1_000,
+        depth_interval: float | None = 0.25,
     ) -> None:
         if maxlen < 1:
             raise InvalidInput("maxlen", "must be at least 1")
@@ -314,6 +324,10 @@ class Hub:
         self.dropped = 0  # quotes dropped from a full queue while Redis was down
         self.skipped = 0  # ids Redis already had (a resent batch)
         self.last_quote_ns: int | None = None
+        # depth: every depth_interval s the changed books go to {prefix}:d:{symbol}
+        self.depth_interval = depth_interval
+        self.tops: dict[str, tuple[int, int, int]] = {}  # symbol -> bid, ask, ts_ns
+        self._depth_sent: dict[str, tuple[bytes, float]] = {}  # payload, loop time written
         self.subscribed: dict[str, _Sym] = {}  # what the feed is asked for now
         self._numbering: dict[str, _Sym] = {}  # every symbol this hub has numbered
         self.rejected: dict[str, str] = {}
@@ -362,6 +376,8 @@ class Hub:
                 loop.create_task(self._heartbeat_loop(), name="hub:heartbeat"),
                 loop.create_task(self._writer(), name="hub:writer"),
             ]
+            if self.depth_interval is not None:
+                tasks.append(loop.create_task(self._depth_loop(), name="hub:depth"))
             try:
                 try:
                     await self.source.start()
@@ -650,16 +666,74 @@ class Hub:
                     with contextlib.suppress(ValueError, LiveTradeError):
                         self.source.resume(s, decode_quote(payload)[2])
         try:
-            await self.source.watch(add)
+            await self._watch(add)
         except LiveTradeError:
             for s in add:  # find the culprits one by one, keep the rest
                 try:
-                    await self.source.watch([s])
+                    await self._watch([s])
                 except LiveTradeError as exc:
                     self.subscribed.pop(s, None)
                     self.rejected[s] = str(exc)
                     log.warning("feed refused %s: %s", s, exc)
         log.info("subscribed %d symbols: %s", len(add), " ".join(add[:10]))
+
+    async def _watch(self, symbols: list[str]) -> None:
+        """Ask the feed; one that keeps depth records (the Fyers feed's ``depth`` store) is
+        asked for the books too when the hub publishes depth."""
+        if self.depth_interval is not None and isinstance(
+            getattr(self.source, "depth", None), DepthStore
+        ):
+            await self.source.watch(symbols, depth=True)  # type: ignore[call-arg]
+        else:
+            await self.source.watch(symbols)
+
+    # ------------------------------------------------------------------ depth
+    def book(self, symbol: str) -> tuple[int, list[Level], list[Level]] | None:
+        """``symbol``'s book now, prices in paise: the Fyers feed's depth records, or the
+        simulated market's book derived from its last quote (as a sim session derives it)."""
+        store = getattr(self.source, "depth", None)
+        if isinstance(store, DepthStore):
+            depth = store.get(symbol)
+        elif isinstance(self.source, SimSource) and symbol in self.tops:
+            bid, ask, ts_ns = self.tops[symbol]
+            values = simulated_levels(self.source.market.seed or 0, symbol, bid, ask, ts_ns)
+            depth = depth_from_values(symbol, values, ts_ns)
+        else:
+            return None
+        if depth is None:
+            return None
+        paise = [[(int(p * 100), q, o) for p, q, o in side] for side in (depth.bids, depth.asks)]
+        return datetime_to_ns(depth.ts), paise[0], paise[1]
+
+    async def _depth_loop(self) -> None:
+        """Write each subscribed symbol's book when it changed (and every ``DEPTH_REFRESH_S``
+        anyway, so the key's expiry only ends a dead hub's books)."""
+        assert self.depth_interval is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(self.depth_interval)
+            now = loop.time()
+            changed: dict[str, bytes] = {}
+            for symbol in list(self.subscribed):
+                if symbol.upper().endswith("-INDEX"):
+                    continue
+                book = self.book(symbol)
+                if book is None:
+                    continue
+                payload = encode_depth(*book)
+                sent = self._depth_sent.get(symbol)
+                if sent is None or sent[0] != payload or now - sent[1] > DEPTH_REFRESH_S:
+                    changed[symbol] = payload
+            if not changed:
+                continue
+            pipe = self._writes.pipeline(transaction=False)
+            for symbol, payload in changed.items():
+                pipe.set(self.keys.depth(symbol), payload, px=DEPTH_TTL_MS)
+            try:
+                await pipe.execute()
+            except RETRYABLE:
+                continue  # Redis is down: the writer reports it; the next round writes again
+            self._depth_sent.update((s, (p, now)) for s, p in changed.items())
 
     # ------------------------------------------------------------------ heartbeat
     async def _heartbeat_loop(self) -> None:
