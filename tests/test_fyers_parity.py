@@ -49,6 +49,7 @@ from livetrade.fyers.order_socket import (
 )
 from livetrade.fyers.rest import is_loopback
 from livetrade.model import OrderStatus
+from livetrade.money import from_paise
 from livetrade.session import Session
 from livetrade.testing.fake_fyers import FakeFyersServer
 from livetrade.testing.fake_rest import ORDER_SOURCE
@@ -790,3 +791,26 @@ async def test_11_holdings_can_be_seeded_through_our_client_and_the_sdk(
         await client.place_order(INFY, "SELL", 16, product="CNC")
     (row,) = (await call(sdk.holdings))["holdings"]
     assert (row["quantity"], row["remainingQuantity"], row["holdingType"]) == (20, 15, "HLD")
+
+
+# ==================================================================== circuit limits (#17)
+
+
+async def test_prices_outside_the_circuit_are_refused_like_the_exchange_does(
+    fake: FakeFyersServer, client: FyersRestClient, sdk: Any
+) -> None:
+    """exchange-rules.md §3: orders outside the day's band are rejected. The fake's band is
+    the one its quotes carry (±20% of the previous close), through our client and the SDK."""
+    inst = fake.instrument(SBIN)
+    assert inst is not None
+    lower, upper = from_paise(inst.values[17]), from_paise(inst.values[18])
+    with pytest.raises(FyersOrderRejected) as info:
+        await client.place_order(SBIN, "BUY", 1, "LIMIT", limit_price=lower - 1)
+    assert info.value.fyers_code == -50 and "circuit limits" in (info.value.fyers_message or "")
+    refused = await call(sdk.place_order, sdk_order(type=1, limitPrice=float(upper + 1)))
+    assert (refused["s"], refused["code"]) == ("error", -50)
+    assert fake.orders.orders == {}  # nothing booked
+    ok = await client.place_order(SBIN, "BUY", 1, "LIMIT", limit_price=lower)  # the band's edge
+    modified = await call(sdk.modify_order, {"id": ok.order_id, "type": 1, "limitPrice": 1.0})
+    assert (modified["s"], modified["code"]) == ("error", -50)
+    assert fake.orders.orders[ok.order_id].limit == lower  # the refused change changed nothing

@@ -431,6 +431,7 @@ class FakeFyersServer:
             token_ttl=token_ttl,
             clock=lambda: self.clock.now_ns() / 1e9,
             hsm_key=self.hsm_key,
+            bands=self._band,
         )
         """The trading REST API (``/api/v3`` on the REST port): orders fill at the simulated
         last traded prices. Use it for fault injection and to inspect the book."""
@@ -474,6 +475,13 @@ class FakeFyersServer:
         symbol this fake knows; in loose mode well-formed ones are registered here)."""
         inst = self.instrument(symbol)
         return None if inst is None else from_paise(inst.values[0])
+
+    def _band(self, symbol: str) -> tuple[Decimal, Decimal] | None:
+        """A scrip's circuit limits (±20% of its previous close, as its quotes say)."""
+        inst = self.instrument(symbol)
+        if inst is None or inst.kind != "sf":
+            return None
+        return from_paise(inst.values[17]), from_paise(inst.values[18])
 
     def _match_orders(self, moved: Iterable[_Instrument]) -> None:
         """Fill the resting orders the new prices reach (before the quotes go out, so a client

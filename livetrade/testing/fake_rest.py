@@ -246,6 +246,7 @@ class FakeFyersRest:
         enforce_limits: bool = False,
         clock: Callable[[], float] = time.time,
         hsm_key: str | None = None,
+        bands: Callable[[str], tuple[Decimal, Decimal] | None] | None = None,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
@@ -258,6 +259,8 @@ class FakeFyersRest:
         self.intraday_margin = Decimal(intraday_margin)
         self.opening_cash = Decimal(funds)
         self.enforce_limits = enforce_limits
+        # the day's circuit limits of a symbol (lower, upper) in rupees, or None: no band
+        self.bands = bands
         self.delay = 0.0
         self.hsm_key = hsm_key or hashlib.sha256(f"fake-rest:{app_id}".encode()).hexdigest()[:56]
         self._lock = threading.RLock()
@@ -1291,6 +1294,7 @@ class FakeFyersRest:
             if (value * 100) % 5:
                 return _err(400, -50, "Price should be in multiples of tick size 0.05")
         broken = self._stop_rule(symbol, otype, side, limit, stop, bool(body["offlineOrder"]))
+        broken = broken or self._band_rule(symbol, limit, stop)
         if broken is not None:
             return _err(400, -50, broken)
         tag = body.get("orderTag")
@@ -1324,6 +1328,22 @@ class FakeFyersRest:
             )
         message = "Order Slice placed successfully"
         return FakeReply(200, {"s": "ok", "code": 1101, "message": message, "data": data})
+
+    def _band_rule(self, symbol: str, limit: Decimal, stop: Decimal) -> str | None:
+        """Exchanges reject a price outside the day's circuit limits (exchange-rules.md §3).
+        The docs give no Fyers code for it: the fake answers -50 with the band in the message,
+        as the exchange's reason reads."""
+        band = self.bands(symbol) if self.bands is not None else None
+        if band is None:
+            return None
+        lower, upper = band
+        for name, value in (("Limit", limit), ("Stop", stop)):
+            if value and not lower <= value <= upper:
+                return (
+                    f"{name} price {value} is outside the circuit limits {lower} - {upper} "
+                    f"of {symbol} (price band)"
+                )
+        return None
 
     def _stop_rule(
         self, symbol: str, otype: int, side: int, limit: Decimal, stop: Decimal, offline: bool
@@ -1466,10 +1486,11 @@ class FakeFyersRest:
             return _err(400, -50, "Limit price is required for this order type")
         if otype in (3, 4) and stop == 0:
             return _err(400, -50, "Stop price (trigger) is required for this order type")
+        broken = self._band_rule(o.symbol, limit, stop)
         if not o.triggered:
-            broken = self._stop_rule(o.symbol, otype, o.side, limit, stop, o.offline)
-            if broken is not None:
-                return _err(400, -50, broken)
+            broken = broken or self._stop_rule(o.symbol, otype, o.side, limit, stop, o.offline)
+        if broken is not None:
+            return _err(400, -50, broken)
         o.type, o.limit, o.stop, o.qty = otype, limit, stop, qty
         o.message = "Order modified"
         self._match(o)
