@@ -67,3 +67,11 @@ class FyersApiError(LiveTradeError):
         self.message = message
         self.code = code
         self.status = status
+
+
+class RateLimited(FyersApiError):
+    """Fyers kept answering 429 (or asked for a pause longer than we are willing to wait)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message, code=-429, status=429)
+        self.retry_after = retry_after

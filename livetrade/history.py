@@ -265,17 +265,6 @@ def parse_candles(body: dict[str, Any]) -> list[tuple[int, ...]]:
     return out
 
 
-def _retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
-    for name, scale in (("x-retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is not None:
-            try:
-                return max(float(value) * scale, 0.0)
-            except ValueError:
-                pass
-    return default
-
-
 class FyersHistory:
     """Fyers ``/data/history`` for one app+user: split, paced, retried on 429 and cached.
 
@@ -385,6 +374,8 @@ class FyersHistory:
             "Content-Type": "application/json",
             "version": "3",
         }
+        from livetrade.fyers.rest import pause_on_429  # httpx only when Fyers is asked
+
         retries = 0
         lost = 0
         while True:
@@ -407,19 +398,9 @@ class FyersHistory:
                 body = None
             body = body if isinstance(body, dict) else None
             code = body.get("code") if body else None
-            if resp.status_code == 429 or code == -429:
-                wait = _retry_after(resp.headers)
+            limits = (self.max_rate_retries, self.max_retry_after)
+            if pause_on_429(resp, code, retries + 1, "history", self.limiter, *limits):
                 retries += 1
-                if retries > self.max_rate_retries or wait > self.max_retry_after:
-                    from livetrade.fyers.broker import RateLimited
-
-                    raise RateLimited(
-                        f"Fyers rate limit: history answered 429 {retries} times "
-                        f"(Retry-After {wait:g} s)",
-                        wait,
-                    )
-                log.warning("Fyers 429 on history: pausing %g s", wait)
-                self.limiter.pause(wait)
                 continue
             return self._rows(symbol, resp.status_code, body, code)
 

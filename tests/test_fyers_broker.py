@@ -42,7 +42,6 @@ from livetrade.fyers.broker import (
     RateLimited,
     RateLimiter,
     SubmitUncertain,
-    _retry_after,
     classify_rejection,
     client_tag,
     map_order_status,
@@ -51,6 +50,7 @@ from livetrade.fyers.broker import (
     validate_tag,
 )
 from livetrade.fyers.rest import is_loopback
+from livetrade.fyers.rest import retry_after as _retry_after
 from livetrade.model import IST, Order, OrderKind, OrderStatus, Product, Side
 from livetrade.testing.fake_rest import (
     FakeFyersRest,

@@ -36,7 +36,7 @@ from typing import Any, Final, Literal
 
 import httpx
 
-from livetrade.errors import AuthError, InvalidInput
+from livetrade.errors import AuthError, InvalidInput, RateLimited
 from livetrade.fyers.auth import DEFAULT_API_URL, Token
 from livetrade.fyers.records import (  # sans-I/O: re-exported here for old imports
     _IP_RE,
@@ -77,7 +77,7 @@ from livetrade.fyers.records import (  # sans-I/O: re-exported here for old impo
     rejection_from,
     validate_tag,
 )
-from livetrade.fyers.rest import FyersApiError, is_loopback
+from livetrade.fyers.rest import FyersApiError, is_loopback, pause_on_429
 from livetrade.model import Order, OrderKind, OrderStatus, Product, Side
 from livetrade.money import from_paise, to_paise
 
@@ -136,14 +136,6 @@ at most 10 slices (``isSliceOrder``)."""
 
 class FyersUnavailable(FyersApiError):
     """Fyers could not be reached or did not answer in time (after the allowed retries)."""
-
-
-class RateLimited(FyersApiError):
-    """Fyers kept answering 429 (or asked for a pause longer than we are willing to wait)."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message, code=_RATE_CODE, status=429)
-        self.retry_after = retry_after
 
 
 class SubmitUncertain(FyersApiError):
@@ -246,22 +238,6 @@ class RateLimiter:
     def pause(self, seconds: float) -> None:
         """Grant nothing for ``seconds`` from now (a 429's ``Retry-After``)."""
         self._paused_until = max(self._paused_until, self.clock() + max(seconds, 0.0))
-
-
-def _retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
-    ms = headers.get("x-retry-after-ms")
-    if ms is not None:
-        try:
-            return max(float(ms) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = headers.get("retry-after")
-    if value is not None:
-        try:
-            return max(float(value), 0.0)
-        except ValueError:
-            pass  # an HTTP date: fall back to the default
-    return default
 
 
 # --------------------------------------------------------------------------------------------
@@ -526,17 +502,11 @@ class FyersRestClient:
             )
             data = self._json(resp)
             code = data.get("code") if data is not None else None
-            if status == 429 or code == _RATE_CODE:
-                wait = _retry_after(resp.headers)
+            if pause_on_429(
+                resp, code, rate_retries + 1, f"{method} {path}", self.limiter,
+                self.max_rate_retries, self.max_retry_after,
+            ):  # fmt: skip
                 rate_retries += 1
-                if rate_retries > self.max_rate_retries or wait > self.max_retry_after:
-                    raise RateLimited(
-                        f"Fyers rate limit: {method} {path} answered 429 {rate_retries} times "
-                        f"(Retry-After {wait:g} s)",
-                        wait,
-                    )
-                log.warning("Fyers 429 on %s %s: pausing %g s", method, path, wait)
-                self.limiter.pause(wait)
                 continue
             message = self._scrub(_str(data.get("message")) if data else "")
             if (status in (401, 403) or code in AUTH_ERROR_CODES) and not (

@@ -15,11 +15,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import httpx
 
-from livetrade.errors import AuthError, FyersApiError, InvalidInput
+from livetrade.errors import AuthError, FyersApiError, InvalidInput, RateLimited
 from livetrade.fyers.symbols import split_access_token
 from livetrade.net import is_loopback  # re-exported: callers import it from here
 
@@ -328,19 +328,9 @@ class FyersQuotesClient:
             except ValueError:
                 body = None
             code = body.get("code") if isinstance(body, dict) else None
-            if resp.status_code == 429 or code == -429:
-                wait = _retry_after(resp.headers)
+            limits = (self.max_rate_retries, self.max_retry_after)
+            if pause_on_429(resp, code, retries + 1, "quotes", self.limiter, *limits):
                 retries += 1
-                if retries > self.max_rate_retries or wait > self.max_retry_after:
-                    from livetrade.fyers.broker import RateLimited
-
-                    raise RateLimited(
-                        f"Fyers rate limit: quotes answered 429 {retries} times "
-                        f"(Retry-After {wait:g} s)",
-                        wait,
-                    )
-                log.warning("Fyers 429 on quotes: pausing %g s", wait)
-                self.limiter.pause(wait)
                 continue
             return self._parse(resp.status_code, body, code)
 
@@ -378,7 +368,9 @@ class FyersQuotesClient:
         return out
 
 
-def _retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
+def retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
+    """The pause a 429 asks for: ``X-Retry-After-Ms``, else ``Retry-After`` in seconds (an HTTP
+    date is not read: ``default``)."""
     for name, scale in (("x-retry-after-ms", 1000.0), ("retry-after", 1.0)):
         value = headers.get(name)
         if value is not None:
@@ -387,3 +379,32 @@ def _retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
             except ValueError:
                 continue
     return default
+
+
+class _Pausable(Protocol):
+    def pause(self, seconds: float) -> None: ...
+
+
+def pause_on_429(
+    resp: httpx.Response,
+    code: object,
+    attempt: int,
+    what: str,
+    limiter: _Pausable,
+    max_retries: int,
+    max_wait: float,
+) -> bool:
+    """Every Fyers REST caller's answer to a 429 (HTTP or code -429): pause the app's limiter
+    for the asked time and say "send again" (True); past ``max_retries`` attempts or a pause
+    longer than ``max_wait`` raise :class:`~livetrade.errors.RateLimited`. False: not a 429."""
+    if resp.status_code != 429 and code != -429:
+        return False
+    wait = retry_after(resp.headers)
+    if attempt > max_retries or wait > max_wait:
+        raise RateLimited(
+            f"Fyers rate limit: {what} answered 429 {attempt} times (Retry-After {wait:g} s)",
+            wait,
+        )
+    log.warning("Fyers 429 on %s: pausing %g s", what, wait)
+    limiter.pause(wait)
+    return True
