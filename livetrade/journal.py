@@ -81,6 +81,7 @@ _KINDS = {
     "order_cancelled",
     "order_modified",
     "order_routed",
+    "order_sliced",
     "fill",
     "charges_refunded",
     "kill_switch",
@@ -484,7 +485,7 @@ class Journal:
                 "message": event.message,
                 "charges": [c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp],
             }
-        elif event.kind == "order_accepted":
+        elif event.kind in ("order_accepted", "order_sliced"):
             assert event.order is not None
             data = order_to_dict(event.order)
         elif event.kind in ("order_rejected", "kill_switch"):
@@ -824,6 +825,8 @@ def _restore_one(engine: LiveTradingEngine, r: Record) -> None:
     d = r.data
     if r.kind == "order_accepted":
         engine.restore_order(order_from_dict(d))
+    elif r.kind == "order_sliced":  # a parent of slices (livetrade.engine.fno)
+        engine.restore_parent(order_from_dict(d))
     elif r.kind == "fill":
         engine.restore_fill(fill_from_dict(d))
     elif r.kind == "charges_refunded":
@@ -883,7 +886,9 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
                 stream.push(sym, bid, ask, last, 0, ts)
         d = r.data
         try:
-            if r.kind == "order_accepted" and d["source"] in ("kill switch", "square-off"):
+            if r.kind == "order_accepted" and d["source"] == "expiry":
+                pass  # the replaying engine settles the contract itself as the clock passes
+            elif r.kind == "order_accepted" and d["source"] in ("kill switch", "square-off"):
                 engine.force_close(d["symbol"], Product(d["product"]), d["source"])
             elif r.kind == "order_accepted" and d["source"] != "bracket":
                 request = OrderRequest(  # the journal holds exact paise: no re-parsing

@@ -236,6 +236,7 @@ class OrderRequest:
     source: str = "api"
     instrument: Instrument | None = None  # what parse() checked it against
     amo: bool = False  # an after-market order (Fyers offlineOrder; livetrade.risk.check_amo)
+    slice: bool = False  # above the freeze: cut into legal slices (Fyers isSliceOrder), not refused
 
     @classmethod
     def parse(
@@ -255,17 +256,26 @@ class OrderRequest:
         default_product: Product = Product.INTRADAY,
         instruments: InstrumentRegistry | None = None,
         amo: object = False,
+        slice: object = False,
     ) -> OrderRequest:
         """Parse user input against the symbol's instrument (lot, tick, tradable, product,
         freeze quantity) from ``instruments``; the first problem found is raised as
-        ``OrderRejected``."""
+        ``OrderRejected``. ``slice=True``: a quantity above the freeze is accepted when it
+        fits in at most 10 legal slices (``livetrade.fno.slicing``) instead of refused."""
         inst = _instrument(symbol, instruments)
         side_ = _side(side)
         kind_ = _kind(kind)
         product_ = _product(product, default_product)
         quantity_ = _quantity(quantity, inst)
         check_product(product_, inst)
-        check_freeze(quantity_, inst)
+        if not isinstance(slice, bool):
+            raise OrderRejected("INVALID_SLICE", "slice must be True or False.", "slice")
+        if slice:
+            from livetrade.fno.slicing import slice_quantity
+
+            slice_quantity(quantity_, inst)  # SLICE_LIMIT beyond 10 slices
+        else:
+            check_freeze(quantity_, inst)
         tick = inst.tick_paise
         limit = parse_price(limit_price, "limit_price", tick)
         trigger = parse_price(trigger_price, "trigger_price", tick)
@@ -278,5 +288,5 @@ class OrderRequest:
             raise OrderRejected("INVALID_AMO", "amo must be True or False.", "amo")
         return cls(
             inst.symbol, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag,
-            source, inst, amo,
+            source, inst, amo, slice,
         )  # fmt: skip

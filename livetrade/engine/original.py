@@ -10,7 +10,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from livetrade.engine.views import Views
+from livetrade.engine.fno import Derivatives
 from livetrade.errors import OrderRejected
 from livetrade.fmt import inr
 from livetrade.model import (
@@ -28,7 +28,7 @@ from livetrade.money import from_paise, to_paise
 log = logging.getLogger("livetrade.engine")
 
 
-class LiveTradingEngine(Views):
+class LiveTradingEngine(Derivatives):
     """Paper (or live) trading engine bound to a ``LivePriceStream``.
 
     ``LiveTradingEngine(wallet_balance, price_stream)`` is the original signature; everything

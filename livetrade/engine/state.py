@@ -17,6 +17,7 @@ from livetrade.brokers.paper import PaperBroker
 from livetrade.clock import Clock, WallClock
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
+from livetrade.engine.funds import FundsMixin
 from livetrade.errors import InvalidInput
 from livetrade.events import Event
 from livetrade.instruments import InstrumentRegistry
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("livetrade.engine")
 
 
-class EngineState:
+class EngineState(FundsMixin):
     """The state every layer above reads and writes; the layers add behaviour, never state."""
 
     def __init__(
