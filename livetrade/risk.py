@@ -532,10 +532,27 @@ def check_holdings(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
 
 
 def check_margin(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """An intraday order that adds exposure needs ``intraday_margin`` of it in free equity."""
+    """An order that adds exposure needs its margin free. Futures and options: a long option
+    pays its premium, futures and short options block an approximate SPAN + exposure margin
+    (``livetrade.fno.margin``), checked with the charges against the available cash of
+    ``engine.funds()``. Cash equities: an intraday order needs ``intraday_margin`` of its
+    notional in free equity."""
+    if ctx.reduces:
+        return None
+    figures = ctx.view.fno_margin_check(req, ctx.ref_paise, ctx.position_qty, ctx.now_ns)
+    if figures is not None:
+        need, free = figures
+        if need > free:
+            return OrderRejected(
+                "INSUFFICIENT_MARGIN",
+                f"{req.symbol} needs ₹{from_paise(need)} (premium or SPAN + exposure margin, "
+                f"with charges) but only ₹{from_paise(max(free, 0))} is available.",
+                "quantity",
+            )
+        return None
     rate = ctx.view.limits.intraday_margin
-    if req.product is Product.CNC or ctx.reduces or not rate > 0 or _derivative(req):
-        return None  # futures and options: check_fno_margin
+    if req.product is Product.CNC or not rate > 0:
+        return None
     need = round_half_up(Decimal(ctx.notional_paise(req)) * Decimal(rate))
     free = ctx.view.equity_paise() - ctx.view.used_margin_paise()
     if need > free:
@@ -543,33 +560,6 @@ def check_margin(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
             "INSUFFICIENT_MARGIN",
             f"Intraday margin ₹{from_paise(need)} exceeds the free margin "
             f"₹{from_paise(max(free, 0))}.",
-            "quantity",
-        )
-    return None
-
-
-def _derivative(req: OrderRequest) -> bool:
-    from livetrade.instruments import InstrumentKind
-
-    inst = req.instrument
-    return inst is not None and inst.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION)
-
-
-def check_fno_margin(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """Futures and options: a long option pays its premium, futures and short options block
-    an approximate SPAN + exposure margin (``livetrade.fno.margin``); an order that adds to a
-    position needs that (with its charges) in available cash (``engine.funds()``)."""
-    if ctx.reduces or not _derivative(req):
-        return None
-    figures = ctx.view.fno_margin_check(req, ctx.ref_paise, ctx.position_qty, ctx.now_ns)
-    if figures is None:
-        return None
-    need, free = figures
-    if need > free:
-        return OrderRejected(
-            "INSUFFICIENT_MARGIN",
-            f"{req.symbol} needs ₹{from_paise(need)} (premium or SPAN + exposure margin, with "
-            f"charges) but only ₹{from_paise(max(free, 0))} is available.",
             "quantity",
         )
     return None
@@ -595,7 +585,6 @@ PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_funds,
     check_holdings,
     check_margin,
-    check_fno_margin,
 )
 """Every pre-trade rule, in the order it runs (the first rejection is the one reported)."""
 

@@ -261,9 +261,7 @@ class Derivatives(Views):
             for o in list(self._orders.values()):
                 if o.symbol == symbol and o.is_open and not o.live:
                     self._cancel(o, now, "contract expired")
-            price = (
-                settle if inst.kind is InstrumentKind.FUTURE else intrinsic_paise(inst, settle)
-            )
+            price = settle if inst.kind is InstrumentKind.FUTURE else intrinsic_paise(inst, settle)
             for (sym, product), lots in list(self._positions.items()):
                 if sym == symbol and lots.qty:
                     out.append(self._settle(inst, product, lots.qty, price, now))

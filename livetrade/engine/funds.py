@@ -82,10 +82,11 @@ class FundsMixin:
 
     def fno_margin_paise(self) -> int:
         """SPAN + exposure blocked by open futures and short options, at their last prices."""
-        return self.funds_paise()["fno_margin"]
+        return self.funds_paise(premiums=False)["fno_margin"]
 
-    def funds_paise(self) -> dict[str, int]:
-        """The :class:`Funds` figures in paise (see the module docstring)."""
+    def funds_paise(self, premiums: bool = True) -> dict[str, int]:
+        """The :class:`Funds` figures in paise (see the module docstring); ``premiums=False``
+        skips reading every fill for the premium totals (zero then), as the margin check does."""
         cash = self.cash_paise
         value = realised = unrealised = fno = intraday = 0
         rate = Decimal(self.limits.intraday_margin)
@@ -111,7 +112,7 @@ class FundsMixin:
             elif product is Product.INTRADAY:
                 intraday += round_half_up(Decimal(abs(mark)) * rate)
         paid = received = 0
-        for f in self._fills:
+        for f in self._fills if premiums else ():
             if self.instruments.get(f.symbol).kind is InstrumentKind.OPTION:
                 if f.side is Side.BUY:
                     paid += f.quantity * f.price_paise
@@ -152,11 +153,13 @@ class FundsMixin:
         mark = last if last else ref_paise
         before = self._position_margin(req.symbol, position_qty, mark)
         after = self._position_margin(req.symbol, position_qty + signed, mark)
-        premium = req.quantity * ref_paise if (
-            inst.kind is InstrumentKind.OPTION and req.side is Side.BUY
-        ) else 0
+        premium = (
+            req.quantity * ref_paise
+            if (inst.kind is InstrumentKind.OPTION and req.side is Side.BUY)
+            else 0
+        )
         day = ns_to_datetime(now_ns).date()
         is_buy = req.side is Side.BUY
         est = self.charges_model.estimate(req.symbol, is_buy, False, req.quantity, ref_paise, day)
         need = premium + after - before + est.total
-        return need, self.funds_paise()["available_cash"]
+        return need, self.funds_paise(premiums=False)["available_cash"]
