@@ -38,6 +38,7 @@ from livetrade.model import (
     Order,
     OrderKind,
     OrderStatus,
+    PriceQuote,
     Product,
     Role,
     Side,
@@ -65,7 +66,7 @@ class Derivatives(Views):
         self._parents: dict[str, Order] = {}  # sliced parents by id (their children: parent_id)
         self._slicing: str | None = None  # while placing a parent's children: its id
         self._expiry_gate = _NEVER  # the earliest expiry of a contract with orders/positions
-        self._watching = False  # the tick listener that settles expiries is attached
+        self._watched: set[str] = set()  # underlyings whose ticks settle expiries
 
     # ------------------------------------------------------------------ slicing
     def submit(
@@ -109,7 +110,7 @@ class Derivatives(Views):
             self._refused(rej, now)
             raise rej
         if expiry is not None:
-            self._watch_expiry(expiry)
+            self._watch_expiry(expiry, inst.underlying)
         sizes = slice_quantity(req.quantity, inst) if req.slice else [req.quantity]
         if len(sizes) == 1:
             return super().place(req, origin=origin)
@@ -207,22 +208,26 @@ class Derivatives(Views):
         return out
 
     # ------------------------------------------------------------------ expiry
-    def _watch_expiry(self, expiry_ns: int) -> None:
+    def _watch_expiry(self, expiry_ns: int, underlying: str | None) -> None:
+        """Settle on the underlying's ticks: its price is the settlement price, so a contract
+        settles on the first tick of it at or after the expiry (the chain's own ticks, most of
+        the tick path, pay nothing for this)."""
         if expiry_ns < self._expiry_gate:
             self._expiry_gate = expiry_ns
-        if not self._watching and self.router is None:
-            self.price_stream.add_listener(self._on_tick)
-            self._watching = True
+        if underlying and underlying not in self._watched and self.router is None:
+            self.price_stream.subscribe(underlying, self._on_underlying)
+            self._watched.add(underlying)
 
-    def _on_tick(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
-        if ts_ns >= self._expiry_gate:  # one comparison a tick until a contract expires
-            self.settle_expired(ts_ns)
+    def _on_underlying(self, quote: PriceQuote) -> None:
+        top = self.price_stream.top(quote.symbol)
+        if top is not None and top[3] >= self._expiry_gate:  # one comparison until an expiry
+            self.settle_expired(top[3])
 
     def detach(self) -> None:
         super().detach()
-        if self._watching:
-            self.price_stream.remove_listener(self._on_tick)
-            self._watching = False
+        for underlying in self._watched:
+            self.price_stream.unsubscribe(underlying, self._on_underlying)
+        self._watched.clear()
 
     def _due(self, now_ns: int) -> tuple[list[str], int]:
         """Contracts with a position or an open order whose expiry is at or before ``now_ns``,
@@ -351,13 +356,11 @@ class Derivatives(Views):
 
     def finish_restore(self) -> None:
         super().finish_restore()
-        gate = _NEVER
         for symbol in {o.symbol for o in self._orders.values()}:
-            exp = _expiry_ns(self.instruments.get(symbol))
+            inst = self.instruments.get(symbol)
+            exp = _expiry_ns(inst)
             if exp is not None:
-                gate = min(gate, exp)
-        if gate < _NEVER:
-            self._watch_expiry(gate)
+                self._watch_expiry(exp, inst.underlying)
 
 
 def _child(req: OrderRequest, size: int) -> OrderRequest:
