@@ -11,7 +11,8 @@ tick, so a gap through the stop fills at the gapped price, never the better stop
 orders (and take-profit legs) fill when the touch reaches the limit, at the touch.
 
 The engine is one class built in layers, one module each, each adding behaviour to the one
-below and none adding state (state → matching → trading → broker → restore → views → original):
+below and none adding state but ``fno``'s sliced parents and expiry watch (state → matching
+→ trading → broker → restore → views → fno → original):
 
 * ``state``: cash, ledgers, positions, trigger books, events and the journal;
 * ``matching``: the hot path (``on_quote``), fills, brackets, the daily loss limit;
@@ -19,6 +20,8 @@ below and none adding state (state → matching → trading → broker → resto
 * ``broker``: a live broker's acknowledgements, refusals, fills and cancels;
 * ``restore``: the journal read back;
 * ``views``: orders, fills, positions, P&L;
+* ``fno``: orders sliced at the freeze quantity, expiry settlement (``funds`` is a base of
+  ``state``: cash, margin blocked and premium as a broker's funds page shows them);
 * ``original``: the original async API, and :class:`LiveTradingEngine` itself.
 
 ``book`` holds the two data structures (FIFO lots, trigger heaps); ``events`` what the engine
