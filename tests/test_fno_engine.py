@@ -383,3 +383,48 @@ def test_random_fno_streams_really_slice_settle_and_refuse() -> None:
             len(eng.children(p.order_id)) < 3 for p in eng.sliced_orders()
         )
     assert fills > 60 and parents > 5 and settled >= 3 and refused == 1  # partly sliced
+
+
+# ---------------------------------------------------------------- a simulated session
+async def test_a_session_settles_the_weekly_at_expiry_and_reopens_the_same(
+    tmp_path: Path,
+) -> None:
+    import livetrade as lt
+
+    start = datetime(2026, 12, 8, 15, 39, 40, tzinfo=IST)  # weekly expiry: 15:40 IST
+
+    async def session() -> lt.Session:
+        return await lt.open_session(
+            feed="sim", broker="paper", seed=1, realtime=False, journal_dir=tmp_path,
+            start=start, derivatives=True, name="expiry", wallet_balance=Decimal("5000000"),
+        )  # fmt: skip
+
+    s = await session()
+    events: list[EngineEvent] = []
+    s.engine.add_listener(events.append)
+    try:
+        await s.run_for(ticks=2)
+        assert s.derivatives is not None
+        weekly = [x for x in s.derivatives.symbols if x.startswith("NSE:NIFTY26D08")]
+        call, put = weekly[10], weekly[-11]  # in and out of the money
+        await s.buy(call, lots=1, product="MARGIN")
+        await s.sell(put, lots=2, product="MARGIN")
+        assert s.engine.funds().fno_margin > 0
+        await s.run_for(ticks=30)
+        expired = {e.message for e in events if e.kind == "contract_expired"}
+        assert expired == {call, put} and s.engine.positions() == []
+        assert s.engine.funds().margin_blocked == 0
+        settled = [f for f in s.engine.fills if f.trade_id and f.trade_id.startswith("expiry-")]
+        at = int(datetime(2026, 12, 8, 15, 40, tzinfo=IST).timestamp()) * SEC
+        assert len(settled) == 2 and all(at <= f.ts_ns < at + 2 * SEC for f in settled)
+        assert {f.symbol for f in settled} == {call, put}
+        cash, charges, held = s.engine.cash_paise, s.engine.charges_paise, _held(s.engine)
+    finally:
+        await s.close()
+    again = await session()
+    try:
+        assert again.restored
+        assert (again.engine.cash_paise, again.engine.charges_paise) == (cash, charges)
+        assert _held(again.engine) == held
+    finally:
+        await again.close()
