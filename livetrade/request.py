@@ -152,7 +152,8 @@ def check_freeze(quantity: int, inst: Instrument, field: str = "quantity") -> No
     raise OrderRejected(
         "FREEZE_QUANTITY",
         f"Quantity {quantity} of {inst.symbol} is above its freeze quantity of {freeze} units "
-        f"per order: place it as {slices} orders of at most {most}{lots}.",
+        f"per order: place it as {slices} orders of at most {most}{lots} (slice=True does "
+        "this for you).",
         field,
     )
 
