@@ -4,6 +4,7 @@ at the freeze quantity, expiry settlement, and the journal restoring all of it."
 from __future__ import annotations
 
 import random
+import tempfile
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -304,8 +305,12 @@ fno_actions = st.lists(
 )
 
 
-def run_stream(acts: list[tuple[object, ...]], wallet: str) -> LiveTradingEngine:
+def run_stream(
+    acts: list[tuple[object, ...]], wallet: str, journal: Journal | None = None
+) -> LiveTradingEngine:
     eng, stream, clock = make(wallet)
+    if journal is not None:
+        journal.attach(eng)
     px = dict(START)
     for a in acts:
         if a[0] == "tick":
@@ -356,7 +361,20 @@ def run_stream(acts: list[tuple[object, ...]], wallet: str) -> LiveTradingEngine
 def test_funds_identity_holds_on_random_fno_streams(
     acts: list[tuple[object, ...]], wallet: str
 ) -> None:
-    run_stream(acts, wallet)
+    with tempfile.TemporaryDirectory() as tmp, Journal(Path(tmp) / "j.sqlite") as j:
+        eng = run_stream(acts, wallet, j)
+        records = list(j.records())
+    fresh, fstream, fclock = make(wallet)  # the journal restores it all, to the paisa
+    for sym in START:
+        top = eng.price_stream.top(sym)
+        assert top is not None
+        fstream.push(sym, *top[:3], 0, top[3])
+    fclock.set(max(fclock.now_ns(), restore(fresh, records)))
+    assert fresh.funds_paise() == eng.funds_paise()
+    assert _held(fresh) == _held(eng)
+    assert [(o.order_id, o.status, o.filled_quantity) for o in fresh.sliced_orders()] == [
+        (o.order_id, o.status, o.filled_quantity) for o in eng.sliced_orders()
+    ]
 
 
 def test_random_fno_streams_really_slice_settle_and_refuse() -> None:
