@@ -263,7 +263,7 @@ def add_position_greeks(
             if inst.expiry is not None
             else math.nan
         )
-        values.append([int(qty) * g for g in unit_greeks(symbol, instruments, chains)])
+        values.append([int(qty) * g + 0.0 for g in unit_greeks(symbol, instruments, chains)])
     out["underlying"] = pd.Series(unders, index=out.index, dtype="object")
     out["expiry"] = pd.to_datetime(pd.Series(expiries, index=out.index, dtype="object"))
     out["days_to_expiry"] = pd.Series(days, index=out.index, dtype="float64")

@@ -60,9 +60,12 @@ def legs_for(
     positions: Iterable[tuple[str, int, float]],
     instruments: InstrumentRegistry,
     chains: Callable[[str, datetime], pd.DataFrame],
+    quote: QuoteFn | None = None,
+    now: datetime | None = None,
 ) -> list[Leg]:
     """The legs on ``underlying`` among ``positions`` (``(symbol, signed units, average
-    price)``): its options, futures and the underlying itself."""
+    price)``): its options, futures and the underlying itself. With ``quote`` and ``now`` a
+    future carries at the rate its own last price implies over the underlying's."""
     legs = []
     for symbol, qty, entry in positions:
         if not qty:
@@ -83,7 +86,13 @@ def legs_for(
                     (inst.strike_paise or 0) / 100.0, inst.expiry, iv, carry)
             )  # fmt: skip
         elif inst.kind is InstrumentKind.FUTURE:
-            legs.append(Leg(symbol, "FUT", qty, entry, expiry=inst.expiry))
+            carry = math.nan
+            if quote is not None and now is not None and inst.expiry is not None:
+                fq, sq = quote(symbol), quote(underlying)
+                t = years_to_expiry(now, inst.expiry)
+                if fq is not None and sq is not None and t > 0 and fq.last_price > 0:
+                    carry = math.log(float(fq.last_price) / float(sq.last_price)) / t
+            legs.append(Leg(symbol, "FUT", qty, entry, expiry=inst.expiry, carry=carry))
         else:
             legs.append(Leg(symbol, "EQ", qty, entry))
     return legs
@@ -95,7 +104,7 @@ def _value(leg: Leg, s: np.ndarray[Any, Any], at: datetime, r: float) -> np.ndar
         return s
     t = years_to_expiry(at, leg.expiry) if leg.expiry is not None else 0.0
     if leg.kind == "FUT":
-        return s * math.exp(r * t)
+        return s * math.exp((leg.carry if math.isfinite(leg.carry) else r) * t)
     k = leg.strike
     intrinsic = np.maximum(s - k, 0.0) if leg.kind == "CE" else np.maximum(k - s, 0.0)
     if t <= 0 or not math.isfinite(leg.iv):  # expired, or no volatility to price it with
@@ -200,7 +209,7 @@ def payoff(
     """The payoff figure of the open ``positions`` (``(symbol, signed units, average price)``)
     on ``underlying``: at the first expiry and today (``session.payoff(underlying)``)."""
     chains = chain_source(instruments, quote, now, r=r, oi=oi)
-    legs = legs_for(underlying, positions, instruments, chains)
+    legs = legs_for(underlying, positions, instruments, chains, quote, now)
     q = quote(underlying)
     spot = float(q.last_price) if q is not None else math.nan
     curves = payoff_curves(legs, spot, now, r=r, points=points, width=width)
