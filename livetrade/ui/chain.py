@@ -37,6 +37,40 @@ HEADERS = (
     *(Cell(TITLES[c], f"lt-put lt-c-{c.replace('_', '-')}") for c in PUT_COLUMNS),
 )
 STRIKE_COL = len(CALL_COLUMNS)
+CHAIN_CSS = """<style>
+.livetrade-dashboard .lt-chain-table td, .livetrade-dashboard .lt-chain-table th {
+  padding: 1px 3px; }
+.livetrade-dashboard .lt-chain-table th.lt-call, .livetrade-dashboard .lt-chain-table th.lt-put,
+.livetrade-dashboard .lt-chain-table th.lt-strike { text-align: center; }
+.livetrade-dashboard .lt-chain-table td.lt-strike,
+.livetrade-dashboard .lt-chain-table th.lt-strike { text-align: center; font-weight: 600;
+  background: #f6f8fa; border-left: 1px solid #d0d7de; border-right: 1px solid #d0d7de; }
+.livetrade-dashboard .lt-chain-table td.lt-itm { background: #fff8e1; }
+.livetrade-dashboard .lt-chain-table td.lt-atm, .livetrade-dashboard .lt-chain-table
+  td.lt-strike.lt-atm { background: #ddf4ff; border-top: 1px solid #54aeff;
+  border-bottom: 1px solid #54aeff; }
+.livetrade-dashboard .lt-chain-table td.lt-click { cursor: pointer; font-weight: 600; }
+.livetrade-dashboard .lt-chain-table td.lt-bid { color: #0969da; }
+.livetrade-dashboard .lt-chain-table td.lt-ask { color: #cf222e; }
+.livetrade-dashboard .lt-chain-table td.lt-click:hover { outline: 1px solid #57606a;
+  background: #ffffff; }
+.livetrade-dashboard .lt-chain-table tr.lt-selected { background: none; }
+.livetrade-dashboard .lt-chain-controls .widget-dropdown { width: auto; }
+.livetrade-dashboard .lt-chain-title { flex: 1 1 auto; min-width: 0; }
+.livetrade-dashboard .lt-chain-title .widget-html-content { white-space: normal;
+  line-height: 1.3; height: auto; }
+@container (max-width: 820px) { .livetrade-dashboard .lt-chain .lt-c-oi-change {
+  display: none; } }
+@container (max-width: 640px) { .livetrade-dashboard .lt-chain .lt-c-delta { display: none; } }
+@container (max-width: 500px) { .livetrade-dashboard .lt-chain .lt-c-ltp { display: none; } }
+@container (max-width: 900px) { .livetrade-dashboard .lt-positions .lt-c-gamma,
+  .livetrade-dashboard .lt-positions .lt-c-sl, .livetrade-dashboard .lt-positions .lt-c-tp {
+  display: none; } }
+@container (max-width: 640px) { .livetrade-dashboard .lt-positions .lt-c-vega,
+  .livetrade-dashboard .lt-positions .lt-c-dte { display: none; } }
+</style>"""
+"""The chain's look: calls and puts about a shaded strike column, in-the-money cells tinted,
+the at-the-money row outlined, Bid (blue, sells) and Ask (red, buys) clickable."""
 STRIKE_CHOICES = (10, 16, 24, 40)
 
 
