@@ -27,8 +27,9 @@ if TYPE_CHECKING:
     from livetrade.chain import OIFn
     from livetrade.session import Session
 
-CALL_COLUMNS = ("oi_change", "oi", "iv", "delta", "ltp", "bid", "ask")
-PUT_COLUMNS = tuple(reversed(CALL_COLUMNS))  # mirrored about the strike
+CALL_COLUMNS = ("oi", "oi_change", "iv", "delta", "ltp", "bid", "ask")
+PUT_COLUMNS = ("bid", "ask", "ltp", "delta", "iv", "oi_change", "oi")
+"""NSE's layout: each side mirrored about the strike, except that Bid stays left of Ask."""
 TITLES = {"oi_change": "OI chg", "oi": "OI", "iv": "IV %", "delta": "Δ", "ltp": "LTP",
           "bid": "Bid", "ask": "Ask"}  # fmt: skip
 HEADERS = (
