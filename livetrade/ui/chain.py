@@ -226,12 +226,16 @@ class ChainPanel:
         w = ipywidgets()
         self.session = session
         names = underlyings(session)
-        small = w.Layout(width="auto", min_width="0", flex="0 1 auto")
-        self.underlying: Any = w.Dropdown(options=names, value=names[0] if names else None,
-                                          layout=small)  # fmt: skip
-        self.expiry: Any = w.Dropdown(options=[], layout=small)
+
+        def box(width: str) -> Any:  # "auto" cut the names short in JupyterLab
+            return w.Layout(width=width, min_width="0", flex="0 0 auto")
+
+        self.underlying: Any = w.Dropdown(
+            options=names, value=names[0] if names else None, layout=box("180px")
+        )
+        self.expiry: Any = w.Dropdown(options=[], layout=box("120px"))
         self.strikes: Any = w.Dropdown(
-            options=[(f"{n} strikes", n) for n in STRIKE_CHOICES], value=16, layout=small
+            options=[(f"{n} strikes", n) for n in STRIKE_CHOICES], value=16, layout=box("105px")
         )
         self.title: Any = w.HTML(value="")
         self.title.add_class("lt-chain-title")

@@ -88,7 +88,9 @@ class PayoffPanel:
     def __init__(self, session: Session) -> None:
         w = ipywidgets()
         self.session = session
-        self.underlying: Any = w.Dropdown(options=[], layout=w.Layout(width="auto"))
+        self.underlying: Any = w.Dropdown(
+            options=[], layout=w.Layout(width="180px", flex="0 0 auto")
+        )
         self.note: Any = w.HTML(value="")
         self.fig: Any = None
         self.on_change: Any = None
