@@ -45,6 +45,7 @@ OIFn = Callable[[str], tuple[int, int] | None]
 """``(open interest, change on the day)`` of a contract in units, ``None`` if unknown
 (:meth:`livetrade.feeds.sim_derivatives.SimDerivatives.open_interest`)."""
 SIDES: tuple[Literal["call", "put"], ...] = ("call", "put")
+SIDE_TAGS = (("call", "CE"), ("put", "PE"))
 
 
 def _mid(q: PriceQuote | None) -> float:
@@ -125,46 +126,46 @@ def option_chain(
     spot_q = quote(underlying)
     spot = float(spot_q.last_price) if spot_q is not None else math.nan
     t = years_to_expiry(now, when)
-    all_k = np.array(sorted(by_strike), dtype=np.float64) / 100.0
-    mids = {
-        side: np.array(
-            [
-                _mid(quote(by_strike[round(k * 100)][tag].symbol))
-                if tag in by_strike[round(k * 100)]
-                else math.nan
-                for k in all_k
-            ]
-        )
-        for side, tag in (("call", "CE"), ("put", "PE"))
+    paise = sorted(by_strike)
+    all_k = np.array(paise, dtype=np.float64) / 100.0
+    insts = {side: [by_strike[kp].get(tag) for kp in paise] for side, tag in SIDE_TAGS}
+    quotes = {
+        side: [quote(i.symbol) if i is not None else None for i in insts[side]]
+        for side, _ in SIDE_TAGS
     }
+    mids = {side: np.array([_mid(q) for q in quotes[side]], np.float64) for side, _ in SIDE_TAGS}
     forward = forward_from_parity(all_k, mids["call"], mids["put"], t, r)
     if not math.isfinite(forward):
         forward = spot * math.exp(r * t)
     centre = int(np.argmin(np.abs(all_k - forward))) if len(all_k) else 0
     lo = max(0, centre - strikes // 2)
     chosen = all_k[lo : lo + strikes]
-    keep = slice(lo, lo + len(chosen))
+    n = len(chosen)
+    keep = slice(lo, lo + n)
+    # both sides in one solve and one Greeks pass: half the numpy calls of side by side
+    mid_both = np.concatenate([mids["call"][keep], mids["put"][keep]])
+    k_both = np.concatenate([chosen, chosen])
+    flags = ["c"] * n + ["p"] * n
+    iv_both, why_both = implied_vol(mid_both, forward, k_both, t, r, flags, reasons=True)
+    g = greeks(flags, forward, k_both, t, r, iv_both)
     data: dict[str, Any] = {"strike": chosen}
-    for side, tag in (("call", "CE"), ("put", "PE")):
-        flag = "c" if side == "call" else "p"
-        insts = [by_strike[round(k * 100)].get(tag) for k in chosen]
-        quotes = [quote(i.symbol) if i is not None else None for i in insts]
-        mid = mids[side][keep]
-        iv, why = implied_vol(mid, forward, chosen, t, r, flag, reasons=True)
-        g = greeks(flag, forward, chosen, t, r, iv)
-        data[f"{side}_symbol"] = [i.symbol if i is not None else None for i in insts]
-        data[f"{side}_ltp"] = [float(q.last_price) if q else math.nan for q in quotes]
-        data[f"{side}_bid"] = [float(q.bid_price) if q else math.nan for q in quotes]
-        data[f"{side}_ask"] = [float(q.ask_price) if q else math.nan for q in quotes]
-        data[f"{side}_volume"] = [q.volume if q else 0 for q in quotes]
-        ois = [oi(i.symbol) if oi is not None and i is not None else None for i in insts]
+    for j, (side, _) in enumerate(SIDE_TAGS):
+        part = slice(j * n, (j + 1) * n)
+        side_insts = insts[side][keep]
+        side_quotes = quotes[side][keep]
+        data[f"{side}_symbol"] = [i.symbol if i is not None else None for i in side_insts]
+        data[f"{side}_ltp"] = [float(q.last_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_bid"] = [float(q.bid_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_ask"] = [float(q.ask_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_volume"] = [q.volume if q else 0 for q in side_quotes]
+        ois = [oi(i.symbol) if oi is not None and i is not None else None for i in side_insts]
         data[f"{side}_oi"] = np.array([o[0] if o else math.nan for o in ois], np.float64)
         data[f"{side}_oi_change"] = np.array([o[1] if o else math.nan for o in ois], np.float64)
-        data[f"{side}_mid"] = mid
-        data[f"{side}_iv"] = iv
-        data[f"{side}_iv_reason"] = why
+        data[f"{side}_mid"] = mids[side][keep]
+        data[f"{side}_iv"] = iv_both[part]
+        data[f"{side}_iv_reason"] = why_both[part]
         for name in ("delta", "gamma", "theta", "vega"):
-            data[f"{side}_{name}"] = getattr(g, name)
+            data[f"{side}_{name}"] = getattr(g, name)[part]
     frame = pd.DataFrame(data).set_index("strike")
     frame.insert(0, "atm", np.isclose(frame.index.to_numpy(), all_k[centre]))
     frame.attrs.update(underlying=underlying, spot=spot, forward=forward, expiry=when, t=t, r=r)

@@ -246,8 +246,8 @@ class ChainPanel:
         self.on_pick: Callable[[str, Side | None], None] | None = None
         self.on_change: Callable[[], None] | None = None
         self._view = ChainView("")
-        for box in (self.underlying, self.expiry, self.strikes):
-            box.observe(self._changed, names="value")
+        for picker in (self.underlying, self.expiry, self.strikes):
+            picker.observe(self._changed, names="value")
         controls = w.HBox(
             [self.underlying, self.expiry, self.strikes, self.title],
             layout=w.Layout(width="100%", min_width="0", align_items="center"),
@@ -294,5 +294,5 @@ class ChainPanel:
             self.table.select(view.atm)
 
     def set_enabled(self, enabled: bool) -> None:
-        for box in (self.underlying, self.expiry, self.strikes):
-            box.disabled = not enabled
+        for picker in (self.underlying, self.expiry, self.strikes):
+            picker.disabled = not enabled
