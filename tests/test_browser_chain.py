@@ -17,6 +17,7 @@ from test_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
     KERNEL_IDLE,
+    ON_SCREEN,
     OVERFLOW,
     STEP_TIMEOUT_MS,
     Lab,
@@ -92,9 +93,8 @@ def test_trading_from_the_chain_in_chromium(chain_lab: Lab) -> None:
             assert f"{strike}PE" in whatif.inner_text() and "premium ₹" in whatif.inner_text()
             page.locator(".lt-lot-info", has_text="lot size 65").wait_for()
             assert page.locator(".lt-qty-input label").inner_text() == "Lots"
-            page.evaluate(
-                "document.querySelector('.livetrade-dashboard').scrollIntoView({block: 'start'})"
-            )
+            # the ticket scrolled into view: the chain sits below the fold at 1280x800
+            page.wait_for_function(ON_SCREEN, arg=".lt-ticket button.lt-sell")
             page.screenshot(path=str(ARTIFACTS / "chain-ticket-1280x800.png"))
 
             page.locator("button.lt-sell").click()

@@ -243,6 +243,7 @@ class ChainPanel:
         self.table.widget.add_class("lt-chain")
         self.table.widget.add_class("lt-container")
         self.table.on_cell = self._clicked
+        self.table.widget.click_scroll = ".lt-ticket"  # the ticket it loads comes into view
         self.on_pick: Callable[[str, Side | None], None] | None = None
         self.on_change: Callable[[], None] | None = None
         self._view = ChainView("")

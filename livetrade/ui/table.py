@@ -71,6 +71,12 @@ function render({ model, el }) {
     if (sel) return;  // selecting text to copy is not a click on the row
     const td = ev.target.closest("td");
     model.send({ event: "click", key: tr.dataset.key, col: td ? td.cellIndex : -1 });
+    const goto = model.get("click_scroll");
+    if (goto && td && td.classList.contains("lt-click")) {
+      const root = el.closest(".livetrade-dashboard") || document;
+      const target = root.querySelector(goto);
+      if (target) target.scrollIntoView({ block: "nearest" });
+    }
   });
   for (const name of ["rows", "headers", "selected", "table_class", "empty", "footer"]) {
     model.on("change:" + name, draw);
@@ -94,6 +100,8 @@ def _table_class() -> Any:
         empty = traitlets.Unicode("").tag(sync=True)
         selected = traitlets.Unicode("").tag(sync=True)
         footer: traitlets.List[Any] = traitlets.List().tag(sync=True)  # [text, css] under it
+        # a click on a cell of class lt-click scrolls this selector's element into view
+        click_scroll = traitlets.Unicode("").tag(sync=True)
 
     return Table
 
