@@ -266,7 +266,9 @@ def add_position_greeks(
         )
         values.append([int(qty) * g + 0.0 for g in unit_greeks(symbol, instruments, chains)])
     out["underlying"] = pd.Series(unders, index=out.index, dtype="object")
-    out["expiry"] = pd.to_datetime(pd.Series(expiries, index=out.index, dtype="object"))
+    out["expiry"] = pd.to_datetime(  # IST whatever the rows (an empty frame included)
+        pd.Series(expiries, index=out.index, dtype="object"), utc=True
+    ).dt.tz_convert("Asia/Kolkata")
     out["days_to_expiry"] = pd.Series(days, index=out.index, dtype="float64")
     for k, name in enumerate(GREEKS):
         out[name] = pd.Series([v[k] for v in values], index=out.index, dtype="float64")

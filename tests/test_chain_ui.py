@@ -274,3 +274,15 @@ async def test_equity_dashboard_has_no_chain_tab() -> None:
         dash.close()
     finally:
         await s.close()
+
+
+async def test_position_greek_columns_on_an_empty_book(session: Session) -> None:
+    inst = session.engine.instruments
+    frame = add_position_greeks(
+        positions_frame([], inst), inst, chain_source(inst, session.stream.quote, session.now),
+        session.now,
+    )  # fmt: skip
+    assert frame.empty and str(frame["expiry"].dtype).endswith("Asia/Kolkata]")
+    assert list(frame.columns[-7:]) == [
+        "underlying", "expiry", "days_to_expiry", "delta", "gamma", "theta", "vega",
+    ]  # fmt: skip
