@@ -44,6 +44,7 @@ bench: $(STAMP) redis  ## run the benchmarks (ratios against baselines measured 
 	$(BIN)/python benchmarks/bars_bench.py
 	$(BIN)/python benchmarks/fills_bench.py
 	$(BIN)/python benchmarks/fno_bench.py
+	$(BIN)/python benchmarks/chain_bench.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check livetrade tests benchmarks

@@ -26,14 +26,26 @@ from livetrade.pricing import forward_from_parity, greeks, implied_vol, years_to
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_RATE", "PositionGreeks", "option_chain", "position_greeks"]
+__all__ = [
+    "DEFAULT_RATE",
+    "PositionGreeks",
+    "add_position_greeks",
+    "chain_source",
+    "option_chain",
+    "position_greeks",
+    "unit_greeks",
+]
 
 DEFAULT_RATE = 0.065
 """A yearly rate near Indian overnight money (fno.md §5 names MIBOR for the tenure; pass ``r=``
 for the day's figure)."""
 
 QuoteFn = Callable[[str], PriceQuote | None]
+OIFn = Callable[[str], tuple[int, int] | None]
+"""``(open interest, change on the day)`` of a contract in units, ``None`` if unknown
+(:meth:`livetrade.feeds.sim_derivatives.SimDerivatives.open_interest`)."""
 SIDES: tuple[Literal["call", "put"], ...] = ("call", "put")
+SIDE_TAGS = (("call", "CE"), ("put", "PE"))
 
 
 def _mid(q: PriceQuote | None) -> float:
@@ -83,12 +95,15 @@ def option_chain(
     expiry: date | datetime | str | None = None,
     strikes: int = 20,
     r: float = DEFAULT_RATE,
+    oi: OIFn | None = None,
 ) -> pd.DataFrame:
     """One row per strike around the money of ``underlying``'s options expiring ``expiry``
     (None/"nearest", "next" or a date): for calls and puts the symbol, LTP, bid, ask, volume,
-    mid, implied volatility (a fraction; NaN with ``call_iv_reason``/``put_iv_reason`` when
-    there is none), delta, gamma, theta (per day) and vega (per vol point); ``atm`` marks the
-    strike nearest the forward. ``df.attrs`` holds the underlying, its last price, the forward,
+    open interest and its change on the day (``call_oi``, ``call_oi_change``, in units; NaN
+    where ``oi`` does not know the contract or no ``oi`` is given), mid, implied volatility
+    (a fraction; NaN with ``call_iv_reason``/``put_iv_reason`` when there is none), delta,
+    gamma, theta (per day) and vega (per vol point); ``atm`` marks the strike nearest the
+    forward. ``df.attrs`` holds the underlying, its last price, the forward,
     the expiry, ``t`` (years) and ``r``.
 
     ``quote(symbol)`` is the latest quote (``session.stream.quote``); ``strikes``: how many
@@ -111,43 +126,46 @@ def option_chain(
     spot_q = quote(underlying)
     spot = float(spot_q.last_price) if spot_q is not None else math.nan
     t = years_to_expiry(now, when)
-    all_k = np.array(sorted(by_strike), dtype=np.float64) / 100.0
-    mids = {
-        side: np.array(
-            [
-                _mid(quote(by_strike[round(k * 100)][tag].symbol))
-                if tag in by_strike[round(k * 100)]
-                else math.nan
-                for k in all_k
-            ]
-        )
-        for side, tag in (("call", "CE"), ("put", "PE"))
+    paise = sorted(by_strike)
+    all_k = np.array(paise, dtype=np.float64) / 100.0
+    insts = {side: [by_strike[kp].get(tag) for kp in paise] for side, tag in SIDE_TAGS}
+    quotes = {
+        side: [quote(i.symbol) if i is not None else None for i in insts[side]]
+        for side, _ in SIDE_TAGS
     }
+    mids = {side: np.array([_mid(q) for q in quotes[side]], np.float64) for side, _ in SIDE_TAGS}
     forward = forward_from_parity(all_k, mids["call"], mids["put"], t, r)
     if not math.isfinite(forward):
         forward = spot * math.exp(r * t)
     centre = int(np.argmin(np.abs(all_k - forward))) if len(all_k) else 0
     lo = max(0, centre - strikes // 2)
     chosen = all_k[lo : lo + strikes]
-    keep = slice(lo, lo + len(chosen))
+    n = len(chosen)
+    keep = slice(lo, lo + n)
+    # both sides in one solve and one Greeks pass: half the numpy calls of side by side
+    mid_both = np.concatenate([mids["call"][keep], mids["put"][keep]])
+    k_both = np.concatenate([chosen, chosen])
+    flags = ["c"] * n + ["p"] * n
+    iv_both, why_both = implied_vol(mid_both, forward, k_both, t, r, flags, reasons=True)
+    g = greeks(flags, forward, k_both, t, r, iv_both)
     data: dict[str, Any] = {"strike": chosen}
-    for side, tag in (("call", "CE"), ("put", "PE")):
-        flag = "c" if side == "call" else "p"
-        insts = [by_strike[round(k * 100)].get(tag) for k in chosen]
-        quotes = [quote(i.symbol) if i is not None else None for i in insts]
-        mid = mids[side][keep]
-        iv, why = implied_vol(mid, forward, chosen, t, r, flag, reasons=True)
-        g = greeks(flag, forward, chosen, t, r, iv)
-        data[f"{side}_symbol"] = [i.symbol if i is not None else None for i in insts]
-        data[f"{side}_ltp"] = [float(q.last_price) if q else math.nan for q in quotes]
-        data[f"{side}_bid"] = [float(q.bid_price) if q else math.nan for q in quotes]
-        data[f"{side}_ask"] = [float(q.ask_price) if q else math.nan for q in quotes]
-        data[f"{side}_volume"] = [q.volume if q else 0 for q in quotes]
-        data[f"{side}_mid"] = mid
-        data[f"{side}_iv"] = iv
-        data[f"{side}_iv_reason"] = why
+    for j, (side, _) in enumerate(SIDE_TAGS):
+        part = slice(j * n, (j + 1) * n)
+        side_insts = insts[side][keep]
+        side_quotes = quotes[side][keep]
+        data[f"{side}_symbol"] = [i.symbol if i is not None else None for i in side_insts]
+        data[f"{side}_ltp"] = [float(q.last_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_bid"] = [float(q.bid_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_ask"] = [float(q.ask_price) if q else math.nan for q in side_quotes]
+        data[f"{side}_volume"] = [q.volume if q else 0 for q in side_quotes]
+        ois = [oi(i.symbol) if oi is not None and i is not None else None for i in side_insts]
+        data[f"{side}_oi"] = np.array([o[0] if o else math.nan for o in ois], np.float64)
+        data[f"{side}_oi_change"] = np.array([o[1] if o else math.nan for o in ois], np.float64)
+        data[f"{side}_mid"] = mids[side][keep]
+        data[f"{side}_iv"] = iv_both[part]
+        data[f"{side}_iv_reason"] = why_both[part]
         for name in ("delta", "gamma", "theta", "vega"):
-            data[f"{side}_{name}"] = getattr(g, name)
+            data[f"{side}_{name}"] = getattr(g, name)[part]
     frame = pd.DataFrame(data).set_index("strike")
     frame.insert(0, "atm", np.isclose(frame.index.to_numpy(), all_k[centre]))
     frame.attrs.update(underlying=underlying, spot=spot, forward=forward, expiry=when, t=t, r=r)
@@ -166,6 +184,97 @@ class PositionGreeks:
     vega: float
 
 
+def chain_source(
+    instruments: InstrumentRegistry,
+    quote: QuoteFn,
+    now: datetime,
+    *,
+    r: float = DEFAULT_RATE,
+    oi: OIFn | None = None,
+) -> Callable[[str, datetime], pd.DataFrame]:
+    """``chains(underlying, expiry)``: that expiry's whole chain, built once per call site
+    (a position table, a payoff) however many legs ask for it."""
+    cache: dict[tuple[str, datetime], pd.DataFrame] = {}
+
+    def chains(underlying: str, expiry: datetime) -> pd.DataFrame:
+        key = (underlying, expiry)
+        if key not in cache:
+            cache[key] = option_chain(
+                instruments, quote, underlying, now, expiry=expiry, strikes=10_000, r=r, oi=oi
+            )
+        return cache[key]
+
+    return chains
+
+
+GREEKS = ("delta", "gamma", "theta", "vega")
+NAN4 = (math.nan, math.nan, math.nan, math.nan)
+
+
+def unit_greeks(
+    symbol: str,
+    instruments: InstrumentRegistry,
+    chains: Callable[[str, datetime], pd.DataFrame],
+) -> tuple[float, float, float, float]:
+    """(delta, gamma, theta, vega) of one unit of ``symbol``: an option's from its chain row
+    (NaN when its volatility is unknown or it is not in the chain), a future or a share
+    delta 1 and nothing else (a share's delta is in itself: its own underlying)."""
+    inst = instruments.get(symbol)
+    if inst.kind is InstrumentKind.OPTION:
+        if inst.expiry is None or inst.underlying is None:
+            return NAN4
+        try:
+            frame = chains(inst.underlying, inst.expiry)
+        except InvalidInput:  # expired or no longer listed
+            return NAN4
+        side = "call" if inst.option_type == "CE" else "put"
+        row = frame[frame[f"{side}_symbol"] == symbol]
+        if row.empty:
+            return NAN4
+        d, g, t, v = (float(row[f"{side}_{n}"].iloc[0]) for n in GREEKS)
+        return d, g, t, v
+    return 1.0, 0.0, 0.0, 0.0
+
+
+POSITION_GREEK_COLUMNS = ["underlying", "expiry", "days_to_expiry", *GREEKS]
+
+
+def add_position_greeks(
+    frame: pd.DataFrame,
+    instruments: InstrumentRegistry,
+    chains: Callable[[str, datetime], pd.DataFrame],
+    now: datetime,
+) -> pd.DataFrame:
+    """``positions_df()``'s frame with, per row: ``underlying`` (a share is its own),
+    ``expiry`` (NaT for shares), ``days_to_expiry`` (calendar days to the expiry moment, a
+    fraction; NaN for shares) and the position's net ``delta`` (units of the underlying),
+    ``gamma``, ``theta`` (₹ a day) and ``vega`` (₹ a volatility point) — the unit Greeks
+    (:func:`unit_greeks`) times the signed quantity. A share counts delta = its quantity and
+    zero for the rest, as :func:`position_greeks` does, so the columns add up per underlying."""
+    import pandas as pd
+
+    out = frame.copy()
+    unders, expiries, days, values = [], [], [], []
+    for symbol, qty in zip(out["symbol"], out["quantity"], strict=True):
+        inst = instruments.get(symbol)
+        unders.append(inst.underlying or symbol)
+        expiries.append(inst.expiry)
+        days.append(
+            max((inst.expiry - now).total_seconds(), 0.0) / 86_400.0
+            if inst.expiry is not None
+            else math.nan
+        )
+        values.append([int(qty) * g + 0.0 for g in unit_greeks(symbol, instruments, chains)])
+    out["underlying"] = pd.Series(unders, index=out.index, dtype="object")
+    out["expiry"] = pd.to_datetime(  # IST whatever the rows (an empty frame included)
+        pd.Series(expiries, index=out.index, dtype="object"), utc=True
+    ).dt.tz_convert("Asia/Kolkata")
+    out["days_to_expiry"] = pd.Series(days, index=out.index, dtype="float64")
+    for k, name in enumerate(GREEKS):
+        out[name] = pd.Series([v[k] for v in values], index=out.index, dtype="float64")
+    return out
+
+
 def position_greeks(
     positions: Iterable[tuple[str, int]],
     instruments: InstrumentRegistry,
@@ -180,20 +289,9 @@ def position_greeks(
         if not qty:
             continue
         inst = instruments.get(symbol)
-        under = inst.underlying or symbol
-        acc = totals.setdefault(under, [0.0, 0.0, 0.0, 0.0])
-        if inst.kind is InstrumentKind.OPTION and inst.expiry is not None:
-            frame = chains(under, inst.expiry)
-            side = "call" if inst.option_type == "CE" else "put"
-            row = frame[frame[f"{side}_symbol"] == symbol]
-            if row.empty:
-                continue
-            values = [
-                float(row[f"{side}_{n}"].iloc[0]) for n in ("delta", "gamma", "theta", "vega")
-            ]
-            if all(math.isfinite(v) for v in values):
-                for k, v in enumerate(values):
-                    acc[k] += qty * v
-        else:  # a future or the underlying itself moves one for one
-            acc[0] += qty
+        acc = totals.setdefault(inst.underlying or symbol, [0.0, 0.0, 0.0, 0.0])
+        values = unit_greeks(symbol, instruments, chains)
+        if all(math.isfinite(v) for v in values):
+            for k, v in enumerate(values):
+                acc[k] += qty * v
     return [PositionGreeks(u, *v) for u, v in sorted(totals.items())]

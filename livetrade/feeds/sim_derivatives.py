@@ -11,7 +11,11 @@ registry and quotes them after the index moves (every ``every`` market steps):
 * options at Black-76 (:func:`livetrade.pricing.black76`) on that forward with the volatility
   smile of :class:`Smile`;
 * a bid/ask ``spread_ticks`` wide around the theoretical price, the last trade on the bid or the
-  ask and the day's volume in lots drawn from the seed, depth from the quote as for shares.
+  ask and the day's volume in lots drawn from the seed, depth from the quote as for shares;
+* open interest (:meth:`SimDerivatives.open_interest`) in units, drawn from its own seeded
+  stream: at listing a bell around the money (out-of-the-money side heavier, as writers sell
+  there), then growing by whole lots with each quote in proportion to that profile, and the
+  change counted from the day's first quote.
 
 Prices follow from the index path alone, and the index path from the seed, so the same seed
 gives the same chain. Strikes are fixed around the index when the contracts are listed.
@@ -228,8 +232,12 @@ class SimDerivatives:
         self._rng = np.random.default_rng(
             random.Random(f"{market.seed}:derivatives").getrandbits(64)
         )
+        self._oi_rng = np.random.default_rng(random.Random(f"{market.seed}:oi").getrandbits(64))
         self._contracts: list[Instrument] = []
         self._index: dict[str, int] = {}
+        self._oi = np.zeros(0, np.int64)  # units, per contract (grows with listings)
+        self._oi_open = np.zeros(0, np.int64)  # at the day's first quote
+        self._oi_weight = np.zeros(0, np.float64)  # the listing profile, 1 at the money
         self.list_contracts(now_ns, strikes=strikes, weeklies=weeklies, futures=futures)
         market.derived.append(self._on_step)
 
@@ -271,8 +279,30 @@ class SimDerivatives:
             self.instruments.register(inst)
             self._index[inst.symbol] = len(self._contracts)
             self._contracts.append(inst)
+        self._list_oi(added, spot)
         self._arrays()
         return added
+
+    def _list_oi(self, added: list[Instrument], spot: int) -> None:
+        """Open interest at listing: a bell over strikes (width ~6 strikes, our choice) peaking
+        at the money, ×1.4 on the out-of-the-money side, ±30% noise; futures a flat 20,000
+        lots (NIFTY's near future carries about that much; our round figure)."""
+        if not added:
+            return
+        weight = np.ones(len(added))
+        for j, inst in enumerate(added):
+            if inst.strike_paise is None:
+                continue
+            steps = (inst.strike_paise - spot) / STRIKE_STEP_PAISE
+            otm = steps > 0 if inst.option_type == "CE" else steps < 0
+            weight[j] = float(np.exp(-0.5 * (steps / 6.0) ** 2)) * (1.4 if otm else 1.0)
+        lots = np.array([i.lot_size for i in added], np.int64)
+        base = np.where([i.strike_paise is None for i in added], 20_000, 60_000)
+        noise = self._oi_rng.uniform(0.7, 1.3, len(added))
+        oi = np.rint(base * weight * noise).astype(np.int64) * lots
+        self._oi = np.concatenate([self._oi, oi])
+        self._oi_open = np.concatenate([self._oi_open, oi])
+        self._oi_weight = np.concatenate([self._oi_weight, weight])
 
     def _contract(
         self,
@@ -324,6 +354,15 @@ class SimDerivatives:
     def __contains__(self, symbol: object) -> bool:
         return symbol in self._index
 
+    def open_interest(self, symbol: str) -> tuple[int, int] | None:
+        """``(open interest, change since the day's first quote)`` of ``symbol`` in units
+        (contracts × lot), ``None`` for a symbol not listed here."""
+        i = self._index.get(symbol)
+        if i is None:
+            return None
+        oi = int(self._oi[i])
+        return oi, oi - int(self._oi_open[i])
+
     def __len__(self) -> int:
         return len(self._contracts)
 
@@ -364,6 +403,8 @@ class SimDerivatives:
             ist_ns = 19_800 * 1_000_000_000
             self._day_end = ts_ns - (ts_ns + ist_ns) % 86_400_000_000_000 + 86_400_000_000_000
             self._volume[:] = 0
+            self._oi_open[:] = self._oi
+        self._grow_oi(ts_ns)
         _, price = self.theoretical(ts_ns)
         tick, spread = self._tick, self._spread
         mid = np.rint(price / tick).astype(np.int64)
@@ -387,6 +428,16 @@ class SimDerivatives:
         ):
             if ok:
                 push(sym, b, a, lt, v, ts_ns)
+
+    def _grow_oi(self, ts_ns: int) -> None:
+        """New positions open faster than old ones close (Poisson lots each way, the opening
+        rate 2 lots a quote at the money, the closing rate 40% of it): OI drifts up through
+        the day, most near the money; it never goes below zero and stops at expiry."""
+        rate = self._oi_weight * 2.0
+        rng = self._oi_rng
+        step = (rng.poisson(rate) - rng.poisson(rate * 0.4)) * self._lot
+        step[self._expiry_ns <= ts_ns] = 0
+        np.maximum(self._oi + step, 0, out=self._oi)
 
     def __repr__(self) -> str:
         return f"SimDerivatives({len(self)} contracts on {UNDERLYING})"

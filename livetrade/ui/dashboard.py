@@ -23,9 +23,11 @@ from livetrade.model import Role
 from livetrade.ui.beacon import Heartbeat
 from livetrade.ui.blotter import BlotterPanel, blotter_view
 from livetrade.ui.candles import CandleSource, PriceChart, price_chart_view
+from livetrade.ui.chain import CHAIN_CSS, ChainPanel, underlyings
 from livetrade.ui.charts import PnlChart, PnlSeries, pnl_chart_view
 from livetrade.ui.common import ipywidgets, plotly_go
 from livetrade.ui.depth import DepthPanel, depth_view
+from livetrade.ui.payoff import PayoffPanel, payoff_view
 from livetrade.ui.positions import PositionsPanel, positions_view
 from livetrade.ui.quotes import QuoteBoard, QuoteBoardModel
 from livetrade.ui.status import FeedMonitor, StatusBar, feed_state, status_view
@@ -40,7 +42,12 @@ log = logging.getLogger("livetrade.ui")
 PANELS = (
     "status", "quotes", "depth", "ticket", "positions", "blotter", "price_chart", "pnl_chart",
 )  # fmt: skip
+OPTION_PANELS = ("chain", "payoff_chart")  # only when the session lists options
 CHARTS_TAB = 2  # Orders, Fills, Charts
+CHAIN_TAB, PAYOFF_TAB = 3, 4  # then Chain and Payoff when options are listed
+CHAIN_INTERVAL = 0.25
+"""The chain redraws at most 4 times a second (its IV and Greeks are recomputed each time;
+``benchmarks/chain_bench.py`` measures that cost)."""
 CHART_COST = 4
 """Comm messages per Plotly redraw; charts redraw ``CHART_COST`` times less often than the
 other panels so that every panel stays within ``max_hz`` messages a second."""
@@ -202,8 +209,11 @@ class Dashboard:
         self._clock = clock
         self._sleep = sleep
         interval = 1.0 / self.max_hz
+        has_options = bool(underlyings(session))
+        names = PANELS + (OPTION_PANELS if has_options else ())
         self.throttle = Throttle(
-            {name: interval * (CHART_COST if name.endswith("_chart") else 1) for name in PANELS}
+            {name: interval * (CHART_COST if name.endswith("_chart") else 1) for name in names}
+            | ({"chain": max(interval, CHAIN_INTERVAL)} if has_options else {})
         )
         self.monitor = FeedMonitor()
         self.board = QuoteBoardModel(session, symbols)
@@ -240,7 +250,15 @@ class Dashboard:
         self.quotes.on_pick = self._picked
         self.ticket.on_input = self._ticket_changed
         self.ticket.on_placed = self._order_placed
-        self.bottom: Any = self.blotter.tabs_with(("Charts", self.charts))
+        self.chain = ChainPanel(session) if has_options else None
+        self.payoff = PayoffPanel(session) if has_options else None
+        extra = [("Charts", self.charts)]
+        if self.chain is not None and self.payoff is not None:
+            self.chain.on_pick = self._chain_picked
+            self.chain.on_change = lambda: self.throttle.mark("chain")
+            self.payoff.on_change = lambda: self.throttle.mark("payoff_chart")
+            extra += [("Chain", self.chain.widget), ("Payoff", self.payoff.widget)]
+        self.bottom: Any = self.blotter.tabs_with(*extra)
         self.bottom.add_class("lt-bottom")
         left = w.VBox([self.quotes.widget, self.depth.widget], layout=w.Layout(min_width="0"))
         left.add_class("lt-left")
@@ -248,7 +266,7 @@ class Dashboard:
         top.add_class("lt-top")
         self.widget: Any = w.VBox(
             [
-                w.HTML(CSS),
+                w.HTML(CSS + CHAIN_CSS),
                 self.beacon.widget,
                 self.status.widget,
                 top,
@@ -288,6 +306,8 @@ class Dashboard:
         self.throttle.mark("price_chart", "pnl_chart")
 
     def _tab_changed(self, change: dict[str, Any]) -> None:
+        if change.get("new") in (CHAIN_TAB, PAYOFF_TAB) and self.chain is not None:
+            self.throttle.mark("chain" if change.get("new") == CHAIN_TAB else "payoff_chart")
         if change.get("new") == CHARTS_TAB and self._charts_task is None and not self.closed:
             self._charts_task = asyncio.get_running_loop().create_task(
                 self._load_charts(), name=f"livetrade:{self.session.name}:ui-charts"
@@ -363,11 +383,21 @@ class Dashboard:
             mark("price_chart")
         if not syms.isdisjoint(self._held):
             mark("positions")
+        tab = self.bottom.selected_index
+        if self.chain is not None and tab == CHAIN_TAB and not syms.isdisjoint(self.chain.symbols):
+            mark("chain")  # a hidden chain is not recomputed; opening its tab draws it
+        if self.payoff is not None and tab == PAYOFF_TAB and not syms.isdisjoint(self._held):
+            mark("payoff_chart")
 
     def _watch_changed(self) -> None:
         self._watched = set(self.board.watched)
         self.ticket.set_symbols(self.board.watched)
         self.throttle.mark("quotes")
+
+    def _chain_picked(self, symbol: str, side: Any) -> None:
+        """A click on the chain: a Bid sells, an Ask buys one lot of that contract."""
+        self.ticket.load(symbol, side=side, quantity=1 if side is not None else None)
+        self.throttle.mark("ticket", "depth")
 
     def _picked(self, symbol: str) -> None:
         """A click on a quote row: that symbol on the ticket and the price chart."""
@@ -440,6 +470,10 @@ class Dashboard:
             return blotter_view(s)
         if name == "price_chart":
             return price_chart_view(s, self.prices)
+        if name == "chain" and self.chain is not None:
+            return self.chain.view()
+        if name == "payoff_chart" and self.payoff is not None:
+            return payoff_view(s, self.payoff.refresh_underlyings())
         if name == "pnl_chart":
             self.pnl.sample(s.clock.now_ns(), s.engine.pnl_paise(), force=self._pnl_force)
             self._pnl_force = False
@@ -456,6 +490,8 @@ class Dashboard:
             "blotter": self.blotter,
             "price_chart": self.price_chart,
             "pnl_chart": self.pnl_chart,
+            "chain": self.chain,
+            "payoff_chart": self.payoff,
         }
         return {k: v for k, v in panels.items() if v is not None}
 
@@ -512,6 +548,8 @@ class Dashboard:
         self.quotes.set_enabled(False)
         self.positions.set_enabled(False)
         self.blotter.set_enabled(False)
+        if self.chain is not None:
+            self.chain.set_enabled(False)
         self.beacon.say(
             "dead",
             f"Session {self.session.name!r} is closed: this dashboard is no longer live. "
@@ -608,12 +646,14 @@ class Dashboard:
 
     def panel_model_ids(self) -> dict[str, list[str]]:
         """Widget model ids per panel (to attribute comm traffic in benchmarks); the blotter's
-        tabs hold the charts, which count as theirs. The heartbeat is ``"beacon"``."""
+        tabs hold the charts, the chain and the payoff, which count as theirs. The heartbeat
+        is ``"beacon"``."""
         ids = {
             name: [w.model_id for w in _walk(panel.widget)]
             for name, panel in self._panels().items()
         }
-        charts = {i for name in ("price_chart", "pnl_chart") for i in ids.get(name, ())}
+        tabbed = ("price_chart", "pnl_chart", "chain", "payoff_chart")
+        charts = {i for name in tabbed for i in ids.get(name, ())}
         ids["blotter"] = [i for i in ids["blotter"] if i not in charts]
         return ids
 

@@ -1,5 +1,10 @@
 """Positions: open positions with LTP, P&L and their exits; totals; Exit and exit changes.
 
+With a futures or options position the table adds lots, days to expiry and each row's net
+delta, gamma, theta (₹ a day) and vega (₹ a volatility point) from the option chain
+(:func:`livetrade.chain.add_position_greeks`' convention), and the summary line the net Greeks
+per underlying; share rows show "–" there (a share's delta is in itself, not an index).
+
 The numbers are one table widget (one message per redraw, only changed cells touched in the
 browser). Below it one action row acts on the picked position (a click on its row picks it):
 Exit squares it off; Stop-loss / Take-profit move its bracket legs through ``engine.modify``.
@@ -7,12 +12,15 @@ Exit squares it off; Stop-loss / Take-profit move its bracket legs through ``eng
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from livetrade.chain import chain_source, unit_greeks
 from livetrade.errors import LiveTradeError, SessionClosed
 from livetrade.fmt import parse_rupees, rupees_text
+from livetrade.instruments import InstrumentKind
 from livetrade.model import OrderKind, Product, Role
 from livetrade.ui.common import (
     ActionResult,
@@ -34,6 +42,44 @@ HEADERS = ("symbol", "product", "qty", "avg ₹", "LTP ₹", "Stop-loss ₹", "T
            "unrealized", "realized", "charges")  # fmt: skip
 COLUMNS = ("symbol", "product", "qty", "avg", "ltp", "sl", "tp", "unrealized", "realized",
            "charges")  # fmt: skip
+FNO_HEADERS = ("lots", "days", "Δ", "Γ", "Θ ₹/day", "vega ₹")
+FNO_COLUMNS = ("lots", "dte", "delta", "gamma", "theta", "vega")
+
+
+def _g(v: float | None, fmt: str) -> str:
+    return "–" if v is None or not math.isfinite(v) else format(v, fmt)
+
+
+@dataclass(frozen=True, slots=True)
+class RowGreeks:
+    """An F&O row's extras: signed lots, days to expiry, net Greeks (NaN: no volatility)."""
+
+    lots: float
+    days: float
+    delta: float
+    gamma: float
+    theta: float
+    vega: float
+
+    def cells(self) -> tuple[Cell, ...]:
+        lots = f"{self.lots:g}"
+        return (
+            Cell(lots, "lt-c-lots"),
+            Cell(_g(self.days, ".1f"), "lt-c-dte"),
+            Cell(_g(self.delta, "+,.1f"), "lt-c-delta"),
+            Cell(_g(self.gamma, "+.3f"), "lt-c-gamma"),
+            Cell(_g(self.theta, "+,.0f"), f"lt-c-theta {_sgn(self.theta)}".strip()),
+            Cell(_g(self.vega, "+,.0f"), "lt-c-vega"),
+        )
+
+
+def _sgn(v: float) -> str:
+    if not math.isfinite(v) or v == 0:
+        return ""
+    return "lt-pos" if v > 0 else "lt-neg"
+
+
+EMPTY_FNO = tuple(Cell("–", f"lt-c-{c}") for c in FNO_COLUMNS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +96,7 @@ class PositionRow:
     charges: int
     stop_loss: int | None = None  # the open stop-loss leg's trigger
     take_profit: int | None = None  # the open take-profit leg's limit
+    greeks: RowGreeks | None = None  # futures and options only
 
     @property
     def key(self) -> tuple[str, str]:
@@ -84,6 +131,44 @@ class PositionsView:
     unrealized: int
     charges: int
     net: int  # realized - charges + unrealized
+    greeks: tuple[tuple[str, float, float, float, float], ...] = ()
+    """Per underlying with F&O positions: (underlying, delta, gamma, theta, vega)."""
+
+    @property
+    def fno(self) -> bool:
+        return any(r.greeks is not None for r in self.rows)
+
+    @property
+    def headers(self) -> tuple[Cell, ...]:
+        cells = [Cell(h, f"lt-c-{c}") for h, c in zip(HEADERS, COLUMNS, strict=True)]
+        if self.fno:
+            extra = [Cell(h, f"lt-c-{c}") for h, c in zip(FNO_HEADERS, FNO_COLUMNS, strict=True)]
+            cells[3:3] = extra[:2]
+            cells += extra[2:]
+        return tuple(cells)
+
+    def row_cells(self, row: PositionRow) -> tuple[Cell, ...]:
+        cells = row.cells()
+        if not self.fno:
+            return cells
+        extra = row.greeks.cells() if row.greeks is not None else EMPTY_FNO
+        return (*cells[:3], *extra[:2], *cells[3:], *extra[2:])
+
+    @property
+    def greeks_summary(self) -> str:
+        parts = [
+            f"{u.split(':')[-1]}: Δ {_g(d, '+,.1f')} Γ {_g(g, '+.3f')} "
+            f"Θ {inr(round(t * 100), sign=True)}/day vega {inr(round(v * 100), sign=True)}"
+            for u, d, g, t, v in self.greeks
+        ]
+        if len(self.greeks) > 1:
+            t = sum(x[3] for x in self.greeks)
+            v = sum(x[4] for x in self.greeks)
+            parts.append(
+                f"portfolio Θ {inr(round(t * 100), sign=True)}/day vega "
+                f"{inr(round(v * 100), sign=True)}"
+            )
+        return " · ".join(parts)
 
     @property
     def keys(self) -> tuple[tuple[str, str], ...]:
@@ -91,15 +176,18 @@ class PositionsView:
 
     @property
     def summary(self) -> str:
-        return (
+        text = (
             f"realized {inr(self.realized, sign=True)} · unrealized "
             f"{inr(self.unrealized, sign=True)} · charges {inr(self.charges)} · "
             f"net {inr(self.net, sign=True)}"
         )
+        greeks = self.greeks_summary
+        return f"{text} — Greeks {greeks}" if greeks else text
 
     def html(self) -> str:
         table = html_table(
-            HEADERS, (r.cells() for r in self.rows), css="lt-table lt-positions-table",
+            [h.text for h in self.headers], (self.row_cells(r) for r in self.rows),
+            css="lt-table lt-positions-table",
             empty="No open positions.",
         )  # fmt: skip
         cls = sign_class(self.net)
@@ -115,9 +203,32 @@ def _legs(session: Session, symbol: str, product: Product) -> dict[Role, Any]:
     return legs
 
 
+def _row_greeks(
+    session: Session, symbol: str, qty: int, chains: Any, totals: dict[str, list[float]]
+) -> RowGreeks | None:
+    inst = session.engine.instruments.get(symbol)
+    if inst.kind not in (InstrumentKind.FUTURE, InstrumentKind.OPTION):
+        return None
+    unit = unit_greeks(symbol, session.engine.instruments, chains)
+    values = [qty * g + 0.0 for g in unit]
+    acc = totals.setdefault(inst.underlying or symbol, [0.0, 0.0, 0.0, 0.0])
+    for k, v in enumerate(values):
+        if math.isfinite(v):
+            acc[k] += v
+    days = (
+        max((inst.expiry - session.now).total_seconds(), 0.0) / 86_400.0
+        if inst.expiry is not None
+        else math.nan
+    )
+    lots = qty / inst.lot_size if inst.lot_size else float(qty)
+    return RowGreeks(lots, days, *values)
+
+
 def positions_view(session: Session) -> PositionsView:
     engine = session.engine
     rows = []
+    chains = chain_source(engine.instruments, session.stream.quote, session.now)
+    totals: dict[str, list[float]] = {}
     for p in engine.positions():
         legs = _legs(session, p.symbol, p.product)
         sl, tp = legs.get(Role.STOP_LOSS), legs.get(Role.TAKE_PROFIT)
@@ -133,12 +244,15 @@ def positions_view(session: Session) -> PositionsView:
                 charges=rupees_to_paise(p.charges) or 0,
                 stop_loss=None if sl is None else sl.trigger_paise,
                 take_profit=None if tp is None else tp.limit_paise,
+                greeks=_row_greeks(session, p.symbol, p.quantity, chains, totals),
             )
         )
     t = engine.pnl_paise()
+    greeks = tuple((u, v[0], v[1], v[2], v[3]) for u, v in sorted(totals.items()))
     return PositionsView(
-        tuple(rows), t["gross_realized"], t["unrealized"], t["charges"], t["total"]
-    )
+        tuple(rows), t["gross_realized"], t["unrealized"], t["charges"], t["total"],
+        greeks,
+    )  # fmt: skip
 
 
 def close_position(session: Session, symbol: str, product: str) -> ActionResult:
@@ -280,8 +394,8 @@ class PositionsPanel:
 
     def update(self, view: PositionsView) -> None:
         self.table.show(  # the summary rides in the table's message: one per redraw
-            [Cell(h, f"lt-c-{c}") for h, c in zip(HEADERS, COLUMNS, strict=True)],
-            ((r.key_text, r.cells()) for r in view.rows),
+            view.headers,
+            ((r.key_text, view.row_cells(r)) for r in view.rows),
             Cell(view.summary, sign_class(view.net)),
         )
         if view.keys != self._keys:

@@ -69,7 +69,14 @@ function render({ model, el }) {
     if (!tr || !tr.dataset.key) return;
     const sel = window.getSelection && String(window.getSelection());
     if (sel) return;  // selecting text to copy is not a click on the row
-    model.send({ event: "click", key: tr.dataset.key });
+    const td = ev.target.closest("td");
+    model.send({ event: "click", key: tr.dataset.key, col: td ? td.cellIndex : -1 });
+    const goto = model.get("click_scroll");
+    if (goto && td && td.classList.contains("lt-click")) {
+      const root = el.closest(".livetrade-dashboard") || document;
+      const target = root.querySelector(goto);
+      if (target) target.scrollIntoView({ block: "nearest" });
+    }
   });
   for (const name of ["rows", "headers", "selected", "table_class", "empty", "footer"]) {
     model.on("change:" + name, draw);
@@ -93,6 +100,8 @@ def _table_class() -> Any:
         empty = traitlets.Unicode("").tag(sync=True)
         selected = traitlets.Unicode("").tag(sync=True)
         footer: traitlets.List[Any] = traitlets.List().tag(sync=True)  # [text, css] under it
+        # a click on a cell of class lt-click scrolls this selector's element into view
+        click_scroll = traitlets.Unicode("").tag(sync=True)
 
     return Table
 
@@ -107,6 +116,9 @@ class TableWidget:
     def __init__(self, table_class: str, empty: str = "") -> None:
         self.widget: Any = _table_class()(table_class=table_class, empty=empty)
         self.on_click: Callable[[str], None] | None = None
+        self.on_cell: Callable[[str, int], None] | None = None
+        """``(row key, column index)`` of a click, beside ``on_click`` (the option chain
+        tells a bid from an ask by the column)."""
         self.widget.on_msg(self._msg)
 
     def _msg(self, _widget: Any, content: Any, _buffers: Any) -> None:
@@ -114,6 +126,9 @@ class TableWidget:
             key = content.get("key")
             if isinstance(key, str) and self.on_click is not None:
                 self.on_click(key)
+            col = content.get("col")
+            if isinstance(key, str) and isinstance(col, int) and self.on_cell is not None:
+                self.on_cell(key, col)
 
     def show(
         self,

@@ -59,6 +59,9 @@ class TicketInput:
     trigger_price: str = ""
     stop_loss: str = ""
     take_profit: str = ""
+    lot_size: int = 1
+    """Units per lot: above 1 (futures, options) ``quantity`` counts lots, not units."""
+    option: bool = False  # the price is a premium (an option), not a value
 
     def with_side(self, side: Side) -> TicketInput:
         return replace(self, side=side)
@@ -100,17 +103,21 @@ class _Bad(Exception):
         self.code = code
 
 
-def _quantity(raw: int | str) -> int:
-    if isinstance(raw, bool):
-        raise _Bad("Qty must be a whole number of shares.", "INVALID_QUANTITY")
-    if isinstance(raw, int):
-        if raw <= 0:
-            raise _Bad("Qty must be at least 1 share.", "INVALID_QUANTITY")
-        return raw
+def _quantity(raw: int | str, lot: int = 1) -> int:
+    """Units from the Qty box; with ``lot`` > 1 the box counts lots (its label says Lots)."""
     try:
-        return parse_quantity(str(raw), LABELS["quantity"])
+        if isinstance(raw, bool):
+            raise ValueError("Qty must be a whole number of shares.")
+        if isinstance(raw, int):
+            if raw <= 0:
+                raise ValueError("Qty must be at least 1 share.")
+            return raw * lot
+        return parse_quantity(str(raw), LABELS["quantity"]) * lot
     except ValueError as exc:
-        raise _Bad(str(exc), "INVALID_QUANTITY") from None
+        text = str(exc)
+        if lot > 1:
+            text = text.replace("Qty", "Lots").replace("shares", "lots").replace("share", "lot")
+        raise _Bad(text, "INVALID_QUANTITY") from None
 
 
 def _price(raw: str, field: str) -> int | None:
@@ -140,7 +147,7 @@ class _Parsed:
 
 def _parse(t: TicketInput) -> _Parsed:
     """Every box read strictly, in the order they sit on the ticket (first problem wins)."""
-    qty = _quantity(t.quantity)
+    qty = _quantity(t.quantity, t.lot_size)
     limit = _price(t.limit_price, "limit_price") if t.uses_limit else None
     trigger = _price(t.trigger_price, "trigger_price") if t.uses_trigger else None
     if t.uses_limit and limit is None:
@@ -212,8 +219,16 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
 
     at_sl, at_tp = round_trip(sl), round_trip(tp)
     verb = "Buy" if buy else "Sell"
-    parts = [
-        f"{verb} {qty} {t.symbol} ≈ {inr(fill)} ({basis}) = {inr(notional)}",
+    if t.lot_size > 1:  # F&O: lots, the lot size, and the premium (or value) in rupees
+        lots = qty // t.lot_size
+        what = "premium" if t.option else "value"
+        parts = [
+            f"{verb} {lots} lot{'s' if lots != 1 else ''} × {t.lot_size} = {qty} {t.symbol}"
+            f" ≈ {inr(fill)} ({basis}) · {what} {inr(notional)}"
+        ]
+    else:
+        parts = [f"{verb} {qty} {t.symbol} ≈ {inr(fill)} ({basis}) = {inr(notional)}"]
+    parts += [
         f"charges {inr(charges)}",
         f"cash after {inr(cash_after)}",
     ]
@@ -379,6 +394,11 @@ class OrderTicket:
         for b in (self.symbol, self.side, self.quantity, self.kind, self.product, self.limit,
                   self.trigger, self.stop_loss, self.take_profit):  # fmt: skip
             b.observe(self._changed, names="value")
+        self.lot_size = 1
+        self._option = False
+        self.lot_info: Any = w.HTML(value="")
+        self.lot_info.add_class("lt-lot-info")
+        self._sync_lot()
         self._sync_enabled()
 
         def row(*children: Any) -> Any:
@@ -389,6 +409,7 @@ class OrderTicket:
                 w.HTML("<b>Order ticket</b>"),
                 self.symbol,
                 row(self.side, self.quantity),
+                self.lot_info,
                 row(self.kind, self.product),
                 row(self.limit, self.trigger),
                 row(self.stop_loss, self.take_profit),
@@ -408,6 +429,8 @@ class OrderTicket:
             side=Side[self.side.value],
             quantity=str(self.quantity.value),
             kind=kind,
+            lot_size=self.lot_size,
+            option=self._option,
             product=Product(self.product.value),
             stop_loss=self.stop_loss.value,
             take_profit=self.take_profit.value,
@@ -425,7 +448,28 @@ class OrderTicket:
         idle = self._enabled and self.busy_until is None
         self.buy.disabled = self.sell.disabled = not idle
 
+    def _sync_lot(self) -> None:
+        """A derivative's Qty box counts lots: relabel it and show the lot size and expiry."""
+        from livetrade.instruments import InstrumentKind
+
+        symbol = self.symbol.value or ""
+        inst = self.session.engine.instruments.get(symbol) if symbol else None
+        fno = inst is not None and inst.kind in (InstrumentKind.FUTURE, InstrumentKind.OPTION)
+        lot = inst.lot_size if inst is not None and fno else 1
+        self.lot_size = max(int(lot), 1)
+        self._option = inst is not None and inst.kind is InstrumentKind.OPTION
+        self.quantity.description = "Lots" if self.lot_size > 1 else LABELS["quantity"]
+        if self.lot_size > 1 and inst is not None:
+            when = f" · expires {inst.expiry:%d %b %Y %H:%M}" if inst.expiry else ""
+            self.lot_info.value = (
+                f'<span class="lt-muted">lot size {self.lot_size} units{when}</span>'
+            )
+        else:
+            self.lot_info.value = ""
+
     def _changed(self, change: dict[str, Any]) -> None:
+        if change.get("owner") is self.symbol:
+            self._sync_lot()
         if change.get("owner") is self.kind:
             self._sync_enabled()
         if not self._programmatic and 'class="lt-err"' in self.result.value:
@@ -488,8 +532,11 @@ class OrderTicket:
         self.result.value = ""
 
     def load(self, symbol: str, *, side: Side | None = None, quantity: int | None = None) -> None:
-        """Put ``symbol`` (and optionally a side and size) on the ticket: a click on a quote or
-        position row."""
+        """Put ``symbol`` (and optionally a side and size: lots for a derivative) on the
+        ticket: a click on a quote, position or option-chain row. A symbol not in the list
+        (a contract picked on the chain) joins it."""
+        if symbol and symbol not in self.symbol.options:
+            self.symbol.options = [*self.symbol.options, symbol]
         if symbol in self.symbol.options:
             self.symbol.value = symbol
         if side is not None:
@@ -508,6 +555,8 @@ class OrderTicket:
     def set_symbols(self, symbols: list[str]) -> None:
         if list(self.symbol.options) != symbols:
             current = self.symbol.value
+            if current and current not in symbols and self.lot_size > 1:
+                symbols = [*symbols, current]  # a contract loaded from the chain stays
             self.symbol.options = symbols
             if current in symbols:
                 self.symbol.value = current
