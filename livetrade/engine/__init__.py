@@ -27,7 +27,24 @@ tells the world.
 
 from __future__ import annotations
 
-from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
+from livetrade.engine.baskets import BasketLegResult, BasketRejected, BasketResult
+from livetrade.engine.events import (
+    ChargesRefund,
+    Conversion,
+    EngineEvent,
+    EventListener,
+    JournalSink,
+)
 from livetrade.engine.original import LiveTradingEngine
 
-__all__ = ["ChargesRefund", "EngineEvent", "EventListener", "JournalSink", "LiveTradingEngine"]
+__all__ = [
+    "BasketLegResult",
+    "BasketRejected",
+    "BasketResult",
+    "ChargesRefund",
+    "Conversion",
+    "EngineEvent",
+    "EventListener",
+    "JournalSink",
+    "LiveTradingEngine",
+]
