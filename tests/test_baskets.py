@@ -1,0 +1,137 @@
+"""Multi-leg orders in paper: hedges first, all-or-none checks, unwinding a leg that fails
+after others went out, one basket id per basket, journaled and restored."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from conftest import SYM
+from test_engine import state
+from test_fno_trading import CALL, FUT, PUT, _engine
+
+from livetrade import LivePriceStream, LiveTradingEngine, OrderStatus, Product, Side
+from livetrade.clock import VirtualClock
+from livetrade.engine import BasketRejected
+from livetrade.errors import OrderRejected
+from livetrade.journal import Journal, restore
+from livetrade.request import OrderRequest
+
+
+def req(symbol: str, side: str, qty: int, **kw: object) -> OrderRequest:
+    return OrderRequest.parse(symbol, side, qty, **kw)  # type: ignore[arg-type]
+
+
+def test_a_spread_goes_out_hedge_first_with_one_basket_id() -> None:
+    eng = _engine()
+    res = eng.place_basket([req(PUT, "SELL", 65), req(CALL, "BUY", 65), req(FUT, "SELL", 65)])
+    assert res.ok and res.failed is None and not res.unwound
+    assert res.sequence == (1, 0, 2)  # the buy first, then the sells in the caller's order
+    orders = res.orders
+    assert [o.symbol for o in orders] == [PUT, CALL, FUT]  # results in the caller's order
+    assert {o.basket_id for o in orders} == {res.basket_id}
+    assert res.basket_id == f"BK-{orders[1].order_id}"  # named after its first placed leg
+    assert orders[1].order_id < orders[0].order_id < orders[2].order_id
+    assert all(o.status is OrderStatus.FILLED for o in orders)
+    assert [leg.state for leg in res.legs] == ["filled"] * 3
+    assert res.live_legs == (0, 1, 2)
+    assert sorted(o.order_id for o in eng.basket_orders(res.basket_id)) == sorted(
+        o.order_id for o in orders
+    )
+
+
+def test_one_refused_leg_places_nothing_and_names_the_leg() -> None:
+    eng = _engine()
+    before = state(eng)
+    with pytest.raises(BasketRejected) as err:
+        eng.place_basket([req(CALL, "BUY", 65), req("NSE:TCS-EQ", "SELL", 1)])  # no quote
+    assert err.value.field == "legs[1].symbol" and err.value.code == "NO_QUOTE"
+    assert err.value.reason.startswith("Leg 2: ")
+    assert [leg.state for leg in err.value.legs] == ["not placed", "refused"]
+    assert state(eng)[:6] == before[:6] and eng._seq == before[6]
+
+
+def test_bad_basket_shapes_are_refused_naming_legs() -> None:
+    eng = _engine()
+    for bad, field in (([], "legs"), ([req(CALL, "BUY", 65)] * 11, "legs"), (["x"], "legs[0]")):
+        with pytest.raises(OrderRejected) as err:
+            eng.place_basket(bad)  # type: ignore[arg-type]
+        assert err.value.code == "INVALID_BASKET" and err.value.field == field
+    assert eng.orders == []
+
+
+def cash_engine() -> LiveTradingEngine:
+    clock = VirtualClock(1_748_836_800 * 1_000_000_000)  # 2 Jun 2025 09:30 IST
+    stream = LivePriceStream()
+    eng = LiveTradingEngine(Decimal("100000"), stream, clock=clock)
+    for sym, p in ((SYM, 80_000), ("NSE:TCS-EQ", 350_000)):
+        stream.push(sym, p - 5, p + 5, p, 0, clock.now_ns())
+    return eng
+
+
+def test_a_leg_refused_after_others_went_out_is_unwound() -> None:
+    """Each CNC buy fits the cash alone, both do not: the second is refused when placed."""
+    eng = cash_engine()
+    start = eng.cash_paise
+    res = eng.place_basket([req(SYM, "BUY", 80, product="CNC"), req(SYM, "BUY", 80, product="CNC")])
+    assert res.failed == 1 and res.unwound and not res.ok
+    first, second = res.legs
+    assert second.rejection is not None and second.rejection.code == "INSUFFICIENT_FUNDS"
+    assert second.rejection.field == "legs[1].quantity" and second.order is None
+    assert first.order is not None and first.order.status is OrderStatus.FILLED
+    assert first.unwind is not None and first.unwind.status is OrderStatus.FILLED
+    assert first.unwind.parent_id == first.order.order_id
+    assert first.unwind.basket_id == res.basket_id and first.unwind.side is Side.SELL
+    assert first.state == "unwound" and res.live_legs == ()
+    assert all(p.quantity == 0 for p in eng.positions(include_closed=True))
+    assert eng.cash_paise < start  # the round trip's spread and charges, nothing else
+    assert eng.unwind_basket(res.basket_id) == {}  # nothing left to unwind
+
+
+def test_without_unwind_the_live_legs_are_reported() -> None:
+    eng = cash_engine()
+    res = eng.place_basket(
+        [req(SYM, "BUY", 80, product="CNC"), req(SYM, "BUY", 80, product="CNC")], unwind=False
+    )
+    assert res.failed == 1 and not res.unwound and res.live_legs == (0,)
+    assert eng.positions()[0].quantity == 80
+    undone = eng.unwind_basket(res.basket_id)  # the trader unwinds later
+    assert list(undone) == [res.legs[0].order.order_id]  # type: ignore[union-attr]
+    assert eng.positions() == []
+
+
+def test_resting_legs_are_cancelled_on_unwind() -> None:
+    """A resting CNC limit buy reserves cash, so the market leg after it no longer fits."""
+    eng = cash_engine()
+    start = eng.cash_paise
+    res = eng.place_basket(
+        [
+            req(SYM, "BUY", 10, kind="LIMIT", limit_price="790", product="CNC"),
+            req(SYM, "BUY", 120, product="CNC"),
+        ]
+    )
+    assert res.failed == 1 and res.unwound
+    rested = res.legs[0].order
+    assert rested is not None and rested.status is OrderStatus.CANCELLED
+    assert "unwound: leg 2 was refused" in rested.message
+    assert res.legs[0].unwind is None and res.legs[0].state == "cancelled"
+    assert eng.open_orders() == [] and eng.positions() == [] and eng.cash_paise == start
+
+
+def test_baskets_survive_restore(tmp_path: Path) -> None:
+    eng = _engine()
+    journal = Journal(tmp_path / "j.db")
+    journal.attach(eng)
+    res = eng.place_basket([req(CALL, "BUY", 65), req(PUT, "SELL", 65)])
+    journal.close()
+    back = _engine()
+    with Journal(tmp_path / "j.db") as again:
+        restore(back, again.records())
+    ids = {o.order_id: o.basket_id for o in back.orders}
+    assert ids == {o.order_id: res.basket_id for o in res.orders}
+    assert back.pnl_paise() == eng.pnl_paise()
+    assert [(p.symbol, p.product, p.quantity) for p in back.positions()] == [
+        (p.symbol, p.product, p.quantity) for p in eng.positions()
+    ]
+    assert Product.INTRADAY in {o.product for o in back.basket_orders(res.basket_id)}
