@@ -109,9 +109,11 @@ async def send_basket(router: LiveRouter, orders: list[Order]) -> None:
             engine.broker_rejected(order.order_id, why.code, why.reason)
     basket_id = todo[0].basket_id if todo else None
     if refused_any and placed_any and basket_id is not None:
-        asyncio.get_running_loop().create_task(
+        task = asyncio.get_running_loop().create_task(
             _unwind(router, basket_id), name="livetrade:live:unwind"
         )
+        router._chains[f"unwind:{basket_id}"] = task  # drain() waits for it too
+        task.add_done_callback(router._chain_done)
 
 
 async def _unwind(router: LiveRouter, basket_id: str) -> None:
