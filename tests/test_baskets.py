@@ -8,8 +8,11 @@ from pathlib import Path
 
 import pytest
 from conftest import SYM
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from test_engine import state
 from test_fno_trading import CALL, FUT, PUT, _engine
+from test_properties import check_identities
 
 from livetrade import LivePriceStream, LiveTradingEngine, OrderStatus, Product, Side
 from livetrade.clock import VirtualClock
@@ -135,3 +138,78 @@ def test_baskets_survive_restore(tmp_path: Path) -> None:
         (p.symbol, p.product, p.quantity) for p in eng.positions()
     ]
     assert Product.INTRADAY in {o.product for o in back.basket_orders(res.basket_id)}
+
+
+# ---------------------------------------------------------------- property (hypothesis)
+baskets = st.lists(
+    st.tuples(
+        st.lists(
+            st.tuples(
+                st.sampled_from([SYM, "NSE:TCS-EQ"]),
+                st.sampled_from(["BUY", "BUY", "SELL"]),
+                st.integers(1, 40),
+                st.sampled_from(["INTRADAY", "CNC", "CNC"]),
+                st.sampled_from([None, "LIMIT"]),
+            ),
+            min_size=1,
+            max_size=5,
+        ),
+        st.booleans(),
+        st.integers(-200, 200),
+    ),
+    min_size=1,
+    max_size=12,
+)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(baskets)
+def test_no_silent_half_fill_and_exact_money(acts: list[tuple[object, ...]]) -> None:
+    """Tight cash makes later legs fail after earlier ones filled: an unwound basket leaves
+    nothing of itself behind, a kept one reports exactly its live legs, and the P&L and cash
+    identities hold to the paisa throughout."""
+    eng = cash_engine()
+    px = {SYM: 80_000, "NSE:TCS-EQ": 350_000}
+    for legs, unwind, move in acts:
+        for sym in px:
+            px[sym] = max(1_000, px[sym] + int(move) * 5)  # type: ignore[call-overload]
+            eng.price_stream.push(sym, px[sym] - 5, px[sym] + 5, px[sym], 0, eng.clock.now_ns())
+        reqs = [
+            req(
+                s,
+                sd,
+                q if s == SYM else q // 4 + 1,  # each leg fits the cash, several may not
+                product=pr if sd == "BUY" else "INTRADAY",
+                kind=k or "MARKET",
+                limit_price=px[s] // 100 if k else None,
+            )
+            for s, sd, q, pr, k in legs  # type: ignore[attr-defined]
+        ]
+        try:
+            res = eng.place_basket(reqs, unwind=bool(unwind))
+        except BasketRejected as rej:
+            assert any(leg.rejection is not None for leg in rej.legs)
+            assert all(leg.order is None for leg in rej.legs)
+        else:
+            assert len({o.basket_id for o in res.orders}) == 1
+            if res.failed is not None:
+                assert res.legs[res.failed].rejection is not None
+                assert all(
+                    res.legs[i].order is None
+                    for i in res.sequence[res.sequence.index(res.failed) + 1 :]
+                )
+            if res.failed is not None and unwind:
+                net: dict[tuple[str, Product], int] = {}
+                for o in eng.basket_orders(res.basket_id):
+                    assert not o.is_open
+                    key = (o.symbol, o.product)
+                    net[key] = net.get(key, 0) + o.filled_quantity * int(o.side)
+                assert all(v == 0 for v in net.values()), net
+                assert res.live_legs == ()
+            else:
+                assert set(res.live_legs) == {
+                    leg.index
+                    for leg in res.legs
+                    if leg.order is not None and (leg.order.is_open or leg.order.filled_quantity)
+                }
+        check_identities(eng)
