@@ -352,3 +352,12 @@ def test_identities_hold_to_the_paisa_after_baskets_and_conversions(
             for sym, p in px.items():
                 eng.price_stream.push(sym, p - 5, p + 5, p, 0, eng.clock.now_ns())
         check(eng, convs)
+
+
+def test_delivery_needs_the_cash_that_intraday_leverage_did_not() -> None:
+    eng = cash_engine("50000")
+    eng.submit(SBIN, "BUY", 100)  # ₹80,005 on ₹50,000: intraday margin allows it
+    assert eng.cash_paise < 0
+    refuse(eng, "INSUFFICIENT_FUNDS", "quantity", SBIN, 10, "INTRADAY", "CNC")
+    eng.submit(SBIN, "SELL", 50)
+    assert eng.convert(SBIN, 40, "INTRADAY", "CNC").quantity == 40

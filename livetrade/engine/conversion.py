@@ -20,7 +20,9 @@ equity bills delivery and intraday buys differently:
 
 Refusals are ``OrderRejected`` naming the field and change nothing: ``NO_POSITION``
 (``symbol``), ``INVALID_PRODUCT`` / ``SAME_PRODUCT`` / ``INVALID_CONVERSION`` (``to_product``),
-``INVALID_QUANTITY`` / ``QUANTITY_ABOVE_OPEN`` / ``NOT_TODAY`` (``quantity``), ``CNC_SHORT``
+``INVALID_QUANTITY`` / ``QUANTITY_ABOVE_OPEN`` / ``NOT_TODAY`` / ``INSUFFICIENT_FUNDS`` (to
+CNC: cash minus working CNC buys must cover a delivery buy's charges and not be negative:
+delivery is paid in full, intraday leverage is not) (``quantity``), ``CNC_SHORT``
 (``to_product``: a short cannot be delivery), ``OPPOSITE_POSITION`` (``to_product``: the other
 product holds the opposite side). Live, the conversion is booked only once Fyers accepts it
 (``LiveRouter.convert`` → :meth:`Conversions.broker_converted`); ``convert`` refuses there.
@@ -39,7 +41,7 @@ from livetrade.engine.trading import Trading
 from livetrade.errors import OrderRejected
 from livetrade.instruments import InstrumentKind
 from livetrade.model import Product, check_symbol, ns_to_datetime
-from livetrade.money import ZERO_CHARGES, Charges
+from livetrade.money import ZERO_CHARGES, Charges, from_paise
 from livetrade.request import check_lot
 
 _EQUITY_PAIR = frozenset({Product.INTRADAY, Product.CNC})
@@ -109,14 +111,21 @@ class Conversions(Trading):
         from_product: Product | str,
         to_product: Product | str,
     ) -> Conversion:
-        """Fyers accepted the conversion (live): book it as :meth:`convert` does in paper."""
-        return self._convert_now(symbol, quantity, from_product, to_product)
+        """Fyers accepted the conversion (live): book it as :meth:`convert` does in paper
+        (without our funds check: the broker is the truth)."""
+        return self._convert_now(symbol, quantity, from_product, to_product, funds=False)
 
     def _convert_now(
-        self, symbol: str, quantity: int, from_product: Product | str, to_product: Product | str
+        self,
+        symbol: str,
+        quantity: int,
+        from_product: Product | str,
+        to_product: Product | str,
+        *,
+        funds: bool = True,
     ) -> Conversion:
         now = self.clock.now_ns()
-        conv, move = self._plan(symbol, quantity, from_product, to_product, now)
+        conv, move = self._plan(symbol, quantity, from_product, to_product, now, funds=funds)
         billed, refunded = self._rebill(conv, move)
         conv = Conversion(
             conv.symbol, conv.quantity, conv.from_product, conv.to_product, now, billed, refunded
@@ -145,9 +154,17 @@ class Conversions(Trading):
     def restore_conversion(self, conv: Conversion) -> None:
         """Recovery: a journaled conversion moved again, with the charges it was billed (the
         charges model re-runs its bookkeeping, its amounts are ignored)."""
-        _, move = self._plan(
-            conv.symbol, abs(conv.quantity), conv.from_product, conv.to_product, conv.ts_ns
-        )
+        try:
+            _, move = self._plan(
+                conv.symbol,
+                abs(conv.quantity),
+                conv.from_product,
+                conv.to_product,
+                conv.ts_ns,
+                funds=False,
+            )
+        except OrderRejected as rej:  # the journal's positions do not hold it: damaged
+            raise ValueError(f"the conversion does not apply: {rej.reason}") from None
         self._rebill(conv, move)
         self._move(conv, move)
 
@@ -159,6 +176,8 @@ class Conversions(Trading):
         from_product: Product | str,
         to_product: Product | str,
         now: int,
+        *,
+        funds: bool = True,
     ) -> tuple[Conversion, _Move]:
         try:
             check_symbol(symbol)
@@ -215,6 +234,18 @@ class Conversions(Trading):
                 "close it first.",
                 "to_product",
             )
+        if funds and dst is Product.CNC:  # delivery is paid in full: the cash must be there
+            avg = abs(lots.cost) // abs(lots.qty)
+            day = ns_to_datetime(now).date()
+            need = self.charges_model.estimate(symbol, True, True, quantity, avg, day).total
+            free = self.cash_paise - self.reserved_cnc_buys_paise()
+            if need > free:
+                raise OrderRejected(
+                    "INSUFFICIENT_FUNDS",
+                    f"Delivery needs the position paid in cash: ₹{from_paise(free)} is free, "
+                    f"₹{from_paise(need)} of delivery charges are due.",
+                    "quantity",
+                )
         today = ns_to_datetime(now).date() if src is Product.CNC else None
         move = _take(lots, quantity, today)
         if move is None:
