@@ -17,6 +17,7 @@ from test_properties import check_identities
 from livetrade import LivePriceStream, LiveTradingEngine, OrderStatus, Product, Side
 from livetrade.clock import VirtualClock
 from livetrade.engine import BasketRejected
+from livetrade.engine.baskets import parse_legs
 from livetrade.errors import OrderRejected
 from livetrade.journal import Journal, restore
 from livetrade.request import OrderRequest
@@ -213,3 +214,28 @@ def test_no_silent_half_fill_and_exact_money(acts: list[tuple[object, ...]]) -> 
                     if leg.order is not None and (leg.order.is_open or leg.order.filled_quantity)
                 }
         check_identities(eng)
+
+
+def test_legs_from_user_input_name_the_leg() -> None:
+    eng = _engine()
+    legs = parse_legs(
+        [
+            {"symbol": CALL, "side": "BUY", "quantity": 65},
+            {"symbol": PUT, "side": "SELL", "quantity": 65, "product": "MARGIN"},
+        ],
+        instruments=eng.instruments,
+    )
+    assert [(r.symbol, r.side, r.product) for r in legs] == [
+        (CALL, Side.BUY, Product.INTRADAY),
+        (PUT, Side.SELL, Product.MARGIN),
+    ]
+    for bad, field in (
+        ([{"symbol": CALL, "side": "BUY", "quantity": 10}], "legs[0].quantity"),  # not a lot
+        ([legs[0], {"symbol": PUT, "side": "HOLD", "quantity": 65}], "legs[1].side"),
+        ([{"symbol": PUT, "side": "BUY", "quantity": 65, "price": 1}], "legs[0]"),
+        ([42], "legs[0]"),
+        ({"symbol": PUT}, "legs"),
+    ):
+        with pytest.raises(OrderRejected) as err:
+            parse_legs(bad, instruments=eng.instruments)  # type: ignore[arg-type]
+        assert err.value.field == field, err.value

@@ -24,14 +24,15 @@ endpoint, ``LiveRouter.place_basket``), which unwinds the same way when Fyers re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from livetrade.engine.events import EngineEvent
 from livetrade.engine.trading import Trading
 from livetrade.errors import OrderRejected
-from livetrade.model import Order, OrderKind, Side
+from livetrade.instruments import InstrumentRegistry
+from livetrade.model import Order, OrderKind, Product, Side
 from livetrade.request import OrderRequest
 from livetrade.risk import first_rejection
 
@@ -289,6 +290,63 @@ class Baskets(Trading):
         return order
 
 
+_LEG_KEYS = frozenset(
+    {
+        "symbol", "side", "quantity", "kind", "product", "limit_price", "trigger_price",
+        "stop_loss", "take_profit", "tag",
+    }
+)  # fmt: skip
+
+
+def parse_legs(
+    legs: Sequence[Mapping[str, Any] | OrderRequest],
+    *,
+    default_product: Product = Product.INTRADAY,
+    instruments: InstrumentRegistry | None = None,
+    source: str = "api",
+) -> list[OrderRequest]:
+    """User input (dicts of ``OrderRequest.parse``'s arguments: ``symbol``, ``side``,
+    ``quantity``, ``kind``, ``product``, ``limit_price``...) to requests for
+    :meth:`Baskets.place_basket`; a refusal names the leg (``legs[1].limit_price``)."""
+    if isinstance(legs, (str, bytes, Mapping)) or not isinstance(legs, Sequence):
+        raise OrderRejected("INVALID_BASKET", "A basket is a list of orders.", "legs")
+    out: list[OrderRequest] = []
+    for i, leg in enumerate(legs):
+        if isinstance(leg, OrderRequest):
+            out.append(leg)
+            continue
+        if not isinstance(leg, Mapping):
+            raise OrderRejected(
+                "INVALID_BASKET", f"Leg {i + 1} is not an order (a dict).", f"legs[{i}]"
+            )
+        unknown = sorted(set(leg) - _LEG_KEYS)
+        if unknown:
+            raise OrderRejected(
+                "INVALID_BASKET", f"Leg {i + 1} has unknown fields {unknown}.", f"legs[{i}]"
+            )
+        try:
+            out.append(
+                OrderRequest.parse(
+                    leg.get("symbol"),
+                    leg.get("side"),
+                    leg.get("quantity"),
+                    leg.get("kind", OrderKind.MARKET),
+                    product=leg.get("product"),
+                    limit_price=leg.get("limit_price"),
+                    trigger_price=leg.get("trigger_price"),
+                    stop_loss=leg.get("stop_loss"),
+                    take_profit=leg.get("take_profit"),
+                    tag=leg.get("tag"),
+                    source=source,
+                    default_product=default_product,
+                    instruments=instruments,
+                )
+            )
+        except OrderRejected as rej:
+            raise _leg_rejection(rej, i) from None
+    return out
+
+
 def _check_requests(requests: Sequence[OrderRequest]) -> list[OrderRequest]:
     if isinstance(requests, (str, bytes)) or not isinstance(requests, Sequence):
         raise OrderRejected("INVALID_BASKET", "A basket is a list of order requests.", "legs")
@@ -315,4 +373,5 @@ __all__ = [
     "BasketRejected",
     "BasketResult",
     "BasketRouter",
+    "parse_legs",
 ]
