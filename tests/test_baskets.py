@@ -239,3 +239,40 @@ def test_legs_from_user_input_name_the_leg() -> None:
         with pytest.raises(OrderRejected) as err:
             parse_legs(bad, instruments=eng.instruments)  # type: ignore[arg-type]
         assert err.value.field == field, err.value
+
+
+class StubRouter:
+    """A live router that records what the engine hands it."""
+
+    armed = True
+
+    def __init__(self) -> None:
+        self.baskets: list[list[str]] = []
+        self.cancels: list[str] = []
+
+    def refusal(self) -> None:
+        return None
+
+    def place(self, order: object) -> None:
+        raise AssertionError("basket legs go out together")
+
+    def place_basket(self, orders: list[object]) -> None:
+        self.baskets.append([o.order_id for o in orders])  # type: ignore[attr-defined]
+
+    def cancel(self, order: object, why: str) -> None:
+        self.cancels.append(order.order_id)  # type: ignore[attr-defined]
+
+
+def test_live_legs_are_journaled_then_sent_together_or_not_at_all() -> None:
+    eng = cash_engine()
+    stub = StubRouter()
+    eng.router = stub  # type: ignore[assignment]
+    ok = eng.place_basket([req(SYM, "SELL", 5), req(SYM, "BUY", 10, product="CNC")])
+    assert stub.baskets == [[ok.orders[1].order_id, ok.orders[0].order_id]]  # buy first
+    assert all(o.status is OrderStatus.PENDING and o.live for o in ok.orders)
+    # the second CNC buy no longer fits once the first reserves the cash: nothing is sent,
+    # the first (journaled, never sent) is cancelled through the router
+    leg = req(SYM, "BUY", 80, kind="LIMIT", limit_price="800.05", product="CNC")
+    bad = eng.place_basket([leg, leg])
+    assert bad.failed == 1 and stub.baskets == [stub.baskets[0]]
+    assert stub.cancels == [bad.orders[0].order_id]

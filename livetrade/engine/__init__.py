@@ -19,7 +19,9 @@ below and none adding state (state → matching → trading → broker → resto
 * ``broker``: a live broker's acknowledgements, refusals, fills and cancels;
 * ``restore``: the journal read back;
 * ``views``: orders, fills, positions, P&L;
-* ``original``: the original async API, and :class:`LiveTradingEngine` itself.
+* ``original``: the original async API, and :class:`LiveTradingEngine` itself, which also
+  takes the two side layers ``baskets`` (multi-leg orders: ``place_basket``) and ``conversion``
+  (``convert``: a position moved between products, re-billed).
 
 ``book`` holds the two data structures (FIFO lots, trigger heaps); ``events`` what the engine
 tells the world.
