@@ -11,7 +11,8 @@
   orders (``engine.unwind_fills``). A fill that arrives after that (the tradebook lagging the
   cancel) is not chased: ``engine.unwind_basket`` closes it when called again.
 * A conversion is checked by the engine first (``check_conversion``: nothing is sent for a
-  refusal), then sent (``FyersRestClient.convert_position``), and booked
+  refusal), then sent (``FyersRestClient.convert_position``, ``overnight=1`` when no lot of
+  the position was opened today), and booked
   (``engine.broker_converted``) only when Fyers accepts. A refusal is raised as the typed
   ``FyersOrderRejected``; a lost answer as ``FyersUnavailable`` (not resent, nothing booked:
   reconciliation shows whether it happened).
@@ -25,10 +26,10 @@ from typing import TYPE_CHECKING
 
 from livetrade.errors import AuthError, OrderRejected
 from livetrade.fyers.broker import BasketLeg, FyersApiError
-from livetrade.model import Order, Product, Side
+from livetrade.model import Order, Product, Side, ns_to_datetime
 
 if TYPE_CHECKING:
-    from livetrade.engine import Conversion
+    from livetrade.engine import Conversion, LiveTradingEngine
     from livetrade.live import LiveRouter
 
 log = logging.getLogger("livetrade.live")
@@ -151,10 +152,23 @@ async def convert(
     side = Side.BUY if plan.quantity > 0 else Side.SELL
     try:
         message = await router.client.convert_position(
-            plan.symbol, side, abs(plan.quantity), plan.from_product, plan.to_product
+            plan.symbol,
+            side,
+            abs(plan.quantity),
+            plan.from_product,
+            plan.to_product,
+            overnight=_carried(engine, plan),
         )
     except AuthError as exc:
         router._auth_failed(exc)
         raise
     log.info("Fyers converted %s: %s", plan, message)
     return engine.broker_converted(symbol, quantity, plan.from_product, plan.to_product)
+
+
+def _carried(engine: LiveTradingEngine, plan: Conversion) -> bool:
+    """Fyers' ``overnight`` flag: the position was carried from an earlier day (no lot of it
+    was opened today), e.g. a MARGIN future bought yesterday."""
+    lots = engine._positions.get((plan.symbol, plan.from_product))
+    today = ns_to_datetime(plan.ts_ns).date()
+    return lots is not None and all(ns_to_datetime(lot[2]).date() < today for lot in lots.lots)

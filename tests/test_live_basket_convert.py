@@ -84,6 +84,7 @@ async def test_convert_is_booked_only_when_fyers_accepts(rig: Rig) -> None:
     (sent,) = rig.fake.requests_to("/positions", "POST")
     assert sent.body["symbol"] == f"{SBIN}-INTRADAY" and sent.body["convertQty"] == 3
     assert sent.body["convertTo"] == "CNC" and sent.body["positionSide"] == 1
+    assert sent.body["overnight"] == 0  # bought today
     held = {p.product: p.quantity for p in s.engine.positions()}
     assert held == {Product.INTRADAY: 2, Product.CNC: 3}
     broker = {
