@@ -26,6 +26,8 @@ delivery is paid in full, intraday leverage is not) (``quantity``), ``CNC_SHORT`
 (``to_product``: a short cannot be delivery), ``OPPOSITE_POSITION`` (``to_product``: the other
 product holds the opposite side). Live, the conversion is booked only once Fyers accepts it
 (``LiveRouter.convert`` → :meth:`Conversions.broker_converted`); ``convert`` refuses there.
+Fyers' docs refuse converting a CNC position at all (the fake follows them), so live a CNC →
+INTRADAY conversion comes back as Fyers' refusal; paper allows it for today's buys.
 The journal keeps each one (``position_converted``) and restore replays it exactly.
 """
 
