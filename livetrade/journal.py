@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from livetrade.engine import ChargesRefund, EngineEvent, LiveTradingEngine
+from livetrade.engine.events import Conversion
 from livetrade.errors import LiveTradeError
 from livetrade.model import (
     Fill,
@@ -85,6 +86,7 @@ _KINDS = {
     "fill",
     "charges_refunded",
     "kill_switch",
+    "position_converted",
 }
 
 
@@ -138,6 +140,8 @@ def order_to_dict(o: Order) -> dict[str, Any]:
     }
     if o.live:  # sent to a broker: PENDING until its acknowledgement is journaled
         d["live"] = True
+    if o.basket_id is not None:  # one leg of a basket (engine.place_basket)
+        d["basket_id"] = o.basket_id
     return d
 
 
@@ -164,6 +168,7 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         origin=d.get("origin", ""),
         broker_order_id=None if d.get("live") else d["order_id"],
         live=bool(d.get("live")),
+        basket_id=d.get("basket_id"),
     )
 
 
@@ -488,6 +493,9 @@ class Journal:
         elif event.kind in ("order_accepted", "order_sliced"):
             assert event.order is not None
             data = order_to_dict(event.order)
+        elif event.kind == "position_converted":
+            assert event.conversion is not None
+            data = _conversion_to_dict(event.conversion)
         elif event.kind in ("order_rejected", "kill_switch"):
             data = {"code": event.code, "message": event.message}
             if event.order is not None:  # a live order the broker refused
@@ -847,6 +855,8 @@ def _restore_one(engine: LiveTradingEngine, r: Record) -> None:
         )
     elif r.kind == "kill_switch":
         engine.kill_switch = KillSwitch(d["message"])
+    elif r.kind == "position_converted":
+        engine.restore_conversion(_conversion_from_dict(d, r.ts_ns))
 
 
 @dataclass
@@ -928,6 +938,8 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
                         engine.modify(d["order_id"], **changes)
             elif r.kind == "kill_switch":
                 engine.set_kill_switch(d["message"])
+            elif r.kind == "position_converted":
+                engine.convert(d["symbol"], abs(d["quantity"]), d["from"], d["to"])
         except LiveTradeError as exc:
             mismatches.append(f"seq {r.seq} ({r.kind}) failed on replay: {exc}")
     want = [(f.fill_id, f.order_id, f.quantity, f.price_paise, f.charges) for f in expected.fills]
@@ -942,6 +954,30 @@ def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
         if pe[key] != pr[key]:
             mismatches.append(f"{key}: journal {pe[key]} paise vs replay {pr[key]} paise")
     return ReplayReport(len(want), len(got), pe, pr, mismatches)
+
+
+def _conversion_to_dict(c: Conversion) -> dict[str, Any]:
+    b, r = c.billed, c.refunded
+    return {
+        "symbol": c.symbol,
+        "quantity": c.quantity,
+        "from": c.from_product.value,
+        "to": c.to_product.value,
+        "billed": [b.brokerage, b.stt, b.exchange, b.ipft, b.sebi, b.stamp, b.gst, b.dp],
+        "refunded": [r.brokerage, r.stt, r.exchange, r.ipft, r.sebi, r.stamp, r.gst, r.dp],
+    }
+
+
+def _conversion_from_dict(d: dict[str, Any], ts_ns: int) -> Conversion:
+    return Conversion(
+        d["symbol"],
+        d["quantity"],
+        Product(d["from"]),
+        Product(d["to"]),
+        ts_ns,
+        Charges(*d["billed"]),
+        Charges(*d["refunded"]),
+    )
 
 
 def _fresh_charges(engine: LiveTradingEngine) -> Any:

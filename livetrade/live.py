@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from livetrade import live_multi
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
 from livetrade.fyers.broker import (
     BrokerHolding,
@@ -57,6 +58,7 @@ from livetrade.model import (
     Order,
     OrderKind,
     OrderStatus,
+    Product,
     Role,
     Side,
     datetime_to_ns,
@@ -66,7 +68,7 @@ from livetrade.money import from_paise, to_paise
 if TYPE_CHECKING:
     import pandas as pd
 
-    from livetrade.engine import EngineEvent, LiveTradingEngine
+    from livetrade.engine import Conversion, EngineEvent, LiveTradingEngine
 
 log = logging.getLogger("livetrade.live")
 
@@ -197,6 +199,22 @@ class LiveRouter:
             self._exit_task.add_done_callback(self._chain_done)
         self._chains[order.order_id] = self._exit_task  # drain() and later requests wait
         return True
+
+    def place_basket(self, orders: list[Order]) -> None:
+        """Send a basket's legs (journaled by ``engine.place_basket``) in one Fyers multi-order
+        request; a leg Fyers refuses unwinds the others (``livetrade.live_multi``)."""
+        live_multi.queue_basket(self, orders)
+
+    async def convert(
+        self,
+        symbol: str,
+        quantity: int,
+        from_product: Product | str,
+        to_product: Product | str,
+    ) -> Conversion:
+        """Convert a position at Fyers (``convert_position``) and book it in the engine only
+        once Fyers accepts (``livetrade.live_multi``); refusals raise, nothing is booked."""
+        return await live_multi.convert(self, symbol, quantity, from_product, to_product)
 
     def cancel(self, order: Order, why: str) -> None:
         if order.order_id in self._cancelling:

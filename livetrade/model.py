@@ -241,6 +241,7 @@ class Order:
     charges_paise: int = 0
     message: str = ""
     live: bool = False  # routed to a real broker: its fills and states come from there
+    basket_id: str | None = None  # placed as one leg of a basket (engine.place_basket)
 
     @property
     def order_type(self) -> OrderType:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -426,6 +426,53 @@ class IndianEquityCharges:
         self._book_stt(key_i, value, 0)  # intraday buys pay no STT
         gst = round_half_up(Decimal(brokerage) * self._rate("gst", "all", day))
         return Charges(brokerage=brokerage, stt=max(stt, 0), stamp=stamp, gst=gst)
+
+    def rebill_conversion(
+        self, symbol: str, lots: Sequence[tuple[int, int, date]], to_delivery: bool
+    ) -> tuple[Charges, Charges]:
+        """Re-bill long lots ``(quantity, price paise, day bought)`` moved between INTRADAY and
+        CNC (``engine.convert``); returns ``(billed, refunded)``. F&O: one rate card whatever
+        the product, nothing changes. Only the buy side's product-dependent parts move; the
+        exchange charge, IPFT and SEBI fee depend on turnover alone and stay.
+
+        * INTRADAY → CNC: each lot becomes a delivery buy of its day: delivery STT 0.1% (the
+          lot's value moves from the day's intraday-buy turnover, which pays none, to the
+          delivery-buy turnover; what the rounded day figure grows by is billed), stamp duty
+          0.015% instead of 0.003%, and brokerage (with its 18% GST) the delivery rate minus
+          the intraday rate, each on the lot's value as one order. The lot joins the day's CNC
+          buys, so a same-day CNC sell re-bills it as intraday again (the usual refund).
+        * CNC → INTRADAY (today's buys): exactly what a same-day CNC sell of that quantity
+          gives back (:meth:`_rebill_buys`: delivery STT off the day figure, stamp and
+          brokerage down to intraday), for as much as today's CNC buys still billed as
+          delivery cover; buys a same-day sell already re-billed owe nothing more.
+        """
+        if self._derivative(symbol) is not None:
+            return ZERO_CHARGES, ZERO_CHARGES
+        if not to_delivery:
+            refunded = ZERO_CHARGES
+            for day in sorted({d for _, _, d in lots}):
+                qty = sum(q for q, _, d in lots if d == day)
+                matched = self._matched(symbol, day, qty)
+                if matched:
+                    refunded = refunded + self._rebill_buys(symbol, day, matched)
+            return ZERO_CHARGES, refunded
+        billed = ZERO_CHARGES
+        for qty, price, day in lots:
+            value = qty * price
+            intraday = self._brokerage(value, "intraday", day)
+            delivery = self._brokerage(value, "delivery", day)
+            brokerage = max(0, delivery - intraday)
+            stamp = round_half_up(value * self._rate("stamp", "delivery", day)) - round_half_up(
+                value * self._rate("stamp", "intraday", day)
+            )
+            key_d, key_i = (symbol, day, True, True), (symbol, day, True, False)
+            stt = max(0, self._stt_due(key_d, value, self._rate("stt", "delivery_buy", day)))
+            self._book_stt(key_d, value, stt)
+            self._book_stt(key_i, -value, 0)
+            self._cnc_buys.setdefault((symbol, day), deque()).append([qty, price, qty, delivery])
+            gst = round_half_up(Decimal(brokerage) * self._rate("gst", "all", day))
+            billed = billed + Charges(brokerage=brokerage, stt=stt, stamp=max(stamp, 0), gst=gst)
+        return billed, ZERO_CHARGES
 
     @property
     def fno(self) -> IndianFnoCharges:

@@ -22,7 +22,9 @@ below and none adding state but ``fno``'s sliced parents and expiry watch (state
 * ``views``: orders, fills, positions, P&L;
 * ``fno``: orders sliced at the freeze quantity, expiry settlement (``funds`` is a base of
   ``state``: cash, margin blocked and premium as a broker's funds page shows them);
-* ``original``: the original async API, and :class:`LiveTradingEngine` itself.
+* ``original``: the original async API, and :class:`LiveTradingEngine` itself, which also
+  takes the two side layers ``baskets`` (multi-leg orders: ``place_basket``) and ``conversion``
+  (``convert``: a position moved between products, re-billed).
 
 ``book`` holds the two data structures (FIFO lots, trigger heaps); ``events`` what the engine
 tells the world.
@@ -30,7 +32,24 @@ tells the world.
 
 from __future__ import annotations
 
-from livetrade.engine.events import ChargesRefund, EngineEvent, EventListener, JournalSink
+from livetrade.engine.baskets import BasketLegResult, BasketRejected, BasketResult
+from livetrade.engine.events import (
+    ChargesRefund,
+    Conversion,
+    EngineEvent,
+    EventListener,
+    JournalSink,
+)
 from livetrade.engine.original import LiveTradingEngine
 
-__all__ = ["ChargesRefund", "EngineEvent", "EventListener", "JournalSink", "LiveTradingEngine"]
+__all__ = [
+    "BasketLegResult",
+    "BasketRejected",
+    "BasketResult",
+    "ChargesRefund",
+    "Conversion",
+    "EngineEvent",
+    "EventListener",
+    "JournalSink",
+    "LiveTradingEngine",
+]

@@ -31,7 +31,8 @@ _unset = is_unset
 
 
 class _Lots:
-    """One (symbol, product) position as FIFO lots ``[signed_qty, price_paise]``: exact P&L."""
+    """One (symbol, product) position as FIFO lots ``[signed_qty, price_paise, ts_ns]``
+    (``ts_ns``: when the fill that opened the lot happened): exact P&L."""
 
     __slots__ = ("charges", "cost", "lots", "product", "qty", "realized", "symbol")
 
@@ -44,11 +45,11 @@ class _Lots:
         self.realized = 0  # gross realized P&L, paise
         self.charges = 0
 
-    def apply(self, signed_qty: int, price: int) -> int:
+    def apply(self, signed_qty: int, price: int, ts_ns: int = 0) -> int:
         """Book a fill; returns the gross P&L it realized (closing lots FIFO)."""
         realized = 0
         if self.qty == 0 or (self.qty > 0) == (signed_qty > 0):
-            self.lots.append([signed_qty, price])
+            self.lots.append([signed_qty, price, ts_ns])
             self.qty += signed_qty
             self.cost += signed_qty * price
             return 0
@@ -66,7 +67,7 @@ class _Lots:
                 self.lots.popleft()
         if remaining:  # the fill flipped the position
             signed = remaining if signed_qty > 0 else -remaining
-            self.lots.append([signed, price])
+            self.lots.append([signed, price, ts_ns])
             self.qty += signed
             self.cost += signed * price
         self.realized += realized

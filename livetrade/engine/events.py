@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from livetrade.model import Fill, Order, Position, Product
-from livetrade.money import Charges
+from livetrade.money import ZERO_CHARGES, Charges
 
 
 @dataclass(frozen=True, slots=True)
@@ -16,7 +16,8 @@ class EngineEvent:
 
     ``order_accepted``, ``order_rejected``, ``order_triggered``, ``order_filled``,
     ``order_cancelled`` (``order`` set), ``fill`` (``fill`` set), ``position_opened``,
-    ``position_changed``, ``position_closed`` (``position`` set), ``kill_switch`` (``message``).
+    ``position_changed``, ``position_closed`` (``position`` set), ``kill_switch`` (``message``),
+    ``position_converted`` (``conversion`` set, ``position`` the destination's).
     """
 
     kind: str
@@ -27,6 +28,7 @@ class EngineEvent:
     message: str = ""
     code: str = ""
     charges: Charges | None = None  # charges_refunded: what came back
+    conversion: Conversion | None = None  # position_converted: what moved, what was re-billed
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +41,21 @@ class ChargesRefund:
     product: Product
     ts_ns: int
     charges: Charges
+
+
+@dataclass(frozen=True, slots=True)
+class Conversion:
+    """Part of a position moved from one product to another (``engine.convert``): its lots
+    keep their prices and times; ``billed`` is what re-billing the moved buys in the new
+    product added, ``refunded`` what it gave back (see ``engine.conversion``)."""
+
+    symbol: str
+    quantity: int  # signed: > 0 a long moved, < 0 a short (F&O only)
+    from_product: Product
+    to_product: Product
+    ts_ns: int
+    billed: Charges = ZERO_CHARGES
+    refunded: Charges = ZERO_CHARGES
 
 
 EventListener = Callable[[EngineEvent], None]

@@ -350,7 +350,7 @@ class Matching(EngineState):
         before = lots.qty
         qty, price, total = fill.quantity, fill.price_paise, fill.charges.total
         signed = qty if order.side is Side.BUY else -qty
-        lots.apply(signed, price)
+        lots.apply(signed, price, fill.ts_ns)
         lots.charges += total
         self.cash_paise -= signed * price + total
         self.charges_paise += total

@@ -10,6 +10,8 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+from livetrade.engine.baskets import Baskets
+from livetrade.engine.conversion import Conversions
 from livetrade.engine.fno import Derivatives
 from livetrade.errors import OrderRejected
 from livetrade.fmt import inr
@@ -28,7 +30,7 @@ from livetrade.money import from_paise, to_paise
 log = logging.getLogger("livetrade.engine")
 
 
-class LiveTradingEngine(Derivatives):
+class LiveTradingEngine(Conversions, Baskets, Derivatives):
     """Paper (or live) trading engine bound to a ``LivePriceStream``.
 
     ``LiveTradingEngine(wallet_balance, price_stream)`` is the original signature; everything
