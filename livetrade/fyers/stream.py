@@ -29,12 +29,10 @@ iterator resets its backoff on every successful handshake, whereas we need a sta
 an optional retry budget, a wake-up for :meth:`FyersWebSocketManager.reconnect`, and a failure
 that counts a connection which opened but never authenticated or never delivered data.
 
-The manager is built in layers, one module each: :mod:`~livetrade.fyers.stream_delivery`
-(sink, tick/quote/error events, control results), :mod:`~livetrade.fyers.stream_subscriptions`
-(wanted topics, symbol tokens, the sync to a connection) and this module (connection,
-reconnect loop, watchdog, state). :mod:`~livetrade.fyers.tick_converter` turns ticks into
-paise; :mod:`~livetrade.fyers.feed_state` holds :class:`FeedState` and :class:`StreamStats`.
-Every name is importable from here as before.
+Built in layers, one module each (every name importable from here as before):
+:mod:`~livetrade.fyers.stream_delivery` (sink, events), :mod:`~livetrade.fyers.stream_subscriptions`
+(topics, symbol tokens) and this one (connection, reconnects, watchdog, state); see also
+:mod:`~livetrade.fyers.tick_converter` and :mod:`~livetrade.fyers.feed_state`.
 """
 
 from __future__ import annotations
