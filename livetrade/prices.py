@@ -301,7 +301,7 @@ class LivePriceStream:
                 try:
                     listener(symbol, bid, ask, last, ts_ns)
                 except Exception as exc:  # a listener must never break the feed
-                    self._report(exc)
+                    self._tick_failed(exc)
         if ts_ns >= slot.bar_gate:  # candles are kept (livetrade.bars): one compare if not
             if ts_ns >= slot.bar_next:  # the base bar ended: fold it into every timeframe
                 slot.bar_next = slot.bars(  # type: ignore[misc]
@@ -315,8 +315,8 @@ class LivePriceStream:
         if slot.subs is not None:
             slot.subs.emit(slot.make_quote())  # sync or async; a failing one is reported
 
-    def _report(self, exc: BaseException, what: str = "tick listener") -> None:
-        log.warning("%s failed: %r", what, exc)
+    def _tick_failed(self, exc: BaseException) -> None:
+        log.warning("tick listener failed: %r", exc, exc_info=exc)
         self._failed(exc)
 
     def _failed(self, exc: BaseException) -> None:
