@@ -83,7 +83,12 @@ def best_rate(fn: Callable[[], int], repeats: int) -> float:
 
 
 def record(lite: bool, steps: int) -> tuple[dict[str, str], list[bytes], list[bytes]]:
-    fake = FakeFyersServer(seed=1, tick_interval=None, records_per_frame=RECORDS_PER_FRAME)
+    fake = FakeFyersServer(
+        seed=1,
+        tick_interval=None,
+        records_per_frame=RECORDS_PER_FRAME,
+        symbols={s: Decimal("1000.00") for s in LOAD},
+    )
     return fake.record_frames(LOAD, steps, lite=lite)
 
 

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from livetrade import live_multi
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
+from livetrade.events import Event
 from livetrade.fyers.broker import (
     BrokerHolding,
     BrokerOrder,
@@ -135,7 +136,8 @@ class LiveRouter:
         self.namespace = namespace
         self.poll_interval = poll_interval
         self.idle_interval = idle_interval
-        self.on_error = on_error
+        self.error_event = Event("live router error")  # += handler; on_error: single slot
+        self.error_event.set(on_error)
         self.armed = False
         self.rejections: dict[str, OrderRejected] = {}  # our order id → why the broker refused
         self._cancelling: set[str] = set()
@@ -258,8 +260,16 @@ class LiveRouter:
             self._report(exc)
 
     def _report(self, exc: BaseException) -> None:
-        if self.on_error is not None:
-            self.on_error(exc)
+        self.error_event.emit(exc)  # a failing handler is logged, never raised into the router
+
+    @property
+    def on_error(self) -> Callable[[BaseException], None] | None:
+        """The single-slot spelling of ``error_event`` (assigning replaces every handler)."""
+        return self.error_event.first()
+
+    @on_error.setter
+    def on_error(self, handler: Callable[[BaseException], None] | None) -> None:
+        self.error_event.set(handler)
 
     def _auth_failed(self, exc: AuthError) -> None:
         """A dead token: nothing more can be sent, so trading halts until a new login

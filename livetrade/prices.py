@@ -8,7 +8,6 @@ before anything else runs. ``PriceQuote`` objects are only built when someone as
 from __future__ import annotations
 
 import asyncio
-import inspect
 import logging
 from array import array
 from collections import deque
@@ -16,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from livetrade.errors import InvalidInput
+from livetrade.events import Event
 from livetrade.model import PriceQuote, check_symbol, datetime_to_ns, ns_to_datetime
 from livetrade.money import from_paise, to_paise
 
@@ -93,7 +93,7 @@ class _Slot:
         self.h_vol = array("q")
         self.quote: PriceQuote | None = None
         self.quote_at = -1  # tick count ``quote`` was built at
-        self.subs: list[QuoteCallback] = []
+        self.subs: Event | None = None  # quote callbacks (subscribe); None: nobody listens
         self.book: TriggerBook | None = None
         self.bars: BarHook | None = None  # candles of this symbol (livetrade.bars), if in use
         self.bar_gate = NEVER_HIGH  # -NEVER_HIGH (every tick enters) for symbols with candles
@@ -223,10 +223,20 @@ class LivePriceStream:
             raise InvalidInput("history", "must keep at least one tick")
         self._history = history
         self._slots: dict[str, _Slot] = {}
-        self._listeners: list[TickListener] = []
-        self._tasks: set[asyncio.Task[None]] = set()
         self.errors: list[BaseException] = []
-        self.on_error: Callable[[BaseException], None] | None = None
+        # one event style (livetrade.events): stream.tick_event += listener (``add_listener`` is
+        # the older spelling); a failing listener or callback is reported on error_event
+        # (``on_error`` is its single-slot spelling), never raised into the feed
+        self.tick_event = Event("tick", self._failed)  # listener(symbol, bid, ask, last, ts_ns)
+        self.error_event = Event("error")
+
+    @property
+    def on_error(self) -> Callable[[BaseException], None] | None:
+        return self.error_event.first()
+
+    @on_error.setter
+    def on_error(self, handler: Callable[[BaseException], None] | None) -> None:
+        self.error_event.set(handler)
 
     # ---- the original API -------------------------------------------------------------
     async def update_price(self, symbol: str, quote: PriceQuote) -> None:
@@ -285,9 +295,13 @@ class LivePriceStream:
             slot.quote_at = slot.n
         if last <= slot.ss_lvl or last >= slot.bs_lvl or bid >= slot.sl_lvl or ask <= slot.bl_lvl:
             slot.book.fire(bid, ask, last, ts_ns)  # type: ignore[union-attr]
-        if self._listeners:
-            for listener in self._listeners:
-                listener(symbol, bid, ask, last, ts_ns)
+        listeners = self.tick_event._handlers  # read, not called: no cost without listeners
+        if listeners:
+            for listener in listeners:
+                try:
+                    listener(symbol, bid, ask, last, ts_ns)
+                except Exception as exc:  # a listener must never break the feed
+                    self._tick_failed(exc)
         if ts_ns >= slot.bar_gate:  # candles are kept (livetrade.bars): one compare if not
             if ts_ns >= slot.bar_next:  # the base bar ended: fold it into every timeframe
                 slot.bar_next = slot.bars(  # type: ignore[misc]
@@ -298,34 +312,18 @@ class LivePriceStream:
                 slot.bar_hi = last
             elif last < slot.bar_lo:
                 slot.bar_lo = last
-        if slot.subs:
-            self._notify(slot)
+        if slot.subs is not None:
+            slot.subs.emit(slot.make_quote())  # sync or async; a failing one is reported
 
-    def _notify(self, slot: _Slot) -> None:
-        q = slot.make_quote()
-        for cb in tuple(slot.subs):
-            try:
-                res = cb(q)
-                if inspect.isawaitable(res):
-                    task = asyncio.ensure_future(res)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._task_done)
-            except Exception as exc:  # a user callback must never break the feed
-                self._report(exc)
+    def _tick_failed(self, exc: BaseException) -> None:
+        log.warning("tick listener failed: %r", exc, exc_info=exc)
+        self._failed(exc)
 
-    def _task_done(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert exc is not None
-            self._report(exc)
-
-    def _report(self, exc: BaseException) -> None:
-        log.warning("quote callback failed: %r", exc)
+    def _failed(self, exc: BaseException) -> None:
+        """The ``on_error`` of the stream's events (they log the failure themselves)."""
         self.errors.append(exc)
         del self.errors[:-100]
-        if self.on_error is not None:
-            self.on_error(exc)
+        self.error_event.emit(exc)
 
     def _slot(self, symbol: str) -> _Slot:
         """The symbol's slot; a symbol seen for the first time is validated here, once, so
@@ -355,11 +353,12 @@ class LivePriceStream:
             slot.set_levels(NEVER_LOW, NEVER_HIGH, NEVER_HIGH, NEVER_LOW)
 
     def add_listener(self, listener: TickListener) -> None:
-        """Register a synchronous tick handler for every symbol (the engine uses this)."""
-        self._listeners.append(listener)
+        """Register a synchronous tick handler for every symbol (the same as
+        ``tick_event += listener``)."""
+        self.tick_event.connect(listener)
 
     def remove_listener(self, listener: TickListener) -> None:
-        self._listeners.remove(listener)
+        self.tick_event.disconnect(listener)
 
     def set_bar_hook(self, symbol: str, hook: BarHook | None) -> None:
         """Keep the running high/low of ``symbol``'s ticks for ``hook`` (see ``BarHook``),
@@ -426,18 +425,22 @@ class LivePriceStream:
         return slot.ordered(slot.h_ts), slot.ordered(slot.h_last), slot.ordered(slot.h_vol)
 
     def subscribe(self, symbol: str, callback: QuoteCallback) -> None:
-        """Call ``callback(quote)`` on every quote for ``symbol`` (sync or async callables)."""
-        self._slot(symbol).subs.append(callback)
+        """Call ``callback(quote)`` on every quote for ``symbol`` (sync or async callables);
+        a failing one is logged and reported on ``error_event``."""
+        slot = self._slot(symbol)
+        if slot.subs is None:
+            slot.subs = Event(f"quotes of {symbol}", self._failed)
+        slot.subs += callback
 
     def unsubscribe(self, symbol: str, callback: QuoteCallback | None = None) -> None:
         """Remove ``callback`` (or every callback) for ``symbol``."""
         slot = self._slots.get(symbol)
         if slot is None:
             return
-        if callback is None:
-            slot.subs.clear()
-        elif callback in slot.subs:
-            slot.subs.remove(callback)
+        if slot.subs is not None and callback is not None:
+            slot.subs -= callback
+        if slot.subs is not None and (callback is None or not slot.subs):
+            slot.subs = None  # no callback left: the tick path skips building quotes
 
     def quotes(self, *symbols: str, maxsize: int = 1_000) -> QuoteSubscription:
         """An async iterator of quotes for ``symbols``; close it (or leave its ``async with``)."""

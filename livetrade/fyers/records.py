@@ -4,28 +4,87 @@ into dataclasses, Fyers' status codes mapped to ours, refusals classified, order
 Both the REST client (:mod:`livetrade.fyers.broker`) and the order socket
 (:mod:`livetrade.fyers.order_socket`) read rows with these functions, so neither the socket's
 parser nor anything else that only reads records imports an HTTP client.
+
+This module parses rows (and makes order tags); the dataclasses they become are in
+:mod:`livetrade.fyers.record_types`, the status codes and refusal rules in
+:mod:`livetrade.fyers.status_codes`. Every name is importable from here.
 """
 
 from __future__ import annotations
 
-import enum
 import hashlib
 import re
 import secrets
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import Any, Final
 
-from livetrade.errors import FyersApiError, OrderRejected
-from livetrade.model import IST, OrderKind, OrderStatus, Product, Side
+from livetrade.errors import FyersApiError
+from livetrade.fyers.record_types import (
+    BasketAck,
+    BasketLeg,
+    BrokerHolding,
+    BrokerOrder,
+    BrokerPosition,
+    BrokerTrade,
+    ExitAck,
+    FundLimit,
+    Funds,
+    Holdings,
+    LegResult,
+    OrderAck,
+    Positions,
+    Profile,
+)
+from livetrade.fyers.status_codes import _IP_RE as _IP_RE  # (re-exported for broker.py)
+from livetrade.fyers.status_codes import _RATE_CODE as _RATE_CODE
+from livetrade.fyers.status_codes import (
+    _STATUS_MAP,
+    AUTH_ERROR_CODES,
+    FyersOrderRejected,
+    FyersStatus,
+    classify_rejection,
+    map_order_status,
+    rejection_from,
+)
+from livetrade.model import IST, OrderKind, Side
 
-AUTH_ERROR_CODES: Final = frozenset({-8, -15, -16, -17})
-"""Fyers codes that mean "log in again" (spec 3.1)."""
-_RATE_CODE: Final = -429
+__all__ = [
+    "AUTH_ERROR_CODES",
+    "FYERS_ORDER_TYPE",
+    "BasketAck",
+    "BasketLeg",
+    "BrokerHolding",
+    "BrokerOrder",
+    "BrokerPosition",
+    "BrokerTrade",
+    "ExitAck",
+    "FundLimit",
+    "Funds",
+    "FyersOrderRejected",
+    "FyersStatus",
+    "Holdings",
+    "LegResult",
+    "OrderAck",
+    "Positions",
+    "Profile",
+    "classify_rejection",
+    "client_tag",
+    "map_order_status",
+    "new_tag",
+    "parse_funds",
+    "parse_holdings",
+    "parse_order",
+    "parse_position",
+    "parse_positions",
+    "parse_profile",
+    "parse_trade",
+    "rejection_from",
+    "validate_tag",
+]
+
 _TAG_RE: Final = re.compile(r"[A-Za-z0-9]{1,30}")
-_IP_RE: Final = re.compile(r"static ip|white-?list|\bip\b", re.IGNORECASE)
 
 FYERS_ORDER_TYPE: Final[Mapping[OrderKind, int]] = {
     OrderKind.LIMIT: 1,
@@ -35,171 +94,6 @@ FYERS_ORDER_TYPE: Final[Mapping[OrderKind, int]] = {
 }
 """Our order kinds → Fyers ``type`` (1 limit, 2 market, 3 stop / SL-M, 4 stop-limit / SL)."""
 _KIND_OF_TYPE: Final[Mapping[int, OrderKind]] = {v: k for k, v in FYERS_ORDER_TYPE.items()}
-
-
-class FyersOrderRejected(OrderRejected):
-    """Fyers refused an order, a modification or a cancel (or we refused it before sending).
-
-    ``code`` is our stable code (``INSUFFICIENT_FUNDS``, ``INVALID_QUANTITY``,
-    ``UNKNOWN_ORDER``, ``NOT_OPEN``, ``RATE_LIMITED``, ``BROKER_REJECTED``...), ``field`` the
-    offending argument when known, ``reason`` a sentence. ``fyers_code``, ``fyers_message``
-    and ``http_status`` keep what Fyers sent (``None`` when the refusal is ours).
-    """
-
-    def __init__(
-        self,
-        code: str,
-        reason: str,
-        field: str | None = None,
-        *,
-        fyers_code: int | None = None,
-        fyers_message: str | None = None,
-        http_status: int | None = None,
-    ) -> None:
-        super().__init__(code, reason, field)
-        self.fyers_code = fyers_code
-        self.fyers_message = fyers_message
-        self.http_status = http_status
-
-
-# --------------------------------------------------------------------------------------------
-# statuses and rejections
-# --------------------------------------------------------------------------------------------
-
-
-class FyersStatus(enum.IntEnum):
-    """Fyers order status codes (spec 3.6); ``OTHER`` for anything undocumented (3, 90...)."""
-
-    OTHER = 0
-    CANCELLED = 1
-    FILLED = 2
-    TRANSIT = 4
-    REJECTED = 5
-    PENDING = 6
-    EXPIRED = 7
-
-    @classmethod
-    def of(cls, code: object) -> FyersStatus:
-        if isinstance(code, int) and not isinstance(code, bool):
-            try:
-                return cls(code)
-            except ValueError:
-                return cls.OTHER
-        return cls.OTHER
-
-
-_STATUS_MAP: Final[Mapping[FyersStatus, OrderStatus]] = {
-    FyersStatus.CANCELLED: OrderStatus.CANCELLED,
-    FyersStatus.FILLED: OrderStatus.FILLED,
-    FyersStatus.TRANSIT: OrderStatus.PENDING,  # on its way to the exchange
-    FyersStatus.REJECTED: OrderStatus.REJECTED,
-    FyersStatus.PENDING: OrderStatus.OPEN,  # resting at the exchange (maybe partly filled)
-    FyersStatus.EXPIRED: OrderStatus.CANCELLED,  # the day ended: done, the rest unfilled
-    FyersStatus.OTHER: OrderStatus.PENDING,  # unknown: not terminal, keep watching
-}
-
-
-def map_order_status(code: object) -> OrderStatus:
-    """Fyers status code → our status. Transit and unknown codes are PENDING (not terminal:
-    keep polling); expired is CANCELLED (terminal, the unfilled rest is gone)."""
-    return _STATUS_MAP[FyersStatus.of(code)]
-
-
-# (pattern, code, field) -- first match wins, so the specific ones come first.
-_MESSAGE_RULES: Final[tuple[tuple[re.Pattern[str], str, str | None], ...]] = tuple(
-    (re.compile(pattern, re.IGNORECASE), code, fld)
-    for pattern, code, fld in (
-        (
-            r"not (in )?(a )?pending|already (been )?(cancel|fill|execut|trad|reject|complet)"
-            r"|cannot be (cancel|modif)|no longer (open|pending)",
-            "NOT_OPEN",
-            "order_id",
-        ),
-        (
-            r"invalid order ?(id|number)|order (id )?not found|no such order",
-            "UNKNOWN_ORDER",
-            "order_id",
-        ),
-        (r"order ?tag|\btag\b", "INVALID_TAG", "tag"),
-        (r"static ip|white-?list|\bip\b", "IP_NOT_WHITELISTED", None),
-        (r"too many|rate limit|request limit", "RATE_LIMITED", None),
-        (
-            r"margin|insufficient (fund|balance)|shortfall|funds? (are )?(not|in)sufficient",
-            "INSUFFICIENT_FUNDS",
-            "quantity",
-        ),
-        (r"holding", "INSUFFICIENT_HOLDINGS", "quantity"),
-        (
-            r"market (is )?closed|market (is )?not open|outside (market|trading) hours"
-            r"|after market",
-            "MARKET_CLOSED",
-            None,
-        ),
-        (r"trigger|stop ?price", "INVALID_PRICE", "trigger_price"),
-        (
-            r"circuit|price band|price range|\bdpr\b|out ?side .*range|out of range",
-            "PRICE_OUT_OF_RANGE",
-            "limit_price",
-        ),
-        (r"tick", "INVALID_PRICE", "limit_price"),
-        (r"\blot\b|\bqty\b|quantity|freeze", "INVALID_QUANTITY", "quantity"),
-        (r"price", "INVALID_PRICE", "limit_price"),
-        (
-            r"(invalid|valid|unknown|no such) (symbol|scrip|instrument)"
-            r"|(symbol|scrip|instrument) (not found|does not exist|is invalid)",
-            "INVALID_SYMBOL",
-            "symbol",
-        ),
-        (
-            r"not (allowed|permitted|enabled|active)|blocked|banned|restricted|t2t",
-            "NOT_ALLOWED",
-            None,
-        ),
-        (r"product|\bcnc\b|intraday", "INVALID_PRODUCT", "product"),
-        (r"symbol", "INVALID_SYMBOL", "symbol"),
-    )
-)
-
-_CODE_RULES: Final[Mapping[int, tuple[str, str | None]]] = {
-    -51: ("UNKNOWN_ORDER", "order_id"),
-    -53: ("UNKNOWN_POSITION", None),
-    -300: ("INVALID_SYMBOL", "symbol"),
-    _RATE_CODE: ("RATE_LIMITED", None),
-}
-
-
-def classify_rejection(fyers_code: int | None, message: str) -> tuple[str, str | None]:
-    """Our (code, field) for a Fyers error code and message."""
-    if fyers_code is not None and fyers_code in _CODE_RULES:
-        return _CODE_RULES[fyers_code]
-    for pattern, code, fld in _MESSAGE_RULES:
-        if pattern.search(message):
-            return code, fld
-    if fyers_code == -50:
-        return "INVALID_PARAMETERS", None
-    return "BROKER_REJECTED", None
-
-
-def rejection_from(
-    message: str,
-    fyers_code: int | None = None,
-    http_status: int | None = None,
-    *,
-    action: str = "the order",
-) -> FyersOrderRejected:
-    """The :class:`FyersOrderRejected` for a Fyers error (envelope or order-book message)."""
-    text = " ".join(str(message or "").split()) or "no reason given"
-    code, fld = classify_rejection(fyers_code, text)
-    where = f" (code {fyers_code})" if fyers_code is not None else ""
-    return FyersOrderRejected(
-        code,
-        f"Fyers rejected {action}{where}: {text}",
-        fld,
-        fyers_code=fyers_code,
-        fyers_message=text,
-        http_status=http_status,
-    )
-
 
 # --------------------------------------------------------------------------------------------
 # tags
@@ -246,285 +140,6 @@ def _strip_tag(raw: object) -> str | None:
     prefix, sep, rest = raw.partition(":")
     value = rest if sep and prefix in ("1", "2") else raw
     return None if not value or value == "Untagged" else value
-
-
-# --------------------------------------------------------------------------------------------
-# parsed answers
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class LegResult:
-    """Fyers' answer for one order of a basket, or one slice of a sliced order: placed
-    (``order_id``), refused (``rejection``, typed as for a single order) or, after a lost
-    answer that the order book could not settle, ``uncertain`` (look it up by ``tag``)."""
-
-    index: int
-    tag: str | None
-    order_id: str | None
-    message: str = ""
-    fyers_code: int | None = None
-    http_status: int | None = None
-    rejection: FyersOrderRejected | None = field(default=None, compare=False)
-    recovered: bool = False
-    uncertain: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return self.order_id is not None
-
-
-@dataclass(frozen=True, slots=True)
-class OrderAck:
-    """Fyers accepted a place, modify or cancel. ``recovered`` is True when the answer was lost
-    and the order was found in the order book instead; ``attempts`` counts the sends. A sliced
-    order (``slice=True`` above the freeze quantity) is several Fyers orders: ``slices`` holds
-    each one's result and ``order_id`` is the first placed slice."""
-
-    order_id: str
-    tag: str | None = None
-    message: str = ""
-    fyers_code: int | None = None
-    recovered: bool = False
-    attempts: int = 1
-    slices: tuple[LegResult, ...] = ()
-
-    @property
-    def order_ids(self) -> tuple[str, ...]:
-        """Every Fyers order this placement made (one, or each placed slice)."""
-        if not self.slices:
-            return (self.order_id,)
-        return tuple(leg.order_id for leg in self.slices if leg.order_id is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class BasketLeg:
-    """One order of a basket: the arguments of :meth:`FyersRestClient.place_order`."""
-
-    symbol: str
-    side: Side | str
-    quantity: int
-    kind: OrderKind | str = OrderKind.MARKET
-    product: Product | str = Product.INTRADAY
-    limit_price: object = None
-    trigger_price: object = None
-    tag: str | None = None
-    validity: Literal["DAY", "IOC"] = "DAY"
-    offline: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class BasketAck:
-    """Fyers' answer to a basket: one :class:`LegResult` per order, in the order sent. Each
-    leg stands alone at Fyers (one may be refused while the others are placed)."""
-
-    legs: tuple[LegResult, ...]
-    message: str = ""
-    fyers_code: int | None = None
-    attempts: int = 1
-
-    @property
-    def ok(self) -> bool:
-        """Every order was placed."""
-        return all(leg.ok for leg in self.legs)
-
-    @property
-    def order_ids(self) -> tuple[str | None, ...]:
-        return tuple(leg.order_id for leg in self.legs)
-
-    @property
-    def rejected(self) -> tuple[LegResult, ...]:
-        return tuple(leg for leg in self.legs if leg.rejection is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class ExitAck:
-    """Fyers' answer to ``exit_positions`` (``DELETE /positions``). ``pending``: a counter
-    order was placed but has not filled yet (code 201); the order book tells the rest."""
-
-    fyers_code: int | None
-    message: str
-
-    @property
-    def pending(self) -> bool:
-        return self.fyers_code == 201
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerOrder:
-    """One order-book row. Prices are ``None`` when Fyers sends 0 (unused)."""
-
-    order_id: str
-    symbol: str
-    side: Side
-    kind: OrderKind | None
-    product: str
-    quantity: int
-    filled_quantity: int
-    remaining_quantity: int
-    limit_price: Decimal | None
-    trigger_price: Decimal | None
-    traded_price: Decimal | None
-    status: OrderStatus
-    fyers_status: FyersStatus
-    raw_status: int | None
-    tag: str | None
-    message: str
-    exchange_order_id: str | None
-    validity: str
-    placed_at: datetime | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-    @property
-    def is_partially_filled(self) -> bool:
-        return 0 < self.filled_quantity < self.quantity
-
-    @property
-    def product_enum(self) -> Product | None:
-        try:
-            return Product(self.product)
-        except ValueError:
-            return None
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerTrade:
-    """One tradebook row (one execution)."""
-
-    trade_id: str
-    order_id: str
-    exchange_order_id: str | None
-    symbol: str
-    side: Side
-    quantity: int
-    price: Decimal
-    value: Decimal
-    product: str
-    kind: OrderKind | None
-    tag: str | None
-    traded_at: datetime | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerPosition:
-    """One net position (``id`` such as ``NSE:SBIN-EQ-INTRADAY``). ``side`` 1 long, -1 short,
-    0 closed."""
-
-    position_id: str
-    symbol: str
-    product: str
-    net_quantity: int
-    side: int
-    avg_price: Decimal
-    buy_quantity: int
-    buy_avg: Decimal
-    buy_value: Decimal
-    sell_quantity: int
-    sell_avg: Decimal
-    sell_value: Decimal
-    realized_pnl: Decimal
-    unrealized_pnl: Decimal
-    pnl: Decimal
-    ltp: Decimal | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Positions:
-    """The positions answer: rows plus Fyers' ``overall`` totals."""
-
-    positions: tuple[BrokerPosition, ...]
-    count_total: int
-    count_open: int
-    pnl_total: Decimal
-    pnl_realized: Decimal
-    pnl_unrealized: Decimal
-
-    def open(self) -> tuple[BrokerPosition, ...]:
-        return tuple(p for p in self.positions if p.net_quantity != 0)
-
-
-@dataclass(frozen=True, slots=True)
-class FundLimit:
-    """One ``fund_limit`` row (``Available Balance``, ``Utilized Amount``...)."""
-
-    id: int
-    title: str
-    equity: Decimal
-    commodity: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Funds:
-    """The funds answer; the named properties read the equity column by title."""
-
-    limits: tuple[FundLimit, ...]
-
-    def get(self, title: str) -> FundLimit | None:
-        wanted = title.strip().lower()
-        return next((r for r in self.limits if r.title.strip().lower() == wanted), None)
-
-    def _equity(self, title: str) -> Decimal | None:
-        row = self.get(title)
-        return None if row is None else row.equity
-
-    @property
-    def total_balance(self) -> Decimal | None:
-        return self._equity("Total Balance")
-
-    @property
-    def available_balance(self) -> Decimal | None:
-        return self._equity("Available Balance")
-
-    @property
-    def utilized(self) -> Decimal | None:
-        return self._equity("Utilized Amount")
-
-    @property
-    def clear_balance(self) -> Decimal | None:
-        return self._equity("Clear Balance")
-
-    @property
-    def realized_pnl(self) -> Decimal | None:
-        return self._equity("Realized Profit and Loss")
-
-
-@dataclass(frozen=True, slots=True)
-class BrokerHolding:
-    """One demat holding (``holding_type`` HLD in demat, T1 bought but not yet delivered)."""
-
-    symbol: str
-    quantity: int
-    remaining_quantity: int
-    holding_type: str
-    cost_price: Decimal
-    ltp: Decimal | None
-    market_value: Decimal
-    pnl: Decimal
-    isin: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Holdings:
-    holdings: tuple[BrokerHolding, ...]
-    total_investment: Decimal
-    total_current_value: Decimal
-    total_pnl: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class Profile:
-    """Who the token belongs to. Fyers' other (PII) fields stay in ``raw``, out of the repr."""
-
-    fy_id: str
-    name: str
-    display_name: str | None
-    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
-
-
-# ---- field readers (JSON numbers arrive as Decimal or int) ----------------------------------
 
 
 def _dec(value: object, default: Decimal | None = Decimal(0)) -> Decimal | None:

@@ -28,17 +28,20 @@ The reconnect loop is our own rather than ``async for ws in websockets.connect(.
 iterator resets its backoff on every successful handshake, whereas we need a state per attempt,
 an optional retry budget, a wake-up for :meth:`FyersWebSocketManager.reconnect`, and a failure
 that counts a connection which opened but never authenticated or never delivered data.
+
+Built in layers, one module each (every name importable from here as before):
+:mod:`~livetrade.fyers.stream_delivery` (sink, events), :mod:`~livetrade.fyers.stream_subscriptions`
+(topics, symbol tokens) and this one (connection, reconnects, watchdog, state); see also
+:mod:`~livetrade.fyers.tick_converter` and :mod:`~livetrade.fyers.feed_state`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
 import logging
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from typing import Any, Final, Literal, TypeAlias
+from collections.abc import Callable
+from typing import Any, Final
 
 from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
@@ -58,13 +61,8 @@ from livetrade.events import Event as Hook  # codec.Event is a frame event
 from livetrade.fyers.codec import (
     DEFAULT_CHANNEL,
     AuthResult,
-    ControlResult,
-    CustomMessage,
     DataCodec,
     Event,
-    FrameIgnored,
-    Tick,
-    TopicInfo,
 )
 from livetrade.fyers.credentials import (
     DEFAULT_REST_URL,
@@ -72,10 +70,13 @@ from livetrade.fyers.credentials import (
     quiet_ws_logger,
     token_claims,
 )
+from livetrade.fyers.feed_state import FeedState, FeedStatus, StreamStats, _always, nse_market_open
 from livetrade.fyers.rest import SymbolTokenClient, is_loopback
-from livetrade.fyers.symbols import AccessTokenClaims, DataType, map_symbols, parse_symbol
-from livetrade.model import PriceQuote, ns_to_datetime
-from livetrade.money import from_paise
+from livetrade.fyers.stream_delivery import TickHandler, TickSink
+from livetrade.fyers.stream_subscriptions import MAX_SYMBOLS, _Link, _Subscriptions
+from livetrade.fyers.symbols import AccessTokenClaims
+from livetrade.fyers.tick_converter import DepthFn, TickConverter
+from livetrade.model import ns_to_datetime
 
 __all__ = [
     "MAX_FRAME_SIZE",
@@ -98,9 +99,6 @@ log = logging.getLogger("livetrade.fyers.stream")
 
 _WS_LOG: Final = quiet_ws_logger("livetrade.fyers.websockets")
 
-MAX_SYMBOLS: Final = 5000
-"""Topics one data connection may carry (SDK check and Fyers docs, spec 1.10)."""
-
 MAX_FRAME_SIZE: Final = 0xFFFF + 2
 """The largest valid data-socket message, 65,537 bytes: every frame starts with a u16 length
 prefix counting the bytes after it (see ``_HEAD`` / ``_FEED_HEAD`` in the codec), so a frame is
@@ -114,212 +112,6 @@ connection that comes straight back is not news)."""
 
 REPORT_EVERY_S: Final = 60.0
 """After the first report, an outage is reported again at most this often (the manager's clock)."""
-
-FeedStatus: TypeAlias = Literal["connecting", "live", "reconnecting", "stalled", "failed", "closed"]
-
-TickHandler: TypeAlias = Callable[[Tick, int], None]
-"""``handler(tick, ts_ns)``: a decoded tick and the local receive time of its frame."""
-
-QuoteCallback: TypeAlias = Callable[[PriceQuote], "Awaitable[None] | None"]
-
-PushFn: TypeAlias = Callable[[str, int, int, int, int, int], None]
-"""``LivePriceStream.push``'s shape: ``(symbol, bid, ask, last, volume, ts_ns)`` in paise."""
-
-TickSink: TypeAlias = Callable[[list[Event], int], int]
-"""``sink(events, ts_ns) -> ticks consumed``: a whole frame's events at once (the fast path)."""
-
-DepthFn: TypeAlias = Callable[[str, "tuple[int | None, ...]", int, int], None]
-"""``DepthStore.update``'s shape: ``(symbol, 30 raw values, ts_ns, price divisor)``."""
-
-
-@dataclass(frozen=True, slots=True)
-class FeedState:
-    """Where the data connection is. ``status``:
-
-    * ``connecting`` -- first connection attempt (``attempt`` 0);
-    * ``live`` -- authenticated and subscribed; ticks flow;
-    * ``reconnecting`` -- the connection was lost (``reason``); attempt ``attempt`` (counted
-      since the last connection that delivered data) is about to be made after the backoff
-      delay; by default this goes on for as long as it takes;
-    * ``stalled`` -- the watchdog saw no data for ``stall_timeout`` s; a reconnect follows;
-    * ``failed`` -- stopped: the token was refused (or expired), or an explicit ``retries``
-      budget ran out (``reason``); :meth:`FyersWebSocketManager.reconnect` starts it again;
-    * ``closed`` -- not started yet, or closed by the user.
-
-    ``last_tick_ns`` is the local receive time of the latest tick (epoch ns), if any.
-    """
-
-    status: FeedStatus
-    attempt: int = 0
-    reason: str | None = None
-    last_tick_ns: int | None = None
-
-    def __str__(self) -> str:
-        text = self.status if not self.attempt else f"{self.status}({self.attempt})"
-        return f"{text}: {self.reason}" if self.reason else text
-
-
-@dataclass(slots=True)
-class StreamStats:
-    """Counters since the manager was created (read them; do not write)."""
-
-    connects: int = 0  # connections that authenticated
-    reconnects: int = 0  # of those, how many followed a lost connection
-    frames: int = 0  # binary messages received
-    ticks: int = 0  # decoded ticks delivered
-    protocol_errors: int = 0  # malformed frames skipped
-    last_protocol_error: str | None = None
-    stalls: int = 0  # watchdog reconnects
-    custom_messages: int = 0  # type-51 server notices
-    subscribe_frames: int = 0  # subscribe requests sent
-    unsubscribe_frames: int = 0
-
-
-def nse_market_open(ts_ns: int) -> bool:
-    """NSE cash-market hours: Monday-Friday 09:15-15:30 Asia/Kolkata (no holiday calendar)."""
-    t = ns_to_datetime(ts_ns)
-    if t.weekday() >= 5:
-        return False
-    minute = t.hour * 60 + t.minute
-    return 555 <= minute < 930
-
-
-def _always(ts_ns: int) -> bool:
-    return True
-
-
-# ---- ticks → paise ---------------------------------------------------------------------------
-
-# Per topic: (the TopicInfo it was built for, bid pos, ask pos, volume pos, divisor); -1 = none.
-_Plan: TypeAlias = tuple[TopicInfo, int, int, int, int]
-
-
-class TickConverter:
-    """``tick → (bid, ask, last, volume)`` in integer paise, or ``None`` (no LTP, depth topic).
-
-    Positions come from the codec's layouts (``info.position``), cached per topic. Scrips give
-    bid/ask/volume (a missing or zero bid/ask becomes the LTP); indexes and lite mode give
-    bid = ask = LTP (in lite mode the other fields are frozen at the snapshot) and volume 0.
-    Prices with the usual divisor 100 (precision 2, multiplier 1) are already paise; any other
-    scale is converted exactly and rounded half-up to the paisa.
-    """
-
-    __slots__ = ("_plans", "lite")
-
-    def __init__(self, lite: bool = False) -> None:
-        self.lite = lite
-        self._plans: dict[str, _Plan] = {}
-
-    def _plan(self, info: TopicInfo) -> _Plan | None:
-        if info.kind not in ("sf", "if"):
-            return None
-        if info.kind == "sf" and not self.lite:
-            plan = (
-                info,
-                info.position("bid_price"),
-                info.position("ask_price"),
-                info.position("vol_traded_today"),
-                info.divisor,
-            )
-        else:
-            plan = (info, -1, -1, -1, info.divisor)
-        self._plans[info.topic] = plan
-        return plan
-
-    def __call__(self, tick: Tick) -> tuple[int, int, int, int] | None:
-        info = tick[0]
-        plan = self._plans.get(info.topic)
-        if plan is None or plan[0] is not info:
-            plan = self._plan(info)
-            if plan is None:
-                return None
-        values = tick[1]
-        last = values[0]
-        if last is None:
-            return None
-        _, bp, ap, vp, div = plan
-        if bp < 0:
-            if div != 100:
-                last = _paise(last, div)
-            return last, last, last, 0
-        bid = values[bp]
-        ask = values[ap]
-        vol = values[vp]
-        if div != 100:
-            last = _paise(last, div)
-            bid = None if bid is None else _paise(bid, div)
-            ask = None if ask is None else _paise(ask, div)
-        return (bid or last), (ask or last), last, (vol or 0)
-
-    def push_ticks(
-        self, events: list[Event], ts_ns: int, push: PushFn, depth: DepthFn | None = None
-    ) -> int:
-        """Push every mapped tick of ``events`` (``push(symbol, bid, ask, last, volume,
-        ts_ns)``, paise) and hand depth records to ``depth`` (their merged values, unconverted);
-        returns how many were taken. The hot path of the Fyers feed: the same conversion as
-        ``__call__``, fused into one loop with no tuple per tick."""
-        plans = self._plans
-        n = 0
-        for ev in events:
-            if type(ev) is not Tick:
-                continue
-            symbol = ev[4]
-            if symbol is None:
-                continue
-            info = ev[0]
-            plan = plans.get(info.topic)
-            if plan is None or plan[0] is not info:
-                plan = self._plan(info)
-                if plan is None:
-                    if depth is not None and info.kind == "dp":
-                        depth(symbol, ev[1], ts_ns, info.divisor)
-                        n += 1
-                    continue
-            values = ev[1]
-            last = values[0]
-            if last is None:
-                continue
-            bp = plan[1]
-            if plan[4] != 100:
-                prices = self(ev)
-                assert prices is not None
-                push(symbol, prices[0], prices[1], prices[2], prices[3], ts_ns)
-            elif bp < 0:
-                push(symbol, last, last, last, 0, ts_ns)
-            else:
-                push(
-                    symbol,
-                    values[bp] or last,
-                    values[plan[2]] or last,
-                    last,
-                    values[plan[3]] or 0,
-                    ts_ns,
-                )
-            n += 1
-        return n
-
-
-def _paise(raw: int, divisor: int) -> int:
-    """``raw / divisor`` rupees in paise, rounded half-up (exact integer arithmetic)."""
-    return (raw * 200 + divisor) // (2 * divisor)
-
-
-# ---- the connection --------------------------------------------------------------------------
-
-
-class _Link:
-    """One websocket connection, its codec and what was subscribed on it."""
-
-    __slots__ = ("codec", "drop_reason", "last_data", "live", "subscribed", "tasks", "ws")
-
-    def __init__(self, ws: ClientConnection, codec: DataCodec) -> None:
-        self.ws = ws
-        self.codec = codec
-        self.subscribed: set[str] = set()
-        self.live = False
-        self.last_data = 0.0
-        self.drop_reason: str | None = None
-        self.tasks: list[asyncio.Task[None]] = []
 
 
 class _Retry(Exception):
@@ -345,7 +137,7 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-class FyersWebSocketManager:
+class FyersWebSocketManager(_Subscriptions):
     """The Fyers market-data connection (original API, asyncio-native).
 
     ``FyersWebSocketManager(access_token, ws_url=..., rest_url=...)`` -- the URLs default to the
@@ -431,10 +223,10 @@ class FyersWebSocketManager:
         self._symbol_topic: dict[str, str] = {}  # symbol → topic
         self._depth_topic: dict[str, str] = {}  # symbol → its dp| topic, if depth is wanted
         self._fytokens: dict[str, str] = {}  # symbol-token answers, kept across reconnects
-        self._tick_handlers: list[TickHandler] = []
+        self.tick_event = Hook("Fyers tick", self._report)  # handler(tick, ts_ns)
+        self.quote_event = Hook("Fyers quote", self._report)  # callback(quote), sync or async
         self._sink: TickSink | None = None
-        self._callbacks: list[QuoteCallback] = []
-        self._symbol_callbacks: dict[str, list[QuoteCallback]] = {}
+        self._symbol_callbacks: dict[str, Hook] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._status: FeedStatus = "closed"
         self._attempt = 0
@@ -475,16 +267,6 @@ class FyersWebSocketManager:
         """True while authenticated and live."""
         return self._status == "live"
 
-    @property
-    def symbols(self) -> list[str]:
-        """Subscribed Fyers symbols, in subscription order."""
-        return list(self._symbol_topic)
-
-    @property
-    def topics(self) -> dict[str, str]:
-        """Subscribed HSM topics → Fyers symbol (a copy)."""
-        return dict(self._topics)
-
     def _set_state(self, status: FeedStatus, attempt: int = 0, reason: str | None = None) -> None:
         if (status, attempt, reason) == (self._status, self._attempt, self._reason):
             return
@@ -514,23 +296,6 @@ class FyersWebSocketManager:
                     else FeedDisconnected(f"the Fyers data socket was {status}")
                 )
                 fut.exception()  # retrieved: the waiter may have timed out already
-
-    def _report(self, exc: BaseException) -> None:
-        self.on_error.emit(exc)
-
-    # ---- callbacks ---------------------------------------------------------------------------
-
-    def register_callback(self, callback: QuoteCallback) -> None:
-        """Call ``callback(quote)`` for every quote of every subscribed symbol."""
-        self._callbacks.append(callback)
-
-    def add_tick_handler(self, handler: TickHandler) -> None:
-        """Call ``handler(tick, ts_ns)`` synchronously for every decoded tick (the fast path)."""
-        self._tick_handlers.append(handler)
-
-    def remove_tick_handler(self, handler: TickHandler) -> None:
-        if handler in self._tick_handlers:
-            self._tick_handlers.remove(handler)
 
     # ---- lifecycle ---------------------------------------------------------------------------
 
@@ -888,105 +653,6 @@ class FyersWebSocketManager:
             if codec.ack_count:
                 await self._flush(link)
 
-    def set_sink(self, sink: TickSink | None) -> None:
-        """Hand every frame's events to ``sink(events, ts_ns)`` first; it returns how many ticks
-        it consumed (``FyersFeed`` pushes them into its stream this way). One sink at most."""
-        self._sink = sink
-
-    def _dispatch(self, events: list[Event], ts: int) -> None:
-        sink = self._sink
-        handlers = self._tick_handlers
-        quotes = bool(self._callbacks or self._symbol_callbacks)
-        if sink is not None:
-            try:
-                n = sink(events, ts)
-            except Exception as exc:
-                log.exception("tick sink failed")
-                self._report(exc)
-                n = 0
-            if n:
-                self.stats.ticks += n
-                self._last_tick_ns = ts
-            if n == len(events) and not handlers and not quotes:
-                return  # every event was a tick the sink took: nothing else to do
-        n = 0
-        for ev in events:
-            if type(ev) is Tick:
-                if ev[4] is None:  # a topic we did not subscribe
-                    continue
-                n += 1
-                for handler in handlers:
-                    try:
-                        handler(ev, ts)
-                    except Exception as exc:
-                        log.exception("tick handler failed")
-                        self._report(exc)
-                if quotes:
-                    self._quote(ev, ts)
-            else:
-                self._control(ev)
-        if n and sink is None:
-            self.stats.ticks += n
-            self._last_tick_ns = ts
-
-    def _quote(self, tick: Tick, ts: int) -> None:
-        symbol = tick.symbol
-        assert symbol is not None
-        own = self._symbol_callbacks.get(symbol)
-        if not own and not self._callbacks:
-            return
-        prices = self.converter(tick)
-        if prices is None:
-            return
-        bid, ask, last, volume = prices
-        quote = PriceQuote(
-            symbol, from_paise(bid), from_paise(ask), from_paise(last), volume, ns_to_datetime(ts)
-        )
-        for cb in (*(own or ()), *self._callbacks):
-            try:
-                res = cb(quote)
-                if inspect.isawaitable(res):
-                    task = asyncio.ensure_future(res)
-                    self._tasks.add(task)
-                    task.add_done_callback(self._callback_done)
-            except Exception as exc:
-                log.exception("quote callback failed")
-                self._report(exc)
-
-    def _callback_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            exc = task.exception()
-            assert exc is not None
-            log.error("quote callback failed: %r", exc)
-            self._report(exc)
-
-    def _control(self, event: Event) -> None:
-        if isinstance(event, ControlResult):
-            if not event.ok:
-                err = LiveTradeError(
-                    f"Fyers refused a {event.request.name.lower()} request "
-                    f"(status {event.status!r})"
-                )
-                log.error("%s", err)
-                self._report(err)
-        elif isinstance(event, CustomMessage):
-            self.stats.custom_messages += 1
-            hint = " (symbol limit of the plan exceeded)" if event.code == 51001 else ""
-            err = LiveTradeError(
-                f"Fyers notice {event.code} on {event.category}: {event.text}{hint}"
-            )
-            log.error("%s", err)
-            self._report(err)
-        elif isinstance(event, AuthResult):
-            log.debug("unexpected auth reply on a live connection (ok=%s)", event.ok)
-        elif isinstance(event, FrameIgnored):
-            log.debug("ignored server message type %d (%d bytes)", event.response_type, event.size)
-
-    async def _flush(self, link: _Link) -> None:
-        for frame in link.codec.data_to_send():
-            await link.ws.send(frame)
-
     async def _pinger(self, link: _Link) -> None:
         interval = self.ping_interval
         assert interval is not None
@@ -1015,156 +681,6 @@ class FyersWebSocketManager:
                 self._set_state("stalled", 0, reason)
                 link.ws.transport.abort()  # a stalled peer may never finish a close handshake
                 return
-
-    # ---- subscriptions -----------------------------------------------------------------------
-
-    def _sync(self, link: _Link) -> None:
-        """Make the link's subscriptions equal the desired set: each topic sent exactly once.
-
-        Synchronous (no await between the diff and queueing), so concurrent subscribe calls and
-        a reconnect's resubscription can never send a topic twice or miss one.
-        """
-        codec = link.codec
-        have = link.subscribed
-        drop = [t for t in have if t not in self._topics]
-        add = [t for t in self._topics if t not in have]
-        if drop:
-            codec.unsubscribe(drop, self.channel)
-            codec.unmap_symbols(drop)
-            have.difference_update(drop)
-            self.stats.unsubscribe_frames += 1
-        if add:
-            codec.map_symbols({t: self._topics[t] for t in add})
-            codec.subscribe(add, self.channel)
-            have.update(add)
-            self.stats.subscribe_frames += 1
-
-    async def _sync_live(self) -> None:
-        link = self._link
-        if link is None or not link.live:
-            return  # the next connection subscribes everything
-        self._sync(link)
-        with contextlib.suppress(ConnectionClosed):  # the reconnect resubscribes
-            await self._flush(link)
-
-    async def subscribe(
-        self,
-        symbols: Iterable[str],
-        callback: QuoteCallback | None = None,
-        *,
-        depth: bool = False,
-    ) -> list[str]:
-        """Subscribe several symbols at once (one symbol-token call, one subscribe frame).
-
-        All or nothing: an unknown or malformed symbol raises ``InvalidInput`` naming it and
-        nothing is subscribed. More than 5,000 topics in total raises before anything is
-        sent. Works before :meth:`connect` too (sent when the connection is live). Returns the
-        symbols newly subscribed. ``depth=True`` also subscribes each scrip's five-level depth
-        (``dp|`` topic, one more topic per symbol; indexes have none and are skipped).
-        """
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        wanted = list(dict.fromkeys(symbols))
-        for s in wanted:
-            parse_symbol(s)
-        new = [s for s in wanted if s not in self._symbol_topic]
-        self._check_limit(len(new))
-        if new:
-            if self._lookup_lock is None:
-                self._lookup_lock = asyncio.Lock()
-            async with self._lookup_lock:
-                new = [s for s in new if s not in self._symbol_topic]
-                self._check_limit(len(new))
-                await self._add(new)
-        if depth:
-            self._add_depth(wanted)
-        if callback is not None:
-            for s in wanted:
-                self._symbol_callbacks.setdefault(s, []).append(callback)
-        await self._sync_live()
-        return new
-
-    def _check_limit(self, extra: int) -> None:
-        total = len(self._topics) + extra
-        if total > MAX_SYMBOLS:
-            raise InvalidInput(
-                "symbols",
-                f"{total} symbols requested; one Fyers data connection carries at most "
-                f"{MAX_SYMBOLS} (nothing was sent)",
-            )
-
-    async def _add(self, new: list[str]) -> None:
-        missing = [s for s in new if s not in self._fytokens]
-        invalid: list[str] = []
-        if missing:
-            answer = await self._rest.lookup(missing)
-            self._fytokens.update(answer.valid)
-            invalid = [s for s in missing if s not in answer.valid]
-        mapped = map_symbols({s: self._fytokens[s] for s in new if s in self._fytokens})
-        problems = [f"{s} (unknown to Fyers)" for s in invalid]
-        problems += [f"{s} ({why})" for s, why in mapped.rejected.items()]
-        problems += [
-            f"{s} (same topic {t} as {self._topics[t]})"
-            for t, s in mapped.topics.items()
-            if t in self._topics
-        ]
-        if problems:
-            raise InvalidInput("symbols", "cannot subscribe: " + "; ".join(problems))
-        for topic, symbol in mapped.topics.items():
-            self._topics[topic] = symbol
-            self._symbol_topic[symbol] = topic
-
-    def _add_depth(self, symbols: list[str]) -> None:
-        """The depth topics of ``symbols`` (already subscribed, so their fytokens are known)."""
-        wanted = {
-            s: self._fytokens[s]
-            for s in symbols
-            if s not in self._depth_topic and s in self._fytokens and not parse_symbol(s).is_index
-        }
-        mapped = map_symbols(wanted, DataType.DEPTH)
-        self._check_limit(len(mapped.topics))
-        for topic, symbol in mapped.topics.items():
-            self._topics[topic] = symbol
-            self._depth_topic[symbol] = topic
-
-    def depth_symbols(self) -> list[str]:
-        """The symbols whose depth is subscribed."""
-        return list(self._depth_topic)
-
-    def latest(self, symbol: str, *, depth: bool = False) -> Tick | None:
-        """The current merged state of ``symbol``'s quote (or depth) topic on the live
-        connection, as the codec keeps it (``None`` before its snapshot). Read on demand:
-        nothing is copied per tick."""
-        topic = (self._depth_topic if depth else self._symbol_topic).get(symbol)
-        link = self._link
-        if topic is None or link is None:
-            return None
-        return link.codec.latest(topic)
-
-    async def unsubscribe(self, symbols: Iterable[str]) -> list[str]:
-        """Unsubscribe symbols (unknown ones are ignored); returns those removed."""
-        if isinstance(symbols, str):
-            symbols = [symbols]
-        removed = []
-        for s in dict.fromkeys(symbols):
-            topic = self._symbol_topic.pop(s, None)
-            self._symbol_callbacks.pop(s, None)
-            depth_topic = self._depth_topic.pop(s, None)
-            if depth_topic is not None:
-                del self._topics[depth_topic]
-            if topic is not None:
-                del self._topics[topic]
-                removed.append(s)
-        if removed:
-            await self._sync_live()
-        return removed
-
-    async def subscribe_to_symbol(self, symbol: str, callback: QuoteCallback | None = None) -> None:
-        """Subscribe one symbol; ``callback(quote)`` gets its ``PriceQuote``s (sync or async)."""
-        await self.subscribe([symbol], callback)
-
-    async def unsubscribe_from_symbol(self, symbol: str) -> None:
-        await self.unsubscribe([symbol])
 
 
 def _describe_close(ws: ClientConnection) -> str:

@@ -23,33 +23,30 @@ A restarted hub numbers each symbol in an epoch of its own whose first entry poi
 the stream's last one (so sessions count exactly across the change, and no id is ever reused),
 and the simulated market continues from that entry's price: sessions see neither a duplicate,
 nor a hole, nor a jump.
+
+The feeds a hub can fan out are in :mod:`livetrade.hub.sources`; :func:`run_hub` and the command
+line in :mod:`livetrade.hub.main` (both re-exported here).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
 import os
 import secrets
-import signal
 import socket
-import sys
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from redis.typing import EncodableT, FieldT
 
 from livetrade.backoff import Backoff
 from livetrade.depth import DepthStore, depth_from_values, simulated_levels
-from livetrade.errors import FeedDisconnected, InvalidInput, LiveTradeError
-from livetrade.events import Event
-from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
+from livetrade.errors import InvalidInput, LiveTradeError
 from livetrade.hub.conn import (
     RETRYABLE,
     as_bytes,
@@ -74,11 +71,22 @@ from livetrade.hub.protocol import (
     parse_id,
     valid_symbol,
 )
+from livetrade.hub.sources import FeedSource, SimSource, SourceState, make_source
 from livetrade.model import PriceQuote, datetime_to_ns
-from livetrade.net import positive_number
 from livetrade.prices import LivePriceStream
 
-__all__ = ["FeedSource", "Hub", "HubError", "SimSource", "hub_main", "make_source", "run_hub"]
+__all__ = [
+    "DEFAULT_REDIS",
+    "FeedSource",
+    "Hub",
+    "HubError",
+    "SimSource",
+    "SourceState",
+    "build_parser",
+    "hub_main",
+    "make_source",
+    "run_hub",
+]
 
 log = logging.getLogger("livetrade.hub")
 
@@ -91,134 +99,6 @@ DEPTH_TTL_MS = 10_000  # ...and a book nobody refreshes (the hub died) expires a
 
 class HubError(LiveTradeError):
     """The hub cannot go on (its lease was taken by another hub, or its feed failed)."""
-
-
-# ====================================================================== feed sources
-class _StateLike(Protocol):
-    @property
-    def status(self) -> str: ...
-
-    @property
-    def reason(self) -> str | None: ...
-
-
-class FeedSource(Protocol):
-    """What the hub needs of a feed: :class:`~livetrade.fyers.feed.FyersFeed`'s shape.
-
-    The feed is built around the hub's stream and calls ``stream.push(...)`` for every quote.
-    """
-
-    on_state: Event  # livetrade.events: source.on_state += handler
-
-    @property
-    def state(self) -> _StateLike: ...
-
-    async def start(self) -> None: ...
-
-    async def watch(self, symbols: list[str]) -> None: ...
-
-    async def unwatch(self, symbols: list[str]) -> None: ...
-
-    async def close(self) -> None: ...
-
-
-@dataclass(frozen=True, slots=True)
-class SourceState:
-    status: str
-    reason: str | None = None
-
-
-class SimSource:
-    """The seeded random walk as a hub feed: one market step every ``tick_interval`` seconds of
-    wall time, each quote stamped with the wall clock. Only watched symbols reach the hub; a
-    released symbol's walk is kept, so watching it again continues its path."""
-
-    def __init__(self, stream: LivePriceStream, *, seed: int | None, tick_interval: float) -> None:
-        if not tick_interval > 0:
-            raise InvalidInput("tick_interval", "must be positive")
-        self.market = SimulatedMarket(stream, {}, seed)
-        self.tick_interval = tick_interval
-        self.state = SourceState("closed")
-        self.on_state = Event("hub source state")
-        self.late_steps = 0
-        self._watched: dict[str, None] = {}
-        self._task: asyncio.Task[None] | None = None
-
-    @property
-    def symbols(self) -> list[str]:
-        return list(self._watched)
-
-    def _set(self, status: str, reason: str | None = None) -> None:
-        self.state = SourceState(status, reason)
-        self.on_state.emit(self.state)
-
-    def resume(self, symbol: str, last_paise: int) -> None:
-        """Start ``symbol``'s walk from ``last_paise`` (the last price the hub published)."""
-        if symbol not in self.market.symbols:
-            self.market.add_symbol(symbol, DEFAULT_SYMBOLS.get(symbol, Decimal("1000.00")))
-        if last_paise > 0 and last_paise % 5 == 0:
-            self.market.set_price(symbol, last_paise)
-
-    async def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._pace(), name="hub:sim")
-            self._set("live")
-
-    async def watch(self, symbols: list[str]) -> None:
-        """Simulate ``symbols`` (the hub derives their books from each quote)."""
-        for s in symbols:
-            if s not in self.market.symbols:
-                self.market.add_symbol(s, DEFAULT_SYMBOLS.get(s, Decimal("1000.00")))
-            self._watched[s] = None
-
-    async def unwatch(self, symbols: list[str]) -> None:
-        for s in symbols:
-            self._watched.pop(s, None)
-
-    async def close(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._set("closed")
-
-    async def _pace(self) -> None:
-        """Steps on a fixed schedule (not sleep-after-work), so the rate holds under load; more
-        than a second behind, it drops the missed steps rather than bursting them."""
-        loop = asyncio.get_running_loop()
-        interval = self.tick_interval
-        due = loop.time() + interval
-        while still_running():
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            else:
-                if delay < -1.0:
-                    self.late_steps += int(-delay / interval)
-                    due = loop.time()
-                await asyncio.sleep(0)
-            if self._watched:
-                self.market.step(time.time_ns())
-            due += interval
-
-
-def make_source(
-    feed: str, stream: LivePriceStream, *, seed: int | None, tick_interval: float
-) -> FeedSource:
-    """``sim``: :class:`SimSource`; ``fyers``: :class:`~livetrade.fyers.feed.FyersFeed` with
-    the token and URLs from the environment (``FyersConfig.load``)."""
-    if feed == "sim":
-        return SimSource(stream, seed=seed, tick_interval=tick_interval)
-    if feed == "fyers":
-        from livetrade.fyers.credentials import FyersConfig
-        from livetrade.fyers.feed import FyersFeed
-
-        return FyersFeed(stream, FyersConfig.load())
-    raise InvalidInput("feed", f"{feed!r} is not 'sim' or 'fyers'")
-
-
-# ====================================================================== the hub
 
 
 class _Sym:
@@ -800,160 +680,6 @@ class Hub:
         }
 
 
-# ====================================================================== entry points
-async def run_hub(
-    *,
-    feed: str,
-    redis_url: str,
-    maxlen: int,
-    symbols: list[str] | None,
-    seed: int | None,
-    tick_interval: float,
-    stop: asyncio.Event | None = None,
-    prefix: str = "lt",
-    heartbeat: float = 0.2,
-    lease: float = 2.0,
-    session_timeout: float = 5.0,
-    buffer: int = 100_000,
-) -> None:
-    """Run a hub until ``stop`` is set. ``feed``: ``"sim"`` (``seed``, one market step every
-    ``tick_interval`` s) or ``"fyers"`` (credentials from the environment). ``symbols`` are
-    published even when no session watches them. Raises ``HubError`` if the lease is taken over
-    or the feed fails, ``AuthError``/``InvalidInput`` for a bad configuration."""
-    if feed not in ("sim", "fyers"):
-        raise InvalidInput("feed", f"{feed!r} is not 'sim' or 'fyers'")
-    if not tick_interval > 0:
-        raise InvalidInput("tick_interval", "must be positive")
-    for s in symbols or ():
-        if not valid_symbol(s):
-            raise InvalidInput("symbols", f"{s!r} is not a symbol like 'NSE:SBIN-EQ'")
-
-    def source(stream: LivePriceStream) -> FeedSource:
-        return make_source(feed, stream, seed=seed, tick_interval=tick_interval)
-
-    hub = Hub(
-        redis_url,
-        source,
-        feed_name=feed,
-        maxlen=maxlen,
-        symbols=symbols,
-        prefix=prefix,
-        heartbeat=heartbeat,
-        lease=lease,
-        session_timeout=session_timeout,
-        buffer=buffer,
-    )
-    await hub.run(stop)
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be at least 1")
-    return value
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="livetrade hub",
-        description="Own one market-data feed and fan its quotes out to every session on Redis "
-        "Streams (one stream per symbol) until SIGINT or SIGTERM.",
-    )
-    p.add_argument("--feed", choices=["sim", "fyers"], default="sim", help="default: sim")
-    p.add_argument("--redis", default=DEFAULT_REDIS, help=f"Redis URL (default {DEFAULT_REDIS})")
-    p.add_argument(
-        "--maxlen",
-        type=_count,
-        default=10_000,
-        help="approximate cap of each symbol's stream, in quotes (default 10000; ~60 bytes each)",
-    )
-    p.add_argument(
-        "--tick-interval",
-        type=positive_number,
-        default=1.0,
-        help="sim: seconds between market steps (default 1; each step quotes every symbol)",
-    )
-    p.add_argument("--seed", type=int, default=None, help="sim: seed of the random walk")
-    p.add_argument(
-        "--symbols",
-        default="",
-        help="comma-separated symbols to publish even when no session watches them",
-    )
-    p.add_argument("--prefix", default="lt", help="key prefix in Redis (default 'lt')")
-    p.add_argument(
-        "--session-timeout",
-        type=positive_number,
-        default=5.0,
-        help="seconds without a heartbeat before a session's symbols are released (default 5)",
-    )
-    p.add_argument(
-        "--heartbeat",
-        type=positive_number,
-        default=0.2,
-        help="seconds between hub heartbeats (default 0.2); sessions call the feed stale "
-        "after 3.5 of them, or their own stale_after (0.7 s) if longer",
-    )
-    p.add_argument(
-        "--lease",
-        type=positive_number,
-        default=2.0,
-        help="seconds a killed hub's lease outlives it before a standby takes over (default 2)",
-    )
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
-    return p
-
-
-def hub_main(argv: Sequence[str] | None = None) -> int:
-    """``livetrade hub ...``: exit 0 after SIGINT/SIGTERM, 2 for a bad configuration, 1 if the
-    hub had to stop (feed failed, lease taken over)."""
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    symbols = [s.strip() for s in args.symbols.split(",") if s.strip()]
-    try:
-        return asyncio.run(_main(args, symbols))
-    except (HubError, FeedDisconnected) as exc:
-        print(f"livetrade hub: {exc}", file=sys.stderr)
-        return 1
-    except LiveTradeError as exc:
-        print(f"livetrade hub: error: {exc}", file=sys.stderr)
-        return 2
-
-
-async def _main(args: argparse.Namespace, symbols: list[str]) -> int:
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    handled: list[signal.Signals] = []
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        try:
-            loop.add_signal_handler(sig, stop.set)
-            handled.append(sig)
-        except (NotImplementedError, RuntimeError):
-            pass
-    print(
-        f"livetrade hub: {args.feed} feed → {redact(args.redis)} (prefix {args.prefix!r}, "
-        f"maxlen ~{args.maxlen}); SIGINT/SIGTERM stops",
-        flush=True,
-    )
-    try:
-        await run_hub(
-            feed=args.feed,
-            redis_url=args.redis,
-            maxlen=args.maxlen,
-            symbols=symbols or None,
-            seed=args.seed,
-            tick_interval=args.tick_interval,
-            stop=stop,
-            prefix=args.prefix,
-            heartbeat=args.heartbeat,
-            lease=args.lease,
-            session_timeout=args.session_timeout,
-        )
-    finally:
-        for sig in handled:
-            loop.remove_signal_handler(sig)
-    return 0
+# The entry points live in livetrade.hub.main, which imports Hub from here; they are re-exported
+# last, once Hub exists, so ``from livetrade.hub.server import hub_main`` keeps working.
+from livetrade.hub.main import build_parser, hub_main, run_hub  # noqa: E402
