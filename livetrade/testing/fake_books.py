@@ -90,7 +90,7 @@ class _Books(_RestCore):
             "fill_time": datetime.fromtimestamp(t["ts"], tz=IST).strftime("%d-%m-%Y %H:%M:%S"),
             "fy_token": self._fytoken(o.symbol),
             "exchange": 10,
-            "segment": 10,
+            "segment": self._segment(o.symbol),
             "ordertag": f"1:{o.tag}" if o.tag else "2:Untagged",
             "id_fyers": o.id_fyers,
         }
@@ -114,7 +114,20 @@ class _Books(_RestCore):
             }
         )
 
+    def _segment(self, symbol: str) -> int:
+        """Fyers' segment code: 11 for a derivative (``contracts``), else 10 (cash market)."""
+        spec = self.spec(symbol)
+        return 10 if spec is None else spec.segment
+
+    def _instrument_type(self, symbol: str) -> int:
+        """The exchange instrument type (fno.md §1): 0 for shares here, a derivative's own."""
+        spec = self.spec(symbol)
+        return 0 if spec is None else spec.instrument
+
     def _fytoken(self, symbol: str) -> str:
+        spec = self.spec(symbol)
+        if spec is not None:
+            return spec.fytoken
         digits = int(hashlib.sha256(symbol.encode()).hexdigest()[:8], 16) % 100_000
         return f"101000000{digits:05d}"
 
@@ -155,7 +168,7 @@ class _Books(_RestCore):
             "ltp": _num(ltp),
             "productType": product,
             "fyToken": self._fytoken(symbol),
-            "segment": 10,
+            "segment": self._segment(symbol),
             "exchange": 10,
             "dayBuyQty": int(bq),
             "daySellQty": int(sq),
@@ -274,7 +287,7 @@ class _Books(_RestCore):
                     "exchangeOrderNo": o.exch_id,
                     "exchange": 10,
                     "side": o.side,
-                    "segment": 10,
+                    "segment": self._segment(o.symbol),
                     "orderType": o.type,
                     "fyToken": self._fytoken(o.symbol),
                     "productType": o.product,
@@ -312,9 +325,9 @@ class _Books(_RestCore):
             "type": o.type,
             "fyToken": self._fytoken(o.symbol),
             "exchange": 10,
-            "segment": 10,
+            "segment": self._segment(o.symbol),
             "symbol": o.symbol,
-            "instrument": 0,
+            "instrument": self._instrument_type(o.symbol),
             "message": o.message,
             "offlineOrder": o.offline,
             "orderDateTime": self._fmt_time(o.placed_at),

@@ -1,5 +1,7 @@
 """A local fake Fyers server on loopback: the HSM data socket, the symbol-token call and the
-trading REST API (orders, books, positions, funds), all priced by one simulated market.
+trading REST API (orders, books, positions, funds), all priced by one simulated market, with
+NIFTY futures and options on its index (quotes, depth, orders in lots, the option chain, a
+symbol master; see ``fno`` below).
 
 It speaks the real wire protocol through the same codec the client uses (server-side encoders
 :class:`~livetrade.fyers.codec.AuthReply`, :class:`~livetrade.fyers.codec.StatusReply`,
@@ -89,6 +91,11 @@ class FakeFyersServer(_DataSocket):
     rows; CNC sells are checked against them). ``freeze_qty``: the exchange freeze quantity
     (one for all symbols, or per symbol): a larger order is refused unless it asks
     ``isSliceOrder``, then it is split into at most 10 orders.
+    ``fno``: list, quote and trade NIFTY futures and weekly/monthly options priced from the
+    simulated ``NSE:NIFTY50-INDEX`` (:attr:`fno`, :mod:`livetrade.testing.fake_fno`): in lots,
+    on their own tick, with their own freeze quantity (slices in whole lots), the option chain
+    at ``/data/options-chain-v3`` and the symbol master at :attr:`sym_details_url`. ``None``
+    (default): on when the index is among the symbols (it is in the defaults).
     """
 
     async def start(self) -> FakeFyersServer:
@@ -159,17 +166,20 @@ class FakeFyersServer(_DataSocket):
                 if request is None:
                     break
                 method, target, headers, body = request
-                reply = self._dispatch(method, target, headers, body)
+                public = self.public_file(target) if method == "GET" else None
+                reply = (
+                    FakeReply(200, {}) if public else self._dispatch(method, target, headers, body)
+                )
                 wait = reply.delay or self.delay
                 if wait > 0 and await self._pause(wait):
                     break  # stopping: the answer is never sent
                 if reply.drop:
                     break  # the answer is lost: close the connection without one
-                data = self.orders.encode(reply.body)
+                kind, data = public or ("application/json", self.orders.encode(reply.body))
                 close = headers.get("connection", "").lower() == "close"
                 lines = [
                     f"HTTP/1.1 {reply.status} {_reason(reply.status)}",
-                    "Content-Type: application/json",
+                    f"Content-Type: {kind}",
                     f"Content-Length: {len(data)}",
                     *(f"{name}: {value}" for name, value in reply.headers.items()),
                     *(["Connection: close"] if close else []),

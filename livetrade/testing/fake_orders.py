@@ -21,6 +21,7 @@ from livetrade.testing.fake_rest_types import (
     CANCELLED,
     EXPIRED,
     FILLED,
+    LOT_MESSAGE,
     PENDING,
     REJECTED,
     FakeOrder,
@@ -199,7 +200,7 @@ class _Orders(_Books):
             wanted = [
                 (s, p)
                 for s, p in open_keys
-                if 10 in segments
+                if self._segment(s) in segments
                 and self._side_of(s, p) in sides
                 and ("ALL" in products or p in products)
             ]
@@ -294,6 +295,9 @@ class _Orders(_Books):
         qty, otype, side = body["qty"], body["type"], body["side"]
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= 0:
             return _err(400, -50, "Invalid qty: must be a positive whole number")
+        spec = self.spec(symbol)
+        if spec is not None and qty % spec.lot:
+            return _err(400, -50, LOT_MESSAGE)
         if otype not in (1, 2, 3, 4) or isinstance(otype, bool):
             return _err(400, -50, "Invalid order type")
         if side not in (1, -1) or isinstance(side, bool):
@@ -309,9 +313,9 @@ class _Orders(_Books):
             return _err(400, -50, "Limit price is required for this order type")
         if otype in (3, 4) and stop == 0:
             return _err(400, -50, "Stop price (trigger) is required for this order type")
-        for value in (limit, stop):
-            if (value * 100) % 5:
-                return _err(400, -50, "Price should be in multiples of tick size 0.05")
+        off_tick = self._off_tick(symbol, limit, stop)
+        if off_tick is not None:
+            return _err(400, -50, off_tick)
         broken = self._stop_rule(symbol, otype, side, limit, stop, bool(body["offlineOrder"]))
         broken = broken or self._band_rule(symbol, limit, stop)
         if broken is not None:
@@ -327,6 +331,9 @@ class _Orders(_Books):
         """``isSliceOrder``: the order split at the freeze quantity, each slice its own order
         (at most 10), answered like the docs' Auto-Order Slice sample (its top level has no
         ``s``; the fake adds the envelope's ``"s": "ok"``)."""
+        spec = self.spec(body["symbol"])
+        if spec is not None:  # every slice a whole number of lots, none above the freeze
+            freeze = max(spec.lot, freeze - freeze % spec.lot)
         if -(-qty // freeze) > 10:
             return _err(400, -50, f"Quantity {qty} needs more than 10 slices of {freeze}")
         data = []
@@ -385,10 +392,25 @@ class _Orders(_Books):
             return f"Stop price {stop} should be higher than the limit price {limit} for a sell"
         return None
 
+    def _off_tick(self, symbol: str, *prices: Decimal) -> str | None:
+        """Prices must be multiples of the symbol's tick (FYDOC "Price Validations"): ₹0.05,
+        or a derivative's own (₹0.10 for NIFTY futures)."""
+        spec = self.spec(symbol)
+        tick = 5 if spec is None else spec.tick
+        if any((value * 100) % tick for value in prices):
+            return f"Price should be in multiples of tick size {Decimal(tick) / 100}"
+        return None
+
     def _freeze(self, symbol: str) -> int | None:
+        """The freeze quantity: ``freeze_qty``'s for this symbol, else a derivative's own,
+        else ``freeze_qty`` when it is one figure for all."""
         if isinstance(self.freeze_qty, Mapping):
-            return self.freeze_qty.get(symbol)
-        return self.freeze_qty
+            if symbol in self.freeze_qty:
+                return self.freeze_qty[symbol]
+            spec = self.spec(symbol)
+            return None if spec is None else spec.freeze
+        spec = self.spec(symbol)
+        return spec.freeze if spec is not None else self.freeze_qty
 
     def _place(self, body: Any, now: float) -> FakeReply:
         checked = self._validate_order(body)
@@ -460,8 +482,8 @@ class _Orders(_Books):
                     f"{max(held - pending, 0)} free [FYERS_RISK_CUM_RMS]"
                 )
             return None
-        if o.product == "INTRADAY":
-            net = self._net(o.symbol, "INTRADAY")
+        if o.product in ("INTRADAY", "MARGIN"):
+            net = self._net(o.symbol, o.product)
             if net * o.side < 0 and o.qty <= abs(net):
                 return None  # closes (part of) a position: no new margin
         rate = Decimal(1) if o.product == "CNC" else self.intraday_margin
@@ -497,10 +519,14 @@ class _Orders(_Books):
         qty = body.get("qty", o.qty)
         if limit is None or stop is None or limit < 0 or stop < 0:
             return _err(400, -50, "Invalid price")
-        if any((v * 100) % 5 for v in (limit, stop)):
-            return _err(400, -50, "Price should be in multiples of tick size 0.05")
+        off_tick = self._off_tick(o.symbol, limit, stop)
+        if off_tick is not None:
+            return _err(400, -50, off_tick)
         if isinstance(qty, bool) or not isinstance(qty, int) or qty <= o.filled:
             return _err(400, -50, "Invalid qty: must exceed the filled quantity")
+        spec = self.spec(o.symbol)
+        if spec is not None and qty % spec.lot:
+            return _err(400, -50, LOT_MESSAGE)
         if otype in (1, 4) and limit == 0:
             return _err(400, -50, "Limit price is required for this order type")
         if otype in (3, 4) and stop == 0:

@@ -61,6 +61,7 @@ from livetrade.testing.fake_rest_types import ORDER_SOURCE as ORDER_SOURCE
 from livetrade.testing.fake_rest_types import PENDING as PENDING
 from livetrade.testing.fake_rest_types import REJECTED as REJECTED
 from livetrade.testing.fake_rest_types import TRANSIT as TRANSIT
+from livetrade.testing.fake_rest_types import ContractSpec as ContractSpec
 from livetrade.testing.fake_rest_types import PriceSource as PriceSource
 from livetrade.testing.fake_transport import ThreadedFakeServer, mock_transport
 
@@ -84,6 +85,9 @@ class FakeFyersRest(_Orders):
     ``intraday_margin``: the fraction of an INTRADAY order's value blocked as margin.
     ``freeze_qty``: the freeze quantity (all symbols, or per symbol); larger orders need
     ``isSliceOrder`` and are split into at most 10 orders.
+    ``contracts``: the derivatives (symbol → :class:`ContractSpec`, or a callable): their
+    quantities must be whole lots, prices multiples of their tick, and their freeze quantity
+    applies unless ``freeze_qty`` names the symbol; slices are whole lots.
     ``clock``: wall-clock seconds (token expiry, order times, ``enforce_limits``).
     ``hsm_key``: the key minted into its tokens (default: derived from ``app_id``). Given the
     fake data socket's key, tokens from a login here pass that socket's auth (it checks the key).

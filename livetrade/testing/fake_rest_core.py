@@ -19,6 +19,7 @@ from livetrade.testing.fake_rest_types import (
     BASE_PATH,
     DEFAULT_APP_ID,
     DEFAULT_APP_SECRET,
+    ContractSpec,
     FakeOrder,
     PriceSource,
     RecordedRequest,
@@ -49,6 +50,7 @@ class _RestCore:
         clock: Callable[[], float] = time.time,
         hsm_key: str | None = None,
         bands: Callable[[str], tuple[Decimal, Decimal] | None] | None = None,
+        contracts: Callable[[str], ContractSpec | None] | Mapping[str, ContractSpec] | None = None,
     ) -> None:
         self.app_id = app_id
         self.app_secret = app_secret
@@ -63,6 +65,8 @@ class _RestCore:
         self.enforce_limits = enforce_limits
         # the day's circuit limits of a symbol (lower, upper) in rupees, or None: no band
         self.bands = bands
+        # derivatives: symbol -> lot, tick, freeze, segment... (None: a cash-market symbol)
+        self.contracts = contracts
         self.delay = 0.0
         self.hsm_key = hsm_key or hashlib.sha256(f"fake-rest:{app_id}".encode()).hexdigest()[:56]
         self._lock = threading.RLock()
@@ -159,6 +163,14 @@ class _RestCore:
         with self._lock:
             self._expired_all = True
             self._tokens.clear()
+
+    def spec(self, symbol: str) -> ContractSpec | None:
+        """The contract spec of a derivative (``contracts``), ``None`` for anything else."""
+        if self.contracts is None:
+            return None
+        if callable(self.contracts):
+            return self.contracts(symbol)
+        return self.contracts.get(symbol)
 
     def price(self, symbol: str) -> Decimal | None:
         with self._lock:

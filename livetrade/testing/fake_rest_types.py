@@ -51,6 +51,9 @@ _SOCKET_POSITION_KEYS: Final = (
 ORDER_SOURCE: Final = "ITS"
 """``source`` of orders placed through the API: the docs' order-source table lists M (mobile),
 W (web), R (Fyers One), A (admin) and ITS (API)."""
+LOT_MESSAGE: Final = "Quantity should be multiples of the lot size."
+"""Fyers' words for a derivative quantity that is not a whole number of lots (FYDOC "Input
+Validations"; the docs name no code for it, so the fake answers -50, invalid parameters)."""
 CANCELLED, FILLED, TRANSIT, REJECTED, PENDING, EXPIRED = 1, 2, 4, 5, 6, 7
 
 
@@ -164,3 +167,20 @@ def _json_default(value: object) -> Any:
     if isinstance(value, Decimal):
         return _num(value)
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+@dataclass(frozen=True, slots=True)
+class ContractSpec:
+    """What the trading API checks and reports for a derivative (from the symbol master's
+    columns, fno.md §1): lot (units), tick (paise), freeze quantity (units per order), the
+    exchange's instrument type (11 FUTIDX, 14 OPTIDX...), segment (11 equity derivatives) and
+    fytoken."""
+
+    symbol: str
+    lot: int
+    tick: int
+    freeze: int
+    instrument: int
+    fytoken: str
+    segment: int = 11
+    exchange: int = 10

@@ -19,13 +19,16 @@ from websockets.http11 import Request, Response
 
 from livetrade.clock import Clock, WallClock
 from livetrade.errors import InvalidInput
+from livetrade.feeds.sim_derivatives import UNDERLYING
 from livetrade.feeds.sim_history import SimHistory
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.fyers.credentials import FyersConfig
 from livetrade.fyers.symbols import mint_fake_token, parse_symbol, split_access_token, topic_for
 from livetrade.money import from_paise, to_paise
 from livetrade.testing.fake_data import DepthTopic, FakeMarketData, ist_date
+from livetrade.testing.fake_fno import FakeContracts
 from livetrade.testing.fake_rest import FakeFyersRest
+from livetrade.testing.fake_rest_types import ContractSpec
 from livetrade.testing.fake_wire import (
     _KNOWN_TOKENS,
     API_BASE,
@@ -38,6 +41,8 @@ from livetrade.testing.fake_wire import (
     _Instrument,
     _Tape,
 )
+
+SYM_DETAILS = "/sym_details/"  # the symbol-master files' folder, as at public.fyers.in
 
 
 class _ServerCore:
@@ -65,6 +70,7 @@ class _ServerCore:
         max_fill_qty: int | None = None,
         holdings: Mapping[str, tuple[int, Decimal | str | int]] | None = None,
         freeze_qty: Mapping[str, int] | int | None = None,
+        fno: bool | None = None,
     ) -> None:
         if tick_interval is not None and not tick_interval > 0:
             raise InvalidInput("tick_interval", "must be positive (or None for manual steps)")
@@ -134,12 +140,73 @@ class _ServerCore:
             clock=lambda: self.clock.now_ns() / 1e9,
             hsm_key=self.hsm_key,
             bands=self._band,
+            contracts=self._contract_spec,
         )
         """The trading REST API (``/api/v3`` on the REST port): orders fill at the simulated
         last traded prices. Use it for fault injection and to inspect the book."""
         self.orders.accept_token(self._jwt)
         self.order_connections: list[OrderSocketConnection] = []
         self.orders.listeners.append(self._publish_order_update)
+        self.fno: FakeContracts | None = None
+        """The NIFTY futures and options this fake lists, quotes and trades (``None``: off)."""
+        if fno is None:
+            fno = UNDERLYING in self._start
+        if fno:
+            self._list_fno()
+
+    def _list_fno(self) -> None:
+        """List the derivatives (:mod:`livetrade.testing.fake_fno`) on the simulated index,
+        each with its fytoken, ``sf|nse_fo|<token>`` topic, lot, tick, expiry and circuit."""
+        self._start.setdefault(UNDERLYING, DEFAULT_SYMBOLS[UNDERLYING])
+        index = self.instrument(UNDERLYING)
+        assert index is not None
+        now = self.clock.now_ns()
+        fno = self.fno = FakeContracts(self.market, now)
+        for symbol, price in fno.start_prices(now).items():
+            c = fno.contracts[symbol]
+            topic = topic_for(symbol, c.spec.fytoken)
+            inst = _Instrument(symbol, c.spec.fytoken, topic, self._next_tid, price, price)
+            self._next_tid += 1
+            inst.set_contract(
+                c.spec.tick, c.spec.lot, c.expiry_epoch, fno.band(symbol, price, index.values[1])
+            )
+            inst.set_oi(*fno.open_interest(symbol))
+            self._used_tokens.add(c.spec.fytoken)
+            self._by_symbol[symbol] = inst
+            self._by_topic[topic] = inst
+
+    @property
+    def sym_details_url(self) -> str:
+        """Where this fake serves its symbol master (``NSE_FO_sym_master.json``, ``NSE_FO.csv``),
+        in place of ``https://public.fyers.in/sym_details/``."""
+        return f"http://{self.host}:{self.rest_port}{SYM_DETAILS}"
+
+    def public_file(self, target: str) -> tuple[str, bytes] | None:
+        """(content type, bytes) of a public symbol-master file this fake serves (no token
+        needed, as Fyers' are), or ``None``: the master lists exactly the contracts it quotes."""
+        path = target.partition("?")[0]
+        if self.fno is None or not path.startswith(SYM_DETAILS):
+            return None
+        name = path[len(SYM_DETAILS) :]
+        if name == "NSE_FO.csv":
+            return "text/csv", self.fno.master_csv().encode()
+        if name != "NSE_FO_sym_master.json":
+            return None
+        insts = {s: self._by_symbol[s] for s in self.fno.symbols}
+        closes = {s: i.values[20] for s, i in insts.items()}
+        bands = {s: (i.values[17], i.values[18]) for s, i in insts.items()}
+        return "application/json", self.fno.master_json(closes, bands).encode()
+
+    def _contract_spec(self, symbol: str) -> ContractSpec | None:
+        """The trading API's view of a listed derivative (lot, tick, freeze...)."""
+        return None if self.fno is None else self.fno.spec(symbol)
+
+    def _apply(self, inst: _Instrument, row: tuple[str, int, int, int, int, int]) -> None:
+        """A market step's quote onto ``inst`` (a derivative also takes its open interest)."""
+        _, bid, ask, last, volume, ts_ns = row
+        inst.apply(bid, ask, last, volume, ts_ns)
+        if inst.expiry and self.fno is not None:
+            inst.set_oi(*self.fno.open_interest(inst.symbol))
 
     @property
     def reject_token(self) -> bool:
@@ -212,6 +279,8 @@ class _ServerCore:
                 "at 1000 rupees (the real API answers -300 for unknown symbols)"
             )
         known = ", ".join(self._start)
+        if self.fno is not None:
+            known += f" and {len(self.fno)} NIFTY futures and options (fake.fno.symbols)"
         return f"symbols: strict -- {known}; others answer -300 (--loose-symbols accepts any)"
 
     @property

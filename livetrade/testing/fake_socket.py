@@ -64,9 +64,9 @@ class _DataSocket(_ServerCore):
         self.market.step(self.clock.now_ns())
         self.steps += 1
         moved: list[_Instrument] = []
-        for symbol, bid, ask, last, volume, ts_ns in tape.rows:
-            inst = self._by_symbol[symbol]
-            inst.apply(bid, ask, last, volume, ts_ns)
+        for row in tape.rows:
+            inst = self._by_symbol[row[0]]
+            self._apply(inst, row)
             moved.append(inst)
         self._match_orders(moved)
         return await self._broadcast(moved)
@@ -108,10 +108,10 @@ class _DataSocket(_ServerCore):
         for _ in range(steps):
             self._tape.rows.clear()
             self.market.step(self.clock.now_ns())
-            for symbol, bid, ask, last, volume, ts_ns in self._tape.rows:
-                inst = self._by_symbol[symbol]
-                inst.apply(bid, ask, last, volume, ts_ns)
-                if symbol in wanted:
+            for row in self._tape.rows:
+                inst = self._by_symbol[row[0]]
+                self._apply(inst, row)
+                if row[0] in wanted:
                     pending.append(inst.update(lite))
             if len(pending) >= size:
                 updates += frames(pending[: len(pending) // size * size])
@@ -141,8 +141,9 @@ class _DataSocket(_ServerCore):
         inst = self.instrument(symbol)
         if inst is None:
             raise InvalidInput("symbol", f"{symbol} is unknown to this fake server")
-        self.market.set_price(symbol, last)
-        volume = inst.values[1] + (1 if inst.kind == "sf" else 0)
+        if inst.expiry == 0:  # a derivative's price follows its index at the next step
+            self.market.set_price(symbol, last)
+        volume = inst.values[1] + (inst.lot if inst.kind == "sf" else 0)
         inst.apply(bid or last, ask or last, last, volume, self.clock.now_ns())
         self._match_orders((inst,))
         t0 = time.perf_counter_ns()

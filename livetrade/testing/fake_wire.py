@@ -97,10 +97,14 @@ class _Instrument:
         "depth",
         "exchange",
         "exchange_token",
+        "expiry",
         "fytoken",
         "kind",
+        "lot",
+        "oi_change",
         "prev",
         "symbol",
+        "tick",
         "topic",
         "topic_id",
         "trading_symbol",
@@ -122,6 +126,10 @@ class _Instrument:
         self.exchange_token = fytoken[10:]
         self.trading_symbol = parsed.name
         self.turnover = 0
+        self.tick = TICK  # paise; a derivative's comes from its contract (set_contract)
+        self.lot = 1
+        self.expiry = 0  # epoch seconds; 0: not a derivative
+        self.oi_change = 0  # open interest change since the day's first quote (units)
         if self.kind == "if":
             # ltp, prev_close, exch_feed_time, high, low, open
             self.values: list[int] = [start, close, 0, start, start, start]
@@ -152,6 +160,18 @@ class _Instrument:
             ]
         self.prev: tuple[int, ...] = tuple(self.values)
 
+    def set_contract(self, tick: int, lot: int, expiry: int, band: tuple[int, int]) -> None:
+        """Make this a derivative: its tick and lot (paise, units), expiry (epoch s) and the
+        circuit values its quotes carry."""
+        self.tick, self.lot, self.expiry = tick, lot, expiry
+        self.values[17], self.values[18] = band
+        self.prev = tuple(self.values)
+
+    def set_oi(self, oi: int, change: int) -> None:
+        """Open interest (units; position 12 of a scrip record, which the SDK drops)."""
+        self.values[12] = oi
+        self.oi_change = change
+
     def apply(self, bid: int, ask: int, last: int, volume: int, ts_ns: int) -> None:
         """Move to a new quote (called once per market step)."""
         v = self.values
@@ -169,8 +189,12 @@ class _Instrument:
         v[1] = volume
         v[2] = secs
         v[3] = secs
-        v[4] = 5 + (last // TICK) % 37 * 25  # deterministic, plausible sizes
-        v[5] = 5 + (bid // TICK) % 41 * 25
+        if self.lot > 1:  # a derivative's sizes are whole lots
+            v[4] = self.lot * (1 + (last // self.tick) % 37)
+            v[5] = self.lot * (1 + (bid // self.tick) % 41)
+        else:
+            v[4] = 5 + (last // TICK) % 37 * 25  # deterministic, plausible sizes
+            v[5] = 5 + (bid // TICK) % 41 * 25
         v[6] = bid
         v[7] = ask
         v[8] = traded
