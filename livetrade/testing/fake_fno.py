@@ -80,7 +80,8 @@ def _rupee_text(paise: int) -> str:
 class FakeContracts:
     """The fake's NIFTY derivatives (see the module docstring). ``strikes``, ``weeklies`` and
     ``futures`` are :class:`SimDerivatives`' (strikes each side of the money, weekly expiries,
-    monthly futures); ``hours``: the NSE calendar for expiry days (default: livetrade's)."""
+    monthly futures, ``every``: requote after every N index steps); ``hours``: the NSE
+    calendar for expiry days (default: livetrade's)."""
 
     def __init__(
         self,
@@ -91,6 +92,7 @@ class FakeContracts:
         weeklies: int = 1,
         futures: int = 2,
         hours: MarketHours | None = None,
+        every: int = 1,
     ) -> None:
         self.hours = hours if hours is not None else default_hours()
         self.registry = InstrumentRegistry()
@@ -102,6 +104,7 @@ class FakeContracts:
             weeklies=weeklies,
             futures=futures,
             hours=self.hours,
+            every=every,
         )
         self.listed_on = ns_to_datetime(now_ns).date()
         self.contracts: dict[str, Contract] = {}

@@ -95,7 +95,10 @@ class FakeFyersServer(_DataSocket):
     simulated ``NSE:NIFTY50-INDEX`` (:attr:`fno`, :mod:`livetrade.testing.fake_fno`): in lots,
     on their own tick, with their own freeze quantity (slices in whole lots), the option chain
     at ``/data/options-chain-v3`` and the symbol master at :attr:`sym_details_url`. ``None``
-    (default): on when the index is among the symbols (it is in the defaults).
+    (default): on when the index is among the symbols (it is in the defaults). With a
+    ``tick_interval`` under 0.05 s the contracts requote every 0.05 s of steps (pricing the
+    chain costs about 1 ms); a contract nobody subscribed to or has an order on takes its
+    latest quote when it is read (REST, orders), so its day high/low are sampled there.
     """
 
     async def start(self) -> FakeFyersServer:

@@ -28,7 +28,7 @@ from livetrade.money import from_paise, to_paise
 from livetrade.testing.fake_data import DepthTopic, FakeMarketData, ist_date
 from livetrade.testing.fake_fno import FakeContracts
 from livetrade.testing.fake_rest import FakeFyersRest
-from livetrade.testing.fake_rest_types import ContractSpec
+from livetrade.testing.fake_rest_types import PENDING, ContractSpec
 from livetrade.testing.fake_wire import (
     _KNOWN_TOKENS,
     API_BASE,
@@ -161,7 +161,10 @@ class _ServerCore:
         index = self.instrument(UNDERLYING)
         assert index is not None
         now = self.clock.now_ns()
-        fno = self.fno = FakeContracts(self.market, now)
+        # pricing the chain costs ~1 ms a step (SimDerivatives.quote): with a fast tick loop
+        # the contracts requote every 0.05 s of it, so a fake costs a few % of a core at most
+        every = 1 if self.tick_interval is None else max(1, round(0.05 / self.tick_interval))
+        fno = self.fno = FakeContracts(self.market, now, every=every)
         for symbol, price in fno.start_prices(now).items():
             c = fno.contracts[symbol]
             topic = topic_for(symbol, c.spec.fytoken)
@@ -200,6 +203,23 @@ class _ServerCore:
     def _contract_spec(self, symbol: str) -> ContractSpec | None:
         """The trading API's view of a listed derivative (lot, tick, freeze...)."""
         return None if self.fno is None else self.fno.spec(symbol)
+
+    def _catch_up(self, inst: _Instrument) -> None:
+        """Apply an unwatched derivative's latest row now that someone reads it."""
+        row, inst.pending = inst.pending, None
+        if row is not None:
+            self._apply(inst, row)
+
+    def _watched(self) -> set[str]:
+        """Derivatives whose quotes must move every step: subscribed (quote or depth) on a live
+        connection, or with a resting order. The others (most of a chain) only keep their
+        latest row until read: 86 contracts applied every step cost ~1.5 ms a step, and their
+        day high/low and average price are then sampled at the reads."""
+        out = {o.symbol for o in self.orders.orders.values() if o.status == PENDING}
+        for conn in self.connections:
+            if not conn.closed:
+                out.update(conn.symbols)
+        return out
 
     def _apply(self, inst: _Instrument, row: tuple[str, int, int, int, int, int]) -> None:
         """A market step's quote onto ``inst`` (a derivative also takes its open interest)."""
@@ -343,6 +363,8 @@ class _ServerCore:
         """Register (or find) ``symbol``; ``None`` if this fake does not know it."""
         inst = self._by_symbol.get(symbol)
         if inst is not None:
+            if inst.pending is not None:
+                self._catch_up(inst)
             return inst
         if symbol in self._invalid or (not self.loose_symbols and symbol not in self._start):
             return None

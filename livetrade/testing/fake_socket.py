@@ -64,8 +64,13 @@ class _DataSocket(_ServerCore):
         self.market.step(self.clock.now_ns())
         self.steps += 1
         moved: list[_Instrument] = []
+        watched = self._watched() if self.fno is not None else set()
         for row in tape.rows:
             inst = self._by_symbol[row[0]]
+            if inst.expiry and row[0] not in watched:
+                inst.pending = row  # brought up to date when read (_catch_up)
+                continue
+            inst.pending = None
             self._apply(inst, row)
             moved.append(inst)
         self._match_orders(moved)
@@ -110,6 +115,7 @@ class _DataSocket(_ServerCore):
             self.market.step(self.clock.now_ns())
             for row in self._tape.rows:
                 inst = self._by_symbol[row[0]]
+                inst.pending = None
                 self._apply(inst, row)
                 if row[0] in wanted:
                     pending.append(inst.update(lite))
@@ -311,6 +317,8 @@ class _DataSocket(_ServerCore):
                 conn.duplicate_subscribes += 1
                 continue
             inst = self._by_topic.get(topic)
+            if isinstance(inst, _Instrument) and inst.pending is not None:
+                self._catch_up(inst)  # its snapshot goes out now
             if inst is None and topic.startswith("dp|"):
                 inst = self._depth_topic(topic)  # type: ignore[assignment]
             if inst is None:

@@ -102,6 +102,7 @@ class _Instrument:
         "kind",
         "lot",
         "oi_change",
+        "pending",
         "prev",
         "symbol",
         "tick",
@@ -130,6 +131,8 @@ class _Instrument:
         self.lot = 1
         self.expiry = 0  # epoch seconds; 0: not a derivative
         self.oi_change = 0  # open interest change since the day's first quote (units)
+        # an unwatched derivative's latest market row, applied when it is read (see _apply)
+        self.pending: tuple[str, int, int, int, int, int] | None = None
         if self.kind == "if":
             # ltp, prev_close, exch_feed_time, high, low, open
             self.values: list[int] = [start, close, 0, start, start, start]
