@@ -317,6 +317,16 @@ async def test_orders_in_lots_through_our_client(fake: FakeFyersServer) -> None:
         book = {o.order_id: o for o in await rest.orderbook()}
         sizes = [book[s.order_id].quantity for s in sliced.slices if s.order_id]
         assert sizes == [27 * LOT, 3 * LOT]  # whole lots, none above the freeze quantity
+        low = "1.00"  # a resting buy, far below the option's price
+        rest_ack = await rest.place_order(
+            MONTHLY_CE, "BUY", LOT, "LIMIT", "MARGIN", limit_price=low
+        )
+        with pytest.raises(FyersOrderRejected) as odd_modify:
+            await rest.modify_order(rest_ack.order_id, kind="LIMIT", quantity=LOT + 1)
+        assert odd_modify.value.fyers_message == LOT_MESSAGE
+        await rest.modify_order(rest_ack.order_id, kind="LIMIT", quantity=3 * LOT)
+        assert fake.orders.orders[rest_ack.order_id].qty == 3 * LOT
+        await rest.cancel_order(rest_ack.order_id)
         positions = await rest.positions()
     rows = {p.symbol: p for p in positions.positions}
     assert rows[MONTHLY_CE].net_quantity == 2 * LOT and rows[FUT].net_quantity == 30 * LOT
