@@ -123,8 +123,8 @@ async def _symbol_token_shapes(fake: FakeFyersServer, fake_bad: str) -> None:
             url, json={"symbols": [SBIN] * 501}, headers={"Authorization": jwt}
         )
         assert too_many.status_code == 400
-        missing = await http.post(
-            fake.rest_url + "/options-chain-v3", json={}, headers={"Authorization": jwt}
+        missing = await http.post(  # a data route the fake does not serve (spec 3.4 "Others")
+            fake.rest_url + "/futures-chain", json={}, headers={"Authorization": jwt}
         )
         assert missing.status_code == 404
         get = await http.get(url, headers={"Authorization": jwt})

@@ -4,8 +4,10 @@
 Served under the fake's ``/data`` base, with the same token check as symbol-token, in the
 shapes of spec 3.4 and 3.7: ``GET /history``, ``GET /quotes?symbols=a,b`` (and the SDK's
 ``quotes_v2``, ``POST /quotes {"symbols": [...]}``), ``GET /depth?symbol=…&ohlcv_flag=1`` and
-``GET /marketStatus``. Errors have the real API's shape ``{"s":"error","code":…,"message":…}``:
--300 for a symbol the fake does not know, -50 for bad input.
+``GET /marketStatus`` and the option chain ``GET /options-chain-v3``
+(:mod:`livetrade.testing.fake_chain`). Errors have the real API's shape
+``{"s":"error","code":…,"message":…}``: -300 for a symbol the fake does not know, -50 for bad
+input.
 
 Everything is priced from the fake's own seeded market: quotes and depth from its current
 values (the best depth levels are its bid/ask, the deeper ones from
@@ -35,13 +37,16 @@ from livetrade.history import FIRST_DAY, RESOLUTIONS, SECONDS_DAYS
 
 if TYPE_CHECKING:
     from livetrade.feeds.sim_history import SimHistory
+    from livetrade.testing.fake_fno import FakeContracts
 
 __all__ = ["DATA_PATHS", "DepthTopic", "FakeMarketData", "ist_date"]
 
 MAX_QUOTES: Final = 50
 """Symbols one ``/data/quotes`` call may ask for (spec 3.4)."""
 
-DATA_PATHS: Final = frozenset({"/history", "/quotes", "/depth", "/marketStatus"})
+DATA_PATHS: Final = frozenset(
+    {"/history", "/quotes", "/depth", "/marketStatus", "/options-chain-v3"}
+)
 
 _TIMEFRAME_OF: Final = {res: tf for tf, res in RESOLUTIONS.items()} | {"D": "1D"}
 _EPOCH: Final = date(1970, 1, 1)
@@ -81,11 +86,16 @@ class Priced(Protocol):
     exchange_token: str
     trading_symbol: str
     values: list[int]
+    tick: int  # paise
+    lot: int  # units (1 for shares)
+    expiry: int  # epoch seconds (0: not a derivative)
+    oi_change: int
 
 
 class Server(Protocol):
     seed: int
     history: SimHistory
+    fno: FakeContracts | None
 
     def instrument(self, symbol: str) -> Any: ...
 
@@ -139,7 +149,13 @@ def book_values(inst: Priced, seed: int, ts_ns: int) -> tuple[int, ...]:
     if inst.kind != "sf":
         return (0,) * DEPTH_WIDTH
     # ts: the last feed time (s), so a topic's book only moves when its quote does
-    return simulated_levels(seed, inst.symbol, v[6], v[7], v[3] * NS or ts_ns, (v[4], v[5]))
+    ts = v[3] * NS or ts_ns
+    if inst.lot > 1:  # a derivative: levels on its tick, quantities in lots
+        top = (v[4], v[5])
+        return simulated_levels(
+            seed, inst.symbol, v[6], v[7], ts, top, tick=inst.tick, lot=inst.lot
+        )
+    return simulated_levels(seed, inst.symbol, v[6], v[7], ts, (v[4], v[5]))
 
 
 class FakeMarketData:
@@ -169,6 +185,10 @@ class FakeMarketData:
             return self.quotes([s for s in raw.split(",") if s])
         if path == "/depth":
             return self.depth(params)
+        if path == "/options-chain-v3":
+            from livetrade.testing.fake_chain import option_chain
+
+            return option_chain(self.server, params)
         return self.market_status()
 
     # ---- quotes -------------------------------------------------------------------------------
@@ -267,7 +287,7 @@ class FakeMarketData:
             "l": _rupees(v[13]),
             "c": _rupees(prev),
             "chp": round((last - prev) * 100 / prev, 2) if prev else 0.0,
-            "tick_Size": 0.05,
+            "tick_Size": _rupees(inst.tick),
             "ch": _rupees(last - prev),
             "ltq": v[8],
             "ltt": v[2] or self.server.now_ns() // NS,
@@ -276,11 +296,15 @@ class FakeMarketData:
             "atp": _rupees(v[11]),
             "lower_ckt": _rupees(v[17]),
             "upper_ckt": _rupees(v[18]),
-            "expiry": "",
-            "oi": 0,
-            "oiflag": False,
-            "pdoi": 0,
-            "oipercent": 0.0,
+            "expiry": str(inst.expiry) if inst.expiry else "",
+            "oi": v[12],
+            "oiflag": bool(inst.expiry),
+            "pdoi": v[12] - inst.oi_change,
+            "oipercent": (
+                round(inst.oi_change * 100 / (v[12] - inst.oi_change), 2)
+                if v[12] - inst.oi_change
+                else 0.0
+            ),
         }
         if params.get("ohlcv_flag") != "1":
             for key in ("o", "h", "l", "c", "v"):
