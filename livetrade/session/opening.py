@@ -125,7 +125,9 @@ async def open_session(
     cost of carry) and quoted with it: ``session.derivatives`` (livetrade.feeds.sim_derivatives).
 
     ``config=SessionConfig(...)`` gives every setting at once (``session.config``); keywords
-    left at their defaults keep the config's values, any other keyword replaces one.
+    left at their defaults keep the config's values, any other keyword replaces one. Every
+    setting is checked first: a bad one raises (``InvalidInput`` naming it) before a previous
+    session of the same name is closed or a journal opened.
     """
     keywords = {k: v for k, v in locals().items() if k != "config"}
     cfg = SessionConfig(**keywords) if config is None else _merge(config, keywords)

@@ -20,6 +20,7 @@ import asyncio
 import logging
 from collections import deque
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from livetrade.brokers.paper import Book, PaperBroker, book_from_depth, book_from_record
@@ -32,7 +33,7 @@ from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import SimulatedMarket
 from livetrade.history import MarketData
 from livetrade.journal import Journal, restore
-from livetrade.market_hours import default_hours
+from livetrade.market_hours import MarketHours, default_hours
 from livetrade.marketview import MarketView
 from livetrade.model import Product, ns_to_datetime
 from livetrade.money import ChargesModel, IndianEquityCharges, from_paise, to_paise
@@ -71,7 +72,8 @@ class SessionState:
     ``config``: what was asked (:class:`SessionConfig`). ``source``: the feed object
     (:class:`~livetrade.session.feeds.MarketFeed`); ``feed`` its name, and ``market``,
     ``replay``, ``fyers_feed``, ``hub_feed``, ``live_feed`` the wrapped feed of that kind or
-    None (read-only views of ``source``, as the session always had them).
+    None: views of ``source`` for the readers that always had them, computed once (the source
+    never changes; a test may still stand in for one).
     """
 
     def __init__(
@@ -120,10 +122,10 @@ class SessionState:
         self.source.on_state.append(self._on_feed_state)
         self.source.on_state.append(self.feed_event.emit)
         self.source.on_error.append(self._report)
-        calendar = config.calendar
+        calendar = config.calendar  # one MarketHours for the engine and the derivatives
         self.derivatives: SimDerivatives | None = None  # listed before a journal replays orders
         if config.derivatives:
-            self._list_derivatives(charges)
+            self._list_derivatives(charges, calendar)
         self._pnl: deque[tuple[int, int, int, int, int, int]] = deque(maxlen=200_000)
         self._last_sample_ns = 0
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -162,31 +164,31 @@ class SessionState:
         """The feed's name: ``"sim"``, ``"replay"``, ``"fyers"`` or ``"hub"``."""
         return self.source.name
 
-    @property
+    @cached_property
     def market(self) -> SimulatedMarket | None:
         """The simulated market (``feed="sim"``), else None."""
         src = self.source
         return src.market if isinstance(src, SimSource) else None
 
-    @property
+    @cached_property
     def replay(self) -> ReplayFeed | None:
         """The replayed quotes (``feed="replay"``), else None."""
         src = self.source
         return src.replay if isinstance(src, ReplaySource) else None
 
-    @property
+    @cached_property
     def fyers_feed(self) -> FyersFeed | None:
         """Fyers' data socket feed (``feed="fyers"``), else None."""
         src = self.source
         return src.feed if isinstance(src, FyersSource) else None
 
-    @property
+    @cached_property
     def hub_feed(self) -> HubFeed | None:
         """The hub's feed (``feed="hub"``), else None."""
         src = self.source
         return src.feed if isinstance(src, HubSource) else None
 
-    @property
+    @cached_property
     def live_feed(self) -> FyersFeed | HubFeed | None:
         """The feed with its own connection (Fyers or hub), else None."""
         return self.fyers_feed or self.hub_feed
@@ -267,7 +269,7 @@ class SessionState:
                 ),
             )
 
-    def _list_derivatives(self, charges: ChargesModel) -> None:
+    def _list_derivatives(self, charges: ChargesModel, calendar: MarketHours | None) -> None:
         """``derivatives=True``: NIFTY futures and options on the simulated market, registered in
         the engine's instruments (which the India charges model then reads)."""
         from livetrade.feeds.sim_derivatives import SimDerivatives
@@ -277,7 +279,7 @@ class SessionState:
             self.market,
             self.engine.instruments,
             self.clock.now_ns(),
-            hours=self.config.calendar or default_hours(),
+            hours=calendar or default_hours(),
         )
         if isinstance(charges, IndianEquityCharges) and charges.instruments is None:
             charges.instruments = self.engine.instruments
