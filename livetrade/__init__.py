@@ -46,7 +46,7 @@ from livetrade.model import (
 from livetrade.money import Charges, FlatCommission, IndianEquityCharges, NoCharges
 from livetrade.prices import LivePriceStream
 from livetrade.risk import RiskLimits
-from livetrade.session import Session, get_session, open_session
+from livetrade.session import Session, SessionConfig, get_session, open_session
 
 __version__ = "0.1.0"
 
@@ -112,6 +112,7 @@ __all__ = [
     "Role",
     "Session",
     "SessionClosed",
+    "SessionConfig",
     "Side",
     "SimulatedMarket",
     "StopLossConfig",
