@@ -283,6 +283,30 @@ class SimDerivatives:
         self._arrays()
         return added
 
+    def register_symbol(self, symbol: str) -> Instrument | None:
+        """Register a contract of this market named by its ticker (e.g. one a journal holds
+        after it expired and left the listing), so a restore books it as the derivative it
+        was, not as a share; not quoted. ``None`` for a ticker that is not ours."""
+        from livetrade.fno.lookup import parse_ticker
+
+        known = self.instruments.known(symbol)
+        if known is not None:
+            return known
+        try:
+            parts = parse_ticker(symbol, NAME)
+        except InvalidInput:
+            return None
+        if parts.day is not None:
+            expiry = date(parts.year, parts.month, parts.day)
+        else:
+            expiry = monthly_expiry(parts.year, parts.month, self.hours)
+        inst = self._contract(
+            symbol, expiry, parts.strike_paise, parts.option_type,
+            self.market.price_paise(UNDERLYING),
+        )  # fmt: skip
+        self.instruments.register(inst)
+        return inst
+
     def _list_oi(self, added: list[Instrument], spot: int) -> None:
         """Open interest at listing: a bell over strikes (width ~6 strikes, our choice) peaking
         at the money, ×1.4 on the out-of-the-money side, ±30% noise; futures a flat 20,000

@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from livetrade.errors import InvalidInput, LiveTradeError, OrderRejected
 from livetrade.model import KillSwitch, Order, OrderKind, OrderStatus, Product, Side
+from livetrade.request import OrderRequest
 from livetrade.session.core import SessionCore
+
+if TYPE_CHECKING:
+    from livetrade.engine import BasketResult, Conversion
 
 
 class Orders(SessionCore):
@@ -31,14 +37,17 @@ class Orders(SessionCore):
         stop_loss: object = None,
         take_profit: object = None,
         tag: str | None = None,
+        slice: bool = False,
     ) -> Order:
         """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``.
         ``quantity`` in units (shares; for F&O a multiple of the lot) or ``lots=`` whole lots
-        (``lots=2`` of a NIFTY option is 130 units): exactly one of them.
+        (``lots=2`` of a NIFTY option is 130 units): exactly one of them. ``slice=True``: above
+        the contract's freeze quantity the order is cut into legal slices and the parent is
+        returned (its slices: :meth:`children`); without it such an order is refused.
         Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
         return await self._routed(self._submit(
             symbol, Side.BUY, self._units(symbol, quantity, lots), order_type, limit_price,
-            trigger_price, product, stop_loss, take_profit, tag,
+            trigger_price, product, stop_loss, take_profit, tag, slice,
         ))  # fmt: skip
 
     async def sell(
@@ -54,12 +63,13 @@ class Orders(SessionCore):
         stop_loss: object = None,
         take_profit: object = None,
         tag: str | None = None,
+        slice: bool = False,
     ) -> Order:
         """Place a sell (an INTRADAY or MARGIN sell beyond the position opens a short);
-        ``quantity`` or ``lots=`` as for :meth:`buy`."""
+        ``quantity`` or ``lots=`` and ``slice=`` as for :meth:`buy`."""
         return await self._routed(self._submit(
             symbol, Side.SELL, self._units(symbol, quantity, lots), order_type, limit_price,
-            trigger_price, product, stop_loss, take_profit, tag,
+            trigger_price, product, stop_loss, take_profit, tag, slice,
         ))  # fmt: skip
 
     def _units(self, symbol: str, quantity: int | None, lots: int | None) -> int:
@@ -97,6 +107,7 @@ class Orders(SessionCore):
         stop_loss: object,
         take_profit: object,
         tag: str | None,
+        slice: bool = False,
     ) -> Order:
         self._check_open()
         return self.engine.submit(
@@ -112,7 +123,88 @@ class Orders(SessionCore):
             tag=tag,
             source="notebook",
             origin=cell_origin(),
+            slice=slice,
         )
+
+    async def place_basket(
+        self, legs: Sequence[Mapping[str, Any] | OrderRequest], *, unwind: bool = True
+    ) -> BasketResult:
+        """Place a multi-leg order (a straddle, a spread) as one basket: each leg a dict of
+        :meth:`buy`-style fields (``symbol``, ``side``, ``quantity`` or ``lots``, ``kind``,
+        ``product``, ``limit_price``...). Every leg is checked first and nothing is placed if
+        one is refused (``BasketRejected`` names the leg); buys (hedges) go before sells; a leg
+        that fails after others went out unwinds them (``unwind=False`` keeps them) and the
+        :class:`~livetrade.engine.BasketResult` says leg by leg what is live. Live: one Fyers
+        multi-order request, returned once Fyers has answered every leg."""
+        from livetrade.engine.baskets import parse_legs
+
+        self._check_open()
+        legs = [self._leg_units(i, leg) for i, leg in enumerate(legs)]
+        requests = parse_legs(
+            legs,
+            default_product=self.engine.default_product,
+            instruments=self.engine.instruments,
+            source="notebook",
+        )
+        result = self.engine.place_basket(requests, origin=cell_origin(), unwind=unwind)
+        if self.router is not None:
+            for order in result.orders:
+                if order.live:
+                    await self.router.settled(order)
+            await self.router.drain()
+            await self._read_back()
+        return result
+
+    def _leg_units(self, i: int, leg: Mapping[str, Any] | OrderRequest) -> Any:
+        """A leg's ``lots`` as units (``quantity``), as :meth:`buy` takes them."""
+        if isinstance(leg, OrderRequest) or not isinstance(leg, Mapping) or "lots" not in leg:
+            return leg
+        fields = dict(leg)
+        try:
+            units = self._units(str(fields.get("symbol", "")), fields.pop("quantity", None),
+                                fields.pop("lots"))  # fmt: skip
+        except OrderRejected as rej:
+            raise OrderRejected(rej.code, rej.reason, f"legs[{i}].{rej.field}") from None
+        return fields | {"quantity": units}
+
+    def basket_orders(self, basket_id: str) -> list[Order]:
+        """The orders of one basket: its legs and any orders that unwound them."""
+        return self.engine.basket_orders(basket_id)
+
+    async def convert(
+        self,
+        symbol: str,
+        quantity: int | None = None,
+        from_product: Product | str = Product.INTRADAY,
+        to_product: Product | str = Product.CNC,
+        *,
+        lots: int | None = None,
+    ) -> Conversion:
+        """Move ``quantity`` units (or ``lots=``) of an open position between products:
+        INTRADAY ↔ CNC for shares, INTRADAY ↔ MARGIN for F&O. Paper re-bills the charges
+        that differ (delivery STT, stamp duty, brokerage: ``engine.convert``); live asks Fyers
+        (``convert_position``) and books it only when Fyers accepts. Refusals name the field."""
+        self._check_open()
+        units = self._units(symbol, quantity, lots)
+        if self.router is not None:
+            return await self.router.convert(symbol, units, from_product, to_product)
+        return self.engine.convert(symbol, units, from_product, to_product)
+
+    def sliced_orders(self) -> list[Order]:
+        """Parents of the orders cut at the freeze quantity (``slice=True``)."""
+        return self.engine.sliced_orders()
+
+    def children(self, parent_id: str) -> list[Order]:
+        """The slices of a sliced order, in the order they were placed."""
+        return self.engine.children(parent_id)
+
+    async def cancel_sliced(self, parent_id: str) -> list[Order]:
+        """Cancel every slice of a sliced order still working; returns them."""
+        self._check_open()
+        cancelled = self.engine.cancel_sliced(parent_id)
+        if self.router is not None:
+            await self.router.drain()
+        return cancelled
 
     async def settle(self, order: Order) -> Order:
         """Live: wait for Fyers' answer on ``order`` just placed through the engine (a refusal

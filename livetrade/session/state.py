@@ -286,6 +286,11 @@ class SessionState:
 
     def _restore(self, journal: Journal) -> None:
         records = list(journal.records())
+        if records and self.derivatives is not None:  # contracts that expired since
+            for rec in records:
+                symbol = rec.data.get("symbol") if rec.kind.startswith("order") else None
+                if isinstance(symbol, str) and symbol not in self.engine.instruments:
+                    self.derivatives.register_symbol(symbol)
         if records:
             last_ts = restore(self.engine, records, journal.path)
             self.restored = True
@@ -361,6 +366,18 @@ class SessionState:
             self.order_event.emit(event)
         elif kind.startswith("position_"):
             self.position_event.emit(event)
+        elif kind == "contract_expired":
+            self._contract_expired(event.message)
+
+    def _contract_expired(self, symbol: str) -> None:
+        """A settled contract leaves the watch list (a live feed unsubscribes it; the
+        simulated chain stops quoting it at its expiry and lists the next weekly)."""
+        if self.source.live and symbol in self.source.symbols:
+            self._spawn(self.source.unwatch([symbol]), "unwatch-expired")
+        elif self.derivatives is not None:
+            self.derivatives.list_contracts(self.clock.now_ns())
+        self.position_event.emit(EngineEvent("position_expired", self.clock.now_ns(),
+                                             message=symbol))  # fmt: skip
 
     def _order_socket_connected(self) -> None:
         """(Re)connected: read the books once for anything sent while the socket was down."""

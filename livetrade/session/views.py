@@ -23,7 +23,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from livetrade.api import ApiServer
+    from livetrade.chain import OIFn
     from livetrade.depth import DayStats, Depth
+    from livetrade.engine.funds import Funds
     from livetrade.session.opening import Session
     from livetrade.ui.dashboard import Dashboard
 
@@ -71,7 +73,41 @@ class Views(Live):
         return option_chain(
             self.engine.instruments, self.stream.quote, underlying, self.now,
             expiry=expiry, strikes=strikes, r=DEFAULT_RATE if r is None else r,
+            oi=self._open_interest(),
         )  # fmt: skip
+
+    def _open_interest(self) -> OIFn | None:
+        """Open interest per contract where the feed has it (the simulated derivatives)."""
+        return self.derivatives.open_interest if self.derivatives is not None else None
+
+    def payoff(
+        self,
+        underlying: str = "NSE:NIFTY50-INDEX",
+        *,
+        r: float | None = None,
+        points: int = 201,
+        width: float = 0.06,
+    ) -> Any:
+        """Plotly figure: P&L of the open positions on ``underlying`` at their first expiry
+        and today (Black-76 at the chain's implied volatilities), breakevens marked
+        (``livetrade.payoff``). ``width``: the price range either side of spot, a fraction."""
+        from livetrade.chain import DEFAULT_RATE
+        from livetrade.payoff import payoff
+
+        positions = [
+            (p.symbol, p.quantity, float(p.avg_buy_price)) for p in self.engine.positions()
+        ]
+        return payoff(
+            underlying, positions, self.engine.instruments, self.stream.quote, self.now,
+            r=DEFAULT_RATE if r is None else r, oi=self._open_interest(), points=points,
+            width=width,
+        )  # fmt: skip
+
+    def funds(self) -> Funds:
+        """The account as a broker's funds page shows it (rupees): cash, margin blocked by
+        futures and short options (approximate SPAN + exposure, ``livetrade.fno.margin``),
+        premium paid and received, realised and unrealised P&L, and what is available."""
+        return self.engine.funds()
 
     def greeks_df(self) -> pd.DataFrame:
         """Net delta (units of the underlying), gamma, theta (₹ a day) and vega (₹ a volatility
@@ -159,9 +195,17 @@ class Views(Live):
         return fills_frame(self.engine.fills)
 
     def positions_df(self, include_closed: bool = False) -> pd.DataFrame:
+        """One row per position (units and lots), with its underlying, expiry, days to expiry
+        and net Greeks (delta in units of the underlying, theta ₹ a day, vega ₹ a vol point;
+        a share is delta = its quantity), so ``groupby("underlying").sum()`` nets them."""
+        from livetrade.chain import add_position_greeks, chain_source
         from livetrade.frames import positions_frame
 
-        return positions_frame(self.engine.positions(include_closed), self.engine.instruments)
+        inst = self.engine.instruments
+        now = self.now
+        frame = positions_frame(self.engine.positions(include_closed), inst)
+        chains = chain_source(inst, self.stream.quote, now, oi=self._open_interest())
+        return add_position_greeks(frame, inst, chains, now)
 
     def pnl_df(self) -> pd.DataFrame:
         """Equity curve: cash, market value, realized (gross), unrealized, charges, net P&L and
