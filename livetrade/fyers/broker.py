@@ -141,6 +141,9 @@ __all__ = [
 log = logging.getLogger("livetrade.fyers.broker")
 
 OPTION_CHAIN_PATH: Final = "/options-chain-v3"
+_DECIMAL_JSON: Final = json.JSONDecoder(parse_float=Decimal)
+"""JSON numbers as Decimal; made once (``json.loads(..., parse_float=)`` builds a decoder per
+call, about half the parse time of a small answer)."""
 
 
 class FyersRestClient:
@@ -350,7 +353,7 @@ class FyersRestClient:
     @staticmethod
     def _json(content: bytes) -> dict[str, Any] | None:
         try:
-            data = json.loads(content, parse_float=Decimal)
+            data = _DECIMAL_JSON.decode(content.decode())
         except ValueError:
             return None
         return data if isinstance(data, dict) else None

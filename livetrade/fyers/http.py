@@ -50,7 +50,7 @@ class Reply:
 
 class HttpFailure(Exception):
     """No HTTP answer. ``not_sent``: the request certainly never reached the server (connect
-    refused, no pooled connection in time, bad URL); ``timed_out``: a timeout cut it short."""
+    refused or timed out, bad URL); ``timed_out``: a timeout cut it short."""
 
     def __init__(self, name: str, *, not_sent: bool = False, timed_out: bool = False) -> None:
         super().__init__(name)
@@ -77,10 +77,12 @@ class HttpSeam(Protocol):
 
 class AiohttpSeam:
     """One lazily made ``aiohttp.ClientSession`` (connection reuse), created in the running
-    loop. ``timeout`` bounds the connect (pool wait included) and every socket read, as httpx's
-    per-phase timeout did. ``trust_env`` (proxy variables, ``.netrc``) is off for loopback, so
-    a fake Fyers is never reached through a proxy. A ``session`` handed in is the caller's to
-    close.
+    loop. ``timeout`` bounds each whole request, and a new connection's connect on its own (one
+    timer per request, as aiohttp's defaults: a timer per socket read cost measurable CPU); a
+    connect that timed out or failed is ``not_sent``, any other timeout may have been sent.
+    ``trust_env`` (proxy variables, ``.netrc``) is off for loopback, so a fake Fyers is never
+    reached through a proxy. No cookie jar: Fyers authenticates by header, and a jar costs
+    CPU on every request. A ``session`` handed in is the caller's to close.
 
     aiohttp silently resends a GET/PUT/DELETE whose reused connection dropped; that is turned
     off (on a session handed in too): a lost DELETE (cancel, exit positions) may have been
@@ -106,10 +108,9 @@ class AiohttpSeam:
             import aiohttp
 
             self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(
-                    total=None, connect=self.timeout, sock_read=self.timeout
-                ),
+                timeout=aiohttp.ClientTimeout(total=self.timeout, sock_connect=self.timeout),
                 trust_env=self.trust_env,
+                cookie_jar=aiohttp.DummyCookieJar(),
             )
             _no_silent_resend(self._session)
         return self._session
