@@ -1,30 +1,42 @@
-"""Fyers REST: our ``FyersRestClient`` (httpx) against the official SDK's ``fyersModel``.
+"""Fyers REST: our ``FyersRestClient`` against the official SDK's ``fyersModel``.
 
-Same fake Fyers server for both, in its own process (so the client process's CPU time is the
-client's alone), same run. One round trip = place a market order (``POST /orders/sync``) and
-read it back (``GET /orders?id=``): two requests.
+Same fake Fyers server for every client, in its own process (so the client process's CPU time
+is the client's alone), same run. One round trip = place a market order (``POST /orders/sync``)
+and read it back (``GET /orders?id=``): two requests.
 
 * sequential: ``--n`` round trips one after another (the SDK in its default sync mode on
   ``requests``); p50 round trip and client CPU per request;
 * 50 at once: ``--batches`` batches of 50 concurrent round trips (the SDK in its async mode
   on ``aiohttp``, as a user would run 50 at once); p50 batch wall time and CPU per request.
 
-Our rate limiter is lifted (Fyers allows 10 requests/s: measured here is the code path, not
-the limiter's waits). A variant of ours shows what the pool size does: at most 10 connections
-(Fyers' 10 requests/s: our limiter never has more in flight) against httpx's default 100, of
-which it keeps 20 alive. The line under the table counts httpcore's attempts to import
-``sniffio`` per request (each failed import is a file-system search when it is missing).
+Rows: the SDK (the baseline), ours on its default aiohttp session, ours on an httpx client
+handed in (the path before the switch), and bare httpx / bare aiohttp doing the same two
+requests with no client logic. ``--rounds`` interleaves all rows that many times (a noisy
+neighbour on the shared cores hits them alike) and the table shows medians; every measurement
+gets a fresh fake server, because the fake scans its whole order book on each request and
+would slow whichever row ran later. Our rate limiter is lifted (Fyers allows 10 requests/s:
+measured here is the code path, not the limiter's waits). The line under the table counts
+httpcore's attempts to import ``sniffio`` per request on the httpx path.
 
-    .venv/bin/python benchmarks/fyers_rest_bench.py [--n 300] [--batches 10]
+    .venv/bin/python benchmarks/fyers_rest_bench.py [--n 300] [--batches 10] [--rounds 3]
 
-Measured here (2 shared cores, so ±20 %), ours / SDK: without sniffio 1.63x round trip and
-1.63x CPU in sequence, 8.3x wall and 12.2x CPU at 50 at once; with sniffio installed (now a
-dependency of the ``fyers`` extra) 1.22x / 1.17x and 5.2x / 9.5x. What is left is httpx's
-own path: in sequence its request/response layers, and at 50 at once httpcore's pool
-housekeeping (``_assign_requests_to_connections`` checks every connection, with a ``poll``
-and anyio's socket attributes, for every queued request: most of the client's CPU). A pool of
-10 connections cuts that CPU by about a third, not to the SDK's aiohttp figure. Fyers' limit
-of 10 requests/s means our limiter spreads 50 orders over 5 s anyway.
+Why aiohttp: on httpx, ours was 1.2-1.6x the SDK's CPU in sequence and 6-10x at 50 at once,
+and bare httpx was no better: httpx's own request/response layers in sequence, and httpcore's
+pool housekeeping at 50 at once (``_assign_requests_to_connections`` checks every connection
+for every queued request). aiohttp, which the SDK's async mode uses, costs about what the SDK
+costs; our client adds its checks, tags, limiter and Decimal parsing (about 50 µs a request,
+measured without a network), which is why ours sits above bare aiohttp.
+
+Measured here (2 cores shared with other work; medians of 3 rounds), x = row / SDK:
+
+    ours (aiohttp)        seq round trip 0.31x, CPU 0.41x; 50 at once wall 0.79x, CPU 1.19x
+    ours on httpx         1.09x, 1.48x; 3.06x, 10.3x
+    bare httpx            0.80x, 1.66x; 3.71x, 9.6x
+    bare aiohttp          0.25x, 0.30x; 0.62x, 0.86x
+
+At 50 at once the SDK's async mode is little more than aiohttp and ``json``, so its CPU there
+(418 µs/request) is bare aiohttp's (358) plus its logging; ours adds ~50-80 µs of validation,
+tag, limiter, Decimal parsing and order-row parsing (``records.parse_order``) per request.
 """
 
 from __future__ import annotations
