@@ -1,6 +1,7 @@
-"""Many orders in one go: baskets (``POST /multi-order/sync``) and sliced orders
-(``isSliceOrder``), each leg answered on its own, and a lost answer settled leg by leg from the
-order book by tag (never resent blind). Used by :class:`~livetrade.fyers.broker.FyersRestClient`.
+"""Lost answers and many orders in one go: a place whose answer was lost is looked up in the
+order book by tag (never resent blind); baskets (``POST /multi-order/sync``) and sliced orders
+(``isSliceOrder``) are answered leg by leg, and a lost answer settled leg by leg the same
+way. Used by :class:`~livetrade.fyers.broker.FyersRestClient`.
 """
 
 from __future__ import annotations
@@ -26,11 +27,12 @@ from livetrade.fyers.records import (
     _str,
     rejection_from,
 )
+from livetrade.model import OrderStatus
 
 if TYPE_CHECKING:
     from livetrade.fyers.broker import FyersRestClient
 
-__all__ = ["BASKET_PATH", "look_for_slices", "place_basket", "sliced"]
+__all__ = ["BASKET_PATH", "look_for", "look_for_slices", "place_basket", "recovered", "sliced"]
 
 log = logging.getLogger("livetrade.fyers.broker")
 
@@ -200,4 +202,56 @@ async def look_for_slices(
         f"the answer to the sliced order tagged {tag!r} was lost ({why}) and the order "
         f"book could not be read ({last}); check the order book before placing it again",
         tag,
+    )
+
+
+async def look_for(
+    client: FyersRestClient, tag: str, body: Mapping[str, Any], why: str
+) -> BrokerOrder | None:
+    """After a lost answer: is the tagged order in the book? (None = certainly not.)"""
+    last = ""
+    for _ in range(client.lookup_attempts):
+        await client._sleep(client.settle_delay)
+        try:
+            found = await client.find_by_tag(tag)
+        except SubmitUncertain:
+            raise
+        except (FyersApiError, AuthError) as exc:  # cannot tell: never resend blind
+            last = str(exc)
+            if isinstance(exc, AuthError):
+                break
+            continue
+        if found is not None and (
+            found.symbol != body["symbol"]
+            or int(found.side) != body["side"]
+            or found.quantity != body["qty"]
+        ):
+            raise SubmitUncertain(
+                f"the order book has order {found.order_id} tagged {tag!r} but for "
+                f"{found.side.name} {found.quantity} {found.symbol}: tags must be unique",
+                tag,
+            )
+        log.info(
+            "after %s the order tagged %s is %s",
+            why,
+            tag,
+            "in the book" if found else "not in the book",
+        )
+        return found
+    raise SubmitUncertain(
+        f"the answer to the order tagged {tag!r} was lost ({why}) and the order book "
+        f"could not be read ({last}); check find_by_tag() before placing it again",
+        tag,
+    )
+
+
+def recovered(found: BrokerOrder, tag: str, attempts: int) -> OrderAck:
+    if found.status is OrderStatus.REJECTED:
+        raise rejection_from(found.message, None, None)
+    return OrderAck(
+        found.order_id,
+        tag,
+        "found in the order book after a lost answer",
+        recovered=True,
+        attempts=attempts,
     )

@@ -89,7 +89,7 @@ from livetrade.fyers.records import (  # sans-I/O: re-exported here for old impo
     validate_tag,
 )
 from livetrade.fyers.rest import FyersApiError, pause_on_429
-from livetrade.model import Order, OrderKind, OrderStatus, Product, Side
+from livetrade.model import Order, OrderKind, Product, Side
 
 if TYPE_CHECKING:
     import aiohttp
@@ -558,9 +558,9 @@ class FyersRestClient:
                         return sliced
                     found = None
                 else:
-                    found = await self._look_for(tag, body, str(exc))
+                    found = await _basket.look_for(self, tag, body, str(exc))
                 if found is not None:
-                    return self._recovered(found, tag, attempts)
+                    return _basket.recovered(found, tag, attempts)
                 if attempts >= self.submit_attempts:
                     raise SubmitUncertain(
                         f"placing the order tagged {tag!r} failed {attempts} times (last: {exc}) "
@@ -599,14 +599,16 @@ class FyersRestClient:
                     )
                 return sliced
             if order_id is None:  # e.g. code 201: sent, no exchange acknowledgement yet
-                found = await self._look_for(tag, body, f"answer without an id (code {code})")
+                found = await _basket.look_for(
+                    self, tag, body, f"answer without an id (code {code})"
+                )
                 if found is None:
                     raise SubmitUncertain(
                         f"Fyers accepted the order tagged {tag!r} without an id (code {code}) "
                         "and the order book does not show it yet",
                         tag,
                     )
-                return self._recovered(found, tag, attempts)
+                return _basket.recovered(found, tag, attempts)
             return OrderAck(
                 order_id,
                 tag,
@@ -614,55 +616,6 @@ class FyersRestClient:
                 code if isinstance(code, int) else None,
                 attempts=attempts,
             )
-
-    async def _look_for(self, tag: str, body: Mapping[str, Any], why: str) -> BrokerOrder | None:
-        """After a lost answer: is the tagged order in the book? (None = certainly not.)"""
-        last = ""
-        for _ in range(self.lookup_attempts):
-            await self._sleep(self.settle_delay)
-            try:
-                found = await self.find_by_tag(tag)
-            except SubmitUncertain:
-                raise
-            except (FyersApiError, AuthError) as exc:  # cannot tell: never resend blind
-                last = str(exc)
-                if isinstance(exc, AuthError):
-                    break
-                continue
-            if found is not None and (
-                found.symbol != body["symbol"]
-                or int(found.side) != body["side"]
-                or found.quantity != body["qty"]
-            ):
-                raise SubmitUncertain(
-                    f"the order book has order {found.order_id} tagged {tag!r} but for "
-                    f"{found.side.name} {found.quantity} {found.symbol}: tags must be unique",
-                    tag,
-                )
-            log.info(
-                "after %s the order tagged %s is %s",
-                why,
-                tag,
-                "in the book" if found else "not in the book",
-            )
-            return found
-        raise SubmitUncertain(
-            f"the answer to the order tagged {tag!r} was lost ({why}) and the order book "
-            f"could not be read ({last}); check find_by_tag() before placing it again",
-            tag,
-        )
-
-    @staticmethod
-    def _recovered(found: BrokerOrder, tag: str, attempts: int) -> OrderAck:
-        if found.status is OrderStatus.REJECTED:
-            raise rejection_from(found.message, None, None)
-        return OrderAck(
-            found.order_id,
-            tag,
-            "found in the order book after a lost answer",
-            recovered=True,
-            attempts=attempts,
-        )
 
     # ---- baskets -----------------------------------------------------------------------------
 
