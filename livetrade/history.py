@@ -54,6 +54,7 @@ if TYPE_CHECKING:
     from livetrade.feeds.sim_history import SimHistory
     from livetrade.fyers.broker import RateLimiter
     from livetrade.fyers.credentials import FyersConfig
+    from livetrade.fyers.http import HttpSeam
     from livetrade.session import Session
 
 __all__ = [
@@ -268,7 +269,8 @@ def parse_candles(body: dict[str, Any]) -> list[tuple[int, ...]]:
 class FyersHistory:
     """Fyers ``/data/history`` for one app+user: split, paced, retried on 429 and cached.
 
-    ``transport`` (e.g. ``httpx.MockTransport``) replaces the network; ``limiter`` defaults to
+    ``transport`` (an httpx one, e.g. ``httpx.MockTransport``) replaces the network (by default
+    an aiohttp session per :meth:`columns` call that sends anything); ``limiter`` defaults to
     :func:`shared_limiter`; ``now`` (epoch seconds) says which IST day is today; ``cache_dir``
     defaults to ``<data dir>/history``. ``requests`` lists every request sent
     ``(symbol, resolution, range_from, range_to)``.
@@ -345,21 +347,22 @@ class FyersHistory:
         covered = self.cache.covered(symbol, tf, first, last)
         plan = plan_requests(tf, first, last, covered, today)
         if plan:
-            import httpx
+            from livetrade.fyers.http import make_seam  # the HTTP library only when Fyers is asked
 
-            async with httpx.AsyncClient(
-                transport=self._transport, timeout=httpx.Timeout(self.timeout)
-            ) as http:
+            http = make_seam(self.url, self.timeout, transport=self._transport)
+            try:
                 for d0, d1 in plan:
                     rows = await self._fetch(http, symbol, tf, d0, d1)
                     done = [d0 + timedelta(days=i) for i in range((d1 - d0).days + 1)]
                     self.cache.store(symbol, tf, rows, [d for d in done if d < today])
+            finally:
+                await http.aclose()
         return self.cache.read(symbol, tf, start_ns, end_ns)
 
     async def _fetch(
-        self, http: httpx.AsyncClient, symbol: str, tf: str, d0: date, d1: date
+        self, http: HttpSeam, symbol: str, tf: str, d0: date, d1: date
     ) -> list[tuple[int, ...]]:
-        import httpx
+        from livetrade.fyers.http import HttpFailure
 
         params = {
             "symbol": symbol,
@@ -374,7 +377,7 @@ class FyersHistory:
             "Content-Type": "application/json",
             "version": "3",
         }
-        from livetrade.fyers.rest import pause_on_429  # httpx only when Fyers is asked
+        from livetrade.fyers.rest import pause_on_429
 
         retries = 0
         lost = 0
@@ -382,14 +385,14 @@ class FyersHistory:
             await self.limiter.acquire("all")
             self.requests.append((symbol, RESOLUTIONS[tf], d0, d1))
             try:
-                resp = await http.get(self.url, params=params, headers=headers)
-            except httpx.TransportError as exc:
+                resp = await http.request("GET", self.url, headers=headers, params=params)
+            except HttpFailure as exc:
                 lost += 1
                 if lost > 1:
                     from livetrade.fyers.rest import FyersApiError
 
                     raise FyersApiError(
-                        f"Fyers history {symbol} {d0}..{d1} failed twice: {type(exc).__name__}"
+                        f"Fyers history {symbol} {d0}..{d1} failed twice: {exc.name}"
                     ) from None
                 continue
             try:
@@ -402,7 +405,7 @@ class FyersHistory:
             if pause_on_429(resp, code, retries + 1, "history", self.limiter, *limits):
                 retries += 1
                 continue
-            return self._rows(symbol, resp.status_code, body, code)
+            return self._rows(symbol, resp.status, body, code)
 
     def _rows(
         self, symbol: str, status: int, body: dict[str, Any] | None, code: object

@@ -35,15 +35,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import parse_qs, urlencode, urlsplit
-
-import httpx
 
 from livetrade.errors import AuthError, InvalidInput
 from livetrade.fyers.symbols import decode_access_token, split_access_token
+
+if TYPE_CHECKING:
+    import aiohttp
+    import httpx
 from livetrade.model import IST
-from livetrade.net import is_loopback
 
 __all__ = [
     "DEFAULT_API_URL",
@@ -260,7 +261,7 @@ async def exchange_auth_code(
     auth_code: str,
     *,
     base_url: str = DEFAULT_API_URL,
-    client: httpx.AsyncClient | None = None,
+    client: aiohttp.ClientSession | httpx.AsyncClient | None = None,
     timeout: float = 15.0,
 ) -> Token:
     """Trade an auth code for an access token (``POST <base_url>/validate-authcode``).
@@ -279,35 +280,35 @@ async def exchange_auth_code(
         "code": auth_code.strip(),
     }
     secrets = (app_secret, auth_code.strip())
-    own = client is None
-    http = client if client is not None else httpx.AsyncClient(trust_env=not is_loopback(url))
+    from livetrade.fyers.http import HttpFailure, make_seam
+
+    http = make_seam(url, timeout, client)  # a client given is left open
     try:
         try:
-            resp = await http.post(
+            resp = await http.request(
+                "POST",
                 url,
-                content=json.dumps(body).encode(),
                 headers={"Content-Type": "application/json"},
-                timeout=timeout,
+                content=json.dumps(body).encode(),
             )
-        except httpx.TimeoutException:
-            raise AuthError(f"Fyers login ({url}) timed out after {timeout:g} s") from None
-        except httpx.HTTPError as exc:
-            raise AuthError(f"Fyers login ({url}) failed: {type(exc).__name__}") from None
+        except HttpFailure as exc:
+            if exc.timed_out:
+                raise AuthError(f"Fyers login ({url}) timed out after {timeout:g} s") from None
+            raise AuthError(f"Fyers login ({url}) failed: {exc.name}") from None
     finally:
-        if own:
-            await http.aclose()
+        await http.aclose()
     try:
-        answer = resp.json()
+        answer = json.loads(resp.content)
     except ValueError:
         answer = None
     if not isinstance(answer, dict):
-        raise AuthError(f"Fyers login answered HTTP {resp.status_code} with a non-JSON body")
+        raise AuthError(f"Fyers login answered HTTP {resp.status} with a non-JSON body")
     token = answer.get("access_token")
     if answer.get("s") != "ok" or not isinstance(token, str) or not token:
         code = answer.get("code")
         message = _scrub(str(answer.get("message") or "no message"), secrets)
         raise AuthError(
-            f"Fyers refused the auth code (HTTP {resp.status_code}, code {code}: {message}); "
+            f"Fyers refused the auth code (HTTP {resp.status}, code {code}: {message}); "
             "check the app id and secret, and log in again for a fresh code"
         )
     result = Token.from_jwt(app_id, token)

@@ -1,29 +1,30 @@
-"""The Fyers data REST calls the stream needs, on ``httpx.AsyncClient`` (spec 1.8, 3.4).
+"""The Fyers data REST calls the stream needs, on ``aiohttp`` (spec 1.8, 3.4).
 
 ``POST <rest_url>/symbol-token`` turns Fyers symbols into fytokens, at most 500 per call;
 ``GET <rest_url>/quotes`` (:class:`FyersQuotesClient`) gives each symbol's current quote and day
 prices, at most 50 symbols per call, paced by the app's Fyers rate limiter. Unlike
 the SDK every request has a timeout, errors raise instead of being logged and swallowed, and the
-token never appears in an exception or a log line (httpx puts the URL, not the headers, into its
-messages).
+token never appears in an exception or a log line (failures are named by their exception class,
+see :mod:`livetrade.fyers.http`, which also takes an httpx transport for tests).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
-import httpx
-
 from livetrade.errors import AuthError, FyersApiError, InvalidInput, RateLimited
+from livetrade.fyers.http import HttpFailure, make_seam
 from livetrade.fyers.symbols import split_access_token
 from livetrade.net import is_loopback  # re-exported: callers import it from here
 
 if TYPE_CHECKING:
+    import httpx
+
     from livetrade.fyers.broker import RateLimiter
     from livetrade.governor import RateGovernor
 
@@ -59,8 +60,9 @@ class SymbolTokens:
 class SymbolTokenClient:
     """Symbol → fytoken lookups against ``rest_url`` (``https://api-t1.fyers.in/data``).
 
-    One ``httpx.AsyncClient`` (connection reuse) is created lazily in the running loop and closed
-    by :meth:`aclose`. ``timeout`` bounds every request (connect, read, write, pool).
+    One HTTP session (aiohttp; connection reuse) is created lazily in the running loop and
+    closed by :meth:`aclose`; ``transport`` (an httpx one) replaces it in tests. ``timeout``
+    bounds the connect and every read.
     """
 
     def __init__(
@@ -78,20 +80,10 @@ class SymbolTokenClient:
         self._headers = {"Authorization": jwt, "Content-Type": "application/json"}
         self.url = rest_url.rstrip("/") + "/symbol-token"
         self.timeout = timeout
-        self._transport = transport
-        self._client: httpx.AsyncClient | None = None
+        self._seam = make_seam(self.url, timeout, transport=transport)
 
     def __repr__(self) -> str:
         return f"SymbolTokenClient(url={self.url!r})"
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout),
-                transport=self._transport,
-                trust_env=not is_loopback(self.url),
-            )
-        return self._client
 
     @property
     def limiter(self) -> RateGovernor:
@@ -103,9 +95,7 @@ class SymbolTokenClient:
         return self._limiter
 
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await self._seam.aclose()
 
     async def lookup(self, symbols: Sequence[str]) -> SymbolTokens:
         """Fytokens of ``symbols`` (any number: split into calls of 500)."""
@@ -121,41 +111,42 @@ class SymbolTokenClient:
 
     async def _call(self, symbols: list[str]) -> SymbolTokens:
         await self.limiter.acquire("all")
+        content = json.dumps({"symbols": symbols}).encode()
         try:
-            resp = await self._http().post(
-                self.url, json={"symbols": symbols}, headers=self._headers
+            resp = await self._seam.request(
+                "POST", self.url, headers=self._headers, content=content
             )
-        except httpx.TimeoutException:
+        except HttpFailure as exc:
+            if exc.timed_out:
+                raise FyersApiError(
+                    f"Fyers symbol-token call to {self.url} timed out after {self.timeout:g} s"
+                ) from None
             raise FyersApiError(
-                f"Fyers symbol-token call to {self.url} timed out after {self.timeout:g} s"
-            ) from None
-        except httpx.HTTPError as exc:
-            raise FyersApiError(
-                f"Fyers symbol-token call to {self.url} failed: {type(exc).__name__}"
+                f"Fyers symbol-token call to {self.url} failed: {exc.name}"
             ) from None
         body: Any
         try:
-            body = resp.json()
+            body = json.loads(resp.content)
         except ValueError:
             body = None
         code = body.get("code") if isinstance(body, dict) else None
         message = body.get("message") if isinstance(body, dict) else None
-        if resp.status_code in (401, 403) or code in _AUTH_CODES:
+        if resp.status in (401, 403) or code in _AUTH_CODES:
             raise AuthError(
                 "Fyers refused the access token on symbol-token "
-                f"(HTTP {resp.status_code}{f', code {code}' if code is not None else ''}"
+                f"(HTTP {resp.status}{f', code {code}' if code is not None else ''}"
                 f"{f': {message}' if message else ''}); log in again for a fresh token"
             )
         if not isinstance(body, dict):
             raise FyersApiError(
-                f"Fyers symbol-token answered HTTP {resp.status_code} with a non-JSON body",
-                status=resp.status_code,
+                f"Fyers symbol-token answered HTTP {resp.status} with a non-JSON body",
+                status=resp.status,
             )
-        if body.get("s") != "ok" or resp.status_code >= 400:
+        if body.get("s") != "ok" or resp.status >= 400:
             raise FyersApiError(
-                f"Fyers symbol-token failed (HTTP {resp.status_code}, code {code}): {message}",
+                f"Fyers symbol-token failed (HTTP {resp.status}, code {code}): {message}",
                 code=code if isinstance(code, int) else None,
-                status=resp.status_code,
+                status=resp.status,
             )
         valid = body.get("validSymbol") or {}
         invalid = body.get("invalidSymbol") or []
@@ -262,11 +253,10 @@ class FyersQuotesClient:
         }
         self.url = rest_url.rstrip("/") + "/quotes"
         self.timeout = timeout
-        self._transport = transport
+        self._seam = make_seam(self.url, timeout, transport=transport)
         self._limiter = limiter
         self.max_rate_retries = max_rate_retries
         self.max_retry_after = max_retry_after
-        self._client: httpx.AsyncClient | None = None
         self.requests = 0
 
     def __repr__(self) -> str:
@@ -280,19 +270,8 @@ class FyersQuotesClient:
             self._limiter = shared_limiter(self.app_id)
         return self._limiter
 
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = httpx.AsyncClient(
-                timeout=httpx.Timeout(self.timeout),
-                transport=self._transport,
-                trust_env=not is_loopback(self.url),
-            )
-        return self._client
-
     async def aclose(self) -> None:
-        client, self._client = self._client, None
-        if client is not None:
-            await client.aclose()
+        await self._seam.aclose()
 
     async def quotes(self, symbols: Sequence[str]) -> Quotes:
         """Quotes of ``symbols`` (any number: one call per 50)."""
@@ -312,17 +291,15 @@ class FyersQuotesClient:
             await self.limiter.acquire("all")
             self.requests += 1
             try:
-                resp = await self._http().get(
-                    self.url, params={"symbols": ",".join(symbols)}, headers=self._headers
+                resp = await self._seam.request(
+                    "GET", self.url, headers=self._headers, params={"symbols": ",".join(symbols)}
                 )
-            except httpx.TimeoutException:
-                raise FyersApiError(
-                    f"Fyers quotes call to {self.url} timed out after {self.timeout:g} s"
-                ) from None
-            except httpx.HTTPError as exc:
-                raise FyersApiError(
-                    f"Fyers quotes call to {self.url} failed: {type(exc).__name__}"
-                ) from None
+            except HttpFailure as exc:
+                if exc.timed_out:
+                    raise FyersApiError(
+                        f"Fyers quotes call to {self.url} timed out after {self.timeout:g} s"
+                    ) from None
+                raise FyersApiError(f"Fyers quotes call to {self.url} failed: {exc.name}") from None
             try:
                 body = json.loads(resp.content, parse_float=Decimal)
             except ValueError:
@@ -332,7 +309,7 @@ class FyersQuotesClient:
             if pause_on_429(resp, code, retries + 1, "quotes", self.limiter, *limits):
                 retries += 1
                 continue
-            return self._parse(resp.status_code, body, code)
+            return self._parse(resp.status, body, code)
 
     def _parse(self, status: int, body: object, code: object) -> Quotes:
         message = body.get("message") if isinstance(body, dict) else None
@@ -368,7 +345,7 @@ class FyersQuotesClient:
         return out
 
 
-def retry_after(headers: httpx.Headers, default: float = 1.0) -> float:
+def retry_after(headers: Mapping[str, str], default: float = 1.0) -> float:
     """The pause a 429 asks for: ``X-Retry-After-Ms``, else ``Retry-After`` in seconds (an HTTP
     date is not read: ``default``)."""
     for name, scale in (("x-retry-after-ms", 1000.0), ("retry-after", 1.0)):
@@ -385,8 +362,17 @@ class _Pausable(Protocol):
     def pause(self, seconds: float) -> None: ...
 
 
+class _Answer(Protocol):
+    """An HTTP answer as :class:`livetrade.fyers.http.Reply` has it."""
+
+    @property
+    def status(self) -> int: ...
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
 def pause_on_429(
-    resp: httpx.Response,
+    resp: _Answer,
     code: object,
     attempt: int,
     what: str,
@@ -397,7 +383,7 @@ def pause_on_429(
     """Every Fyers REST caller's answer to a 429 (HTTP or code -429): pause the app's limiter
     for the asked time and say "send again" (True); past ``max_retries`` attempts or a pause
     longer than ``max_wait`` raise :class:`~livetrade.errors.RateLimited`. False: not a 429."""
-    if resp.status_code != 429 and code != -429:
+    if resp.status != 429 and code != -429:
         return False
     wait = retry_after(resp.headers)
     if attempt > max_retries or wait > max_wait:
