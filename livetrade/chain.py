@@ -250,7 +250,8 @@ def add_position_greeks(
     fraction; NaN for shares) and the position's net ``delta`` (units of the underlying),
     ``gamma``, ``theta`` (₹ a day) and ``vega`` (₹ a volatility point) — the unit Greeks
     (:func:`unit_greeks`) times the signed quantity. A share counts delta = its quantity and
-    zero for the rest, as :func:`position_greeks` does, so the columns add up per underlying."""
+    zero for the rest, as :func:`position_greeks` does, so the columns add up per underlying.
+    ``lots``, when the frame has it, stays the last column (where earlier releases put it)."""
     import pandas as pd
 
     out = frame.copy()
@@ -272,6 +273,8 @@ def add_position_greeks(
     out["days_to_expiry"] = pd.Series(days, index=out.index, dtype="float64")
     for k, name in enumerate(GREEKS):
         out[name] = pd.Series([v[k] for v in values], index=out.index, dtype="float64")
+    if "lots" in out.columns:
+        out = out[[c for c in out.columns if c != "lots"] + ["lots"]]
     return out
 
 

@@ -283,6 +283,6 @@ async def test_position_greek_columns_on_an_empty_book(session: Session) -> None
         session.now,
     )  # fmt: skip
     assert frame.empty and str(frame["expiry"].dtype).endswith("Asia/Kolkata]")
-    assert list(frame.columns[-7:]) == [
-        "underlying", "expiry", "days_to_expiry", "delta", "gamma", "theta", "vega",
+    assert list(frame.columns[-8:]) == [
+        "underlying", "expiry", "days_to_expiry", "delta", "gamma", "theta", "vega", "lots",
     ]  # fmt: skip
