@@ -5,8 +5,9 @@ Both measured in one run on the same ticks, as a ratio (target >= 0.8):
 * **quiet**: 300 resting bracket legs per symbol that the ticks never reach: what every tick
   costs (the fill model is not consulted: the same four comparisons);
 * **filling**: resting limit orders on both sides that the ticks walk through, so a tick in
-  ten or so fills one; depth reads the simulated book (``simulated_levels``, what a simulated
-  session's ``session.depth`` builds) on every fill;
+  ten or so fills one; depth reads the simulated book (``simulated_book``: the levels of
+  ``simulated_levels``, what a simulated session's ``session.depth`` shows) on every tick
+  that fills;
 * **market orders**: ``submit`` of a 60-share market order (touch: one fill; depth: a walk over
   the levels, usually several fills).
 
@@ -24,9 +25,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from livetrade import LivePriceStream, LiveTradingEngine, RiskLimits, Side
-from livetrade.brokers.paper import Book, FillModel, PaperBroker, book_from_record
+from livetrade.brokers.paper import Book, FillModel, PaperBroker
 from livetrade.clock import VirtualClock
-from livetrade.depth import simulated_levels
+from livetrade.depth import simulated_book
 from livetrade.model import IST
 from livetrade.money import NoCharges
 
@@ -59,7 +60,7 @@ def engine(fills: FillModel) -> tuple[LiveTradingEngine, LivePriceStream]:
             if top is None:
                 return None
             bid, ask, _, ts = top
-            return book_from_record(simulated_levels(1, symbol, bid, ask, ts))
+            return simulated_book(1, symbol, bid, ask, ts)
 
         eng.depth_source = depth
     ts = eng.clock.now_ns()
