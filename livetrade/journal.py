@@ -137,6 +137,8 @@ def order_to_dict(o: Order) -> dict[str, Any]:
     }
     if o.live:  # sent to a broker: PENDING until its acknowledgement is journaled
         d["live"] = True
+    if o.release_ns is not None:  # a held AMO: PENDING until its release is journaled
+        d["amo_release_ns"] = o.release_ns
     return d
 
 
@@ -150,7 +152,7 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         quantity=d["quantity"],
         limit_paise=d["limit"],
         trigger_paise=d["trigger"],
-        status=OrderStatus.PENDING if d.get("live") else OrderStatus.OPEN,
+        status=OrderStatus.PENDING if d.get("live") or "amo_release_ns" in d else OrderStatus.OPEN,
         role=Role(d["role"]),
         created_ns=d["created_ns"],
         updated_ns=d["created_ns"],
@@ -161,8 +163,9 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         tag=d["tag"],
         source=d["source"],
         origin=d.get("origin", ""),
-        broker_order_id=None if d.get("live") else d["order_id"],
+        broker_order_id=None if d.get("live") or "amo_release_ns" in d else d["order_id"],
         live=bool(d.get("live")),
+        release_ns=d.get("amo_release_ns"),
     )
 
 

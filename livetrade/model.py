@@ -241,6 +241,8 @@ class Order:
     charges_paise: int = 0
     message: str = ""
     live: bool = False  # routed to a real broker: its fills and states come from there
+    # a held after-market order (PENDING until then): the instant it meets the market (ns)
+    release_ns: int | None = None
 
     @property
     def order_type(self) -> OrderType:

@@ -11,6 +11,7 @@ has passed.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -208,6 +209,9 @@ class RiskView(Protocol):
     @property
     def order_rate(self) -> OrderRateWindow: ...
 
+    @property
+    def live(self) -> bool: ...  # orders go to a real broker
+
     def equity_paise(self) -> int: ...
 
     def used_margin_paise(self) -> int: ...
@@ -255,26 +259,44 @@ def check_kill_switch(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     return None
 
 
-def _session(req: OrderRequest, ctx: PreTrade) -> MarketStatus | None:
-    """The exchange session the order meets now, when the engine keeps a calendar and has one
-    for the symbol's exchange and segment (NSE/BSE cash and F&O)."""
-    cal = ctx.view.calendar
+def _future(req: OrderRequest) -> bool:
+    from livetrade.instruments import InstrumentKind
+
+    return req.instrument is not None and req.instrument.kind is InstrumentKind.FUTURE
+
+
+def _status(req: OrderRequest, cal: MarketHours | None, now_ns: int) -> MarketStatus | None:
+    """The exchange session the order meets at ``now_ns``, when there is a calendar and it
+    has the symbol's exchange and segment (NSE/BSE cash and F&O)."""
     if cal is None:
         return None
-    from livetrade.instruments import Instrument, InstrumentKind
+    from livetrade.instruments import Instrument
     from livetrade.market_hours import EXCHANGES, SEGMENTS
 
     inst = req.instrument if req.instrument is not None else Instrument.default_for(req.symbol)
     if inst.exchange not in EXCHANGES or inst.segment not in SEGMENTS:
         return None
-    future = inst.kind is InstrumentKind.FUTURE
-    return cal.status(inst.exchange, ctx.now_ns, segment=inst.segment, future=future)
+    return cal.status(inst.exchange, now_ns, segment=inst.segment, future=_future(req))
+
+
+def _session(req: OrderRequest, ctx: PreTrade) -> MarketStatus | None:
+    """The exchange session the order meets now (see :func:`_status`)."""
+    return _status(req, ctx.view.calendar, ctx.now_ns)
+
+
+def amo_release(req: OrderRequest, view: RiskView, now_ns: int) -> dt.datetime | None:
+    """When a held after-market order meets the market: the next normal-market open (Fyers
+    sends Schedule Orders at 09:15 for equity and F&O, exchange-rules.md §1, FYSUP
+    what-is-a-schedule-order); ``None`` without a calendar for the symbol."""
+    status = _status(req, view.calendar, now_ns)
+    return None if status is None else status.next_open
 
 
 def check_amo(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     """After-market orders (Fyers ``offlineOrder``): since 1 Apr 2026 Fyers is read as refusing
     them through the API (exchange-rules.md §1, OFB; unconfirmed), so they are off unless the
-    calendar allows them; holding one until the open is not implemented yet."""
+    calendar allows them (``MarketHours(allow_amo=True)``). Allowed, a paper AMO placed while
+    the market is not open is held and released at the next open (``engine.matching``)."""
     if not req.amo:
         return None
     cal = ctx.view.calendar
@@ -293,34 +315,104 @@ def check_amo(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
             f"The {status.exchange} market is open: send a regular order, not an after-market one.",
             "amo",
         )
-    return OrderRejected(
-        "AMO_NOT_SUPPORTED",
-        "After-market orders are allowed but not yet held here for release at the open "
-        "(09:15 IST, Fyers' Schedule Order); place the order once the market opens.",
-        "amo",
-    )
+    if status is None or ctx.view.live:
+        where = (
+            "live (Fyers offlineOrder is not sent yet)"
+            if ctx.view.live
+            else (f"for {req.symbol} (no exchange calendar for its segment)")
+        )
+        return OrderRejected(
+            "AMO_NOT_SUPPORTED",
+            f"After-market orders are not held {where}; place the order once the market opens.",
+            "amo",
+        )
+    return None
 
 
 def check_market_open(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     """Outside the exchange's order-entry windows (holidays, weekends, before the pre-open,
-    pre-open matching, after the close) nothing is taken; the sentence names the next open."""
+    after the close) nothing is taken; the sentence names the next open. A held after-market
+    order (``check_amo`` passed) is the exception."""
     status = _session(req, ctx)
-    if status is None or status.accepting:
+    if status is None or status.accepting or req.amo:
         return None
     return OrderRejected("MARKET_CLOSED", status.closed_sentence(), None)
 
 
-def check_session_order_type(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """The pre-open takes limit and market orders only, and from 7 Sep 2026 limit orders only
-    in its last minutes (exchange-rules.md §1, CMTR74969)."""
+def _next_taking(req: OrderRequest, ctx: PreTrade, status: MarketStatus) -> str:
+    cal = ctx.view.calendar
+    assert cal is not None
+    from livetrade.market_hours import fmt_ist
+
+    when = cal.next_taking(
+        status.exchange, status.at, req.kind, segment=status.segment, future=_future(req)
+    )
+    return fmt_ist(when) if when is not None else "the next session"
+
+
+def check_pre_open_order_type(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """NSE's pre-open takes limit and market orders only: no stop orders (exchange-rules.md §1:
+    CMTR72349 for cash, FAOP71092 for futures)."""
     status = _session(req, ctx)
-    if status is None or not status.accepting or req.kind in status.order_kinds:
+    if status is None or status.state != "pre-open" or not status.accepting or req.amo:
+        return None
+    if req.kind in (OrderKind.LIMIT, OrderKind.MARKET):
+        return None
+    return OrderRejected(
+        "SESSION_ORDER_TYPE",
+        f"{req.kind.value} orders are not taken in the {status.exchange} {status.session} "
+        f"({status.at:%H:%M} IST), which takes limit and market orders only "
+        f"({status.source}); {req.kind.value} orders are next taken "
+        f"{_next_taking(req, ctx, status)}.",
+        "kind",
+    )
+
+
+def check_pre_open_market_freeze(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """From 7 Sep 2026 market orders are frozen in the last part of NSE's cash pre-open entry
+    (09:05-09:10, limit orders only; CIRC CMTR74969, exchange-rules.md §1)."""
+    status = _session(req, ctx)
+    if status is None or status.state != "pre-open" or req.amo or req.kind is not OrderKind.MARKET:
+        return None
+    if not status.accepting or OrderKind.MARKET in status.order_kinds:
+        return None
+    return OrderRejected(
+        "SESSION_ORDER_TYPE",
+        f"Market orders are frozen in the {status.exchange} {status.session} "
+        f"({status.at:%H:%M} IST): it takes LIMIT orders only ({status.source}); market "
+        f"orders are next taken {_next_taking(req, ctx, status)}.",
+        "kind",
+    )
+
+
+def check_pre_open_matching(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Between the pre-open's order entry and 09:15 NSE matches the pre-open orders and then
+    waits (buffer): no order is taken (exchange-rules.md §1)."""
+    status = _session(req, ctx)
+    if status is None or status.state != "pre-open" or status.accepting or req.amo:
+        return None
+    return OrderRejected(
+        "MARKET_CLOSED",
+        f"{status.exchange} {status.segment} takes no orders at {status.at:%H:%M} IST: the "
+        f"pre-open order entry has closed (it closes at random near its end) and the "
+        f"{status.session} runs ({status.source}); orders are next taken "
+        f"{_next_taking(req, ctx, status)}.",
+        None,
+    )
+
+
+def check_session_order_type(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Any other window that takes some order types only (the post-close: limit orders, with
+    ``MarketHours(post_close_orders=True)``)."""
+    status = _session(req, ctx)
+    if status is None or not status.accepting or req.kind in status.order_kinds or req.amo:
         return None
     kinds = " and ".join(sorted(k.value for k in status.order_kinds))
     return OrderRejected(
         "SESSION_ORDER_TYPE",
         f"The {status.session} ({status.at:%H:%M} IST) takes {kinds} orders only, not "
-        f"{req.kind.value} ({status.source}).",
+        f"{req.kind.value} ({status.source}); {req.kind.value} orders are next taken "
+        f"{_next_taking(req, ctx, status)}.",
         "kind",
     )
 
@@ -334,9 +426,10 @@ def check_quote_present(req: OrderRequest, ctx: PreTrade) -> OrderRejected | Non
 
 
 def check_feed_alive(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """A feed down for longer than ``max_feed_down_s`` makes every quote stale at once."""
+    """A feed down for longer than ``max_feed_down_s`` makes every quote stale at once (a held
+    after-market order trades at the open, not on this quote)."""
     down, limits = ctx.view.feed_down_since_ns, ctx.view.limits
-    if down is not None and ctx.now_ns - down > limits.max_feed_down_ns:
+    if down is not None and not req.amo and ctx.now_ns - down > limits.max_feed_down_ns:
         return OrderRejected(
             "STALE_QUOTE",
             f"The market-data feed has been down for {(ctx.now_ns - down) / 1e9:.0f} s "
@@ -350,7 +443,7 @@ def check_feed_alive(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
 def check_quote_fresh(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     assert ctx.top is not None  # check_quote_present ran first
     age, limits = ctx.now_ns - ctx.top[3], ctx.view.limits
-    if age > limits.max_quote_age_ns:
+    if age > limits.max_quote_age_ns and not req.amo:  # an AMO trades at the open
         return OrderRejected(
             "STALE_QUOTE",
             f"The last quote for {req.symbol} is {age / 1e9:.0f} s old "
@@ -549,7 +642,10 @@ Check = Callable[["OrderRequest", PreTrade], OrderRejected | None]
 PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
     check_amo,
+    check_pre_open_matching,
     check_market_open,
+    check_pre_open_order_type,
+    check_pre_open_market_freeze,
     check_session_order_type,
     check_quote_present,
     check_feed_alive,

@@ -30,7 +30,10 @@ from livetrade.risk import PRE_TRADE_CHECKS, PreTrade, first_rejection, referenc
 NAMES = {
     "check_kill_switch",
     "check_amo",
+    "check_pre_open_matching",
     "check_market_open",
+    "check_pre_open_order_type",
+    "check_pre_open_market_freeze",
     "check_session_order_type",
     "check_quote_present",
     "check_feed_alive",

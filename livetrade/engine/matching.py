@@ -15,13 +15,14 @@ from __future__ import annotations
 import heapq
 import logging
 from datetime import datetime, time, timedelta
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from livetrade.brokers.paper import PaperBroker
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent
 from livetrade.engine.state import EngineState
 from livetrade.errors import InvalidInput
+from livetrade.market_hours import fmt_ist
 from livetrade.model import (
     ExecutedOrder,
     Fill,
@@ -38,7 +39,10 @@ from livetrade.model import (
     transition,
 )
 from livetrade.money import Charges, from_paise, to_paise
-from livetrade.risk import protected_price
+from livetrade.risk import amo_release, protected_price
+
+if TYPE_CHECKING:
+    from livetrade.request import OrderRequest
 
 log = logging.getLogger("livetrade.engine")
 
@@ -126,12 +130,45 @@ class Matching(EngineState):
 
     def _arrive(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
         """A delayed order reaches the exchange on this tick: a market order fills now (or is
-        cancelled), a limit takes what it can; ``False``: the limit's rest rests."""
+        cancelled), a limit takes what it can; ``False``: the limit's rest rests. A held
+        after-market order is released first; its stop (SL, SL-M) starts resting."""
+        if order.release_ns is not None and order.status is OrderStatus.PENDING:
+            self._release(order, ts_ns)
+            if order.kind in (OrderKind.SL, OrderKind.SL_M):
+                return False
         if order.kind is not OrderKind.MARKET:
             return self._execute(order, bid, ask, last, ts_ns)
         if not self._execute(order, bid, ask, last, ts_ns):
             self._cancel(order, ts_ns, "no executable price for a market order")
         return True
+
+    # ---- after-market orders: held until the open, released by the first tick at or past it
+    def _accept_amo(self, order: Order, req: OrderRequest, now: int) -> None:
+        """Accept ``order`` (it passed ``check_amo``) as held: PENDING, journaled with the
+        instant it is released (the next normal-market open), waiting in its symbol's book
+        like an order still on its way (``_in_flight``), so the tick path releases it."""
+        opens = amo_release(req, self, now)
+        assert opens is not None  # check_amo passed
+        order.release_ns = datetime_to_ns(opens)
+        order.message = (
+            f"after-market order: held until {fmt_ist(opens)}, when it is sent to the market"
+        )
+        self._orders[order.order_id] = order
+        self._rate.record(now)
+        self._emit(EngineEvent("order_accepted", now, order=order))
+        self._hold(order, order.release_ns)
+
+    def _hold(self, order: Order, release_ns: int) -> None:
+        self._in_flight[order.order_id] = release_ns
+        self._rest(order, self._book(order.symbol))
+
+    def _release(self, order: Order, ts_ns: int) -> None:
+        """The open: the held order becomes a working one (journaled as routed to itself)."""
+        transition(order, OrderStatus.OPEN)
+        order.broker_order_id = order.order_id
+        order.message = f"after-market order released at {fmt_ist(ns_to_datetime(ts_ns))}"
+        order.updated_ns = ts_ns
+        self._emit(EngineEvent("order_routed", ts_ns, order=order, message=order.order_id))
 
     @property
     def _depth_fills(self) -> bool:
@@ -543,7 +580,10 @@ class Matching(EngineState):
         for o in self._orders.values():
             if (
                 o.symbol == b.symbol
-                and o.status is OrderStatus.OPEN
+                and (
+                    o.status is OrderStatus.OPEN
+                    or (o.status is OrderStatus.PENDING and o.release_ns is not None)
+                )
                 and not o.live
                 and (o.kind is not OrderKind.MARKET or o.order_id in self._in_flight)
             ):

@@ -107,6 +107,10 @@ class Trading(Matching):
             source=req.source,
             origin=origin,
         )
+        if req.amo:  # passed check_amo: held until the open (livetrade.engine.matching)
+            self._accept_amo(order, req, now)
+            self._flush()
+            return order
         self._accept(order, now)
         top = self.price_stream.top(req.symbol)
         assert top is not None  # check_quote_present passed
