@@ -177,7 +177,7 @@ def protected_price(
     circuit limit and rounded to the nearest tick (what Fyers sends to the exchange, FYSUP
     above). Never on the wrong side of the LTP: a band the LTP has left (stale) is ignored,
     and the price stays at least one tick above zero."""
-    tick = inst.tick_paise
+    tick = inst.tick_for(ltp)
     reach = mpp_paise(ltp, inst, pct)
     if side is Side.BUY:
         price = ltp + reach
@@ -477,6 +477,51 @@ def band_rejection(
     return None
 
 
+def tick_rejection(
+    inst: Instrument, prices: Iterable[tuple[str, int | None]], now_ns: int
+) -> OrderRejected | None:
+    """``INVALID_PRICE`` for the first of ``prices`` (field, paise) off the tick the exchange
+    sets for that price on that day (``Instrument.tick_for``; NSE ticks by price band,
+    exchange-rules.md §6). Without tick bands parsing has already checked the one tick."""
+    bands = inst.tick_bands
+    if bands is None:
+        return None
+    table = bands.on(ns_to_datetime(now_ns).date())
+    if table is None:
+        return None
+    for field, price in prices:
+        if price is None:
+            continue
+        lower, upper, tick = table.band(price)
+        if price % tick:
+            span = f"₹{from_paise(upper)}" if upper is not None else "up"
+            return OrderRejected(
+                "INVALID_PRICE",
+                f"{field} ₹{from_paise(price)} is not a multiple of the ₹{from_paise(tick)} tick "
+                f"{inst.symbol} takes at prices from ₹{from_paise(lower)} to {span} "
+                f"({table.source}).",
+                field,
+            )
+    return None
+
+
+def check_tick(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Every price on the tick of its price band (NSE cash, exchange-rules.md §6), where the
+    instrument has tick bands (``InstrumentRegistry(tick_by_price=True)``)."""
+    if req.instrument is None:
+        return None
+    return tick_rejection(
+        req.instrument,
+        (
+            ("limit_price", req.limit_paise),
+            ("trigger_price", req.trigger_paise),
+            ("stop_loss_price", req.stop_loss_paise),
+            ("take_profit_price", req.take_profit_paise),
+        ),
+        ctx.now_ns,
+    )
+
+
 def check_price_band(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     """Exchanges reject orders priced outside the day's circuit limits (exchange-rules.md §3;
     FYSUP what-are-price-bands-and-freeze-quantities). Every price the order carries is checked,
@@ -641,6 +686,7 @@ Check = Callable[["OrderRequest", PreTrade], OrderRejected | None]
 
 PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
+    check_tick,
     check_amo,
     check_pre_open_matching,
     check_market_open,

@@ -13,6 +13,7 @@ from conftest import SYM
 from livetrade import LivePriceStream, LiveTradingEngine, OrderRejected, OrderStatus
 from livetrade.clock import VirtualClock
 from livetrade.frames import orders_frame
+from livetrade.instruments import InstrumentRegistry
 from livetrade.journal import Journal, restore
 from livetrade.market_hours import MarketHours
 from livetrade.model import IST, PriceQuote, datetime_to_ns
@@ -164,3 +165,87 @@ def test_post_close_takes_limit_orders_only_and_says_when_market_orders_return()
     rej = refusal(at(2026, 3, 4, 15, 45), "MARKET", hours)
     assert rej.code == "SESSION_ORDER_TYPE" and "LIMIT orders only" in rej.reason
     assert "next taken Thu 05 Mar 2026 09:00 IST" in rej.reason  # the next pre-open
+
+
+# ---- tick size by price band (exchange-rules.md §6) -----------------------------------------
+
+BANDED = InstrumentRegistry(tick_by_price=True)
+WED_11 = at(2026, 3, 4, 11, 0)
+
+
+def tick_refusal(price: str, when: dt.datetime = WED_11) -> OrderRejected | None:
+    """Place a limit buy at ``price`` (quote just above it) with NSE's price-band ticks."""
+    eng = LiveTradingEngine(
+        Decimal("100000000"), LivePriceStream(), clock=VirtualClock(when), instruments=BANDED
+    )
+    p = Decimal(price)
+    quote(eng, when, str(p + Decimal("0.50")), str(p + Decimal("1.00")))
+    try:
+        eng.place(OrderRequest.parse(SYM, "BUY", 1, "LIMIT", limit_price=price, instruments=BANDED))
+    except OrderRejected as rej:
+        return rej
+    return None
+
+
+@pytest.mark.parametrize(
+    ("price", "ok"),
+    [
+        ("249.99", True),  # below ₹250: ₹0.01
+        ("250.00", True),
+        ("250.01", False),  # from ₹250: ₹0.05
+        ("999.95", True),
+        ("1000.05", False),  # from ₹1,000: ₹0.10
+        ("1000.10", True),
+        ("4999.90", True),
+        ("5000.10", False),  # from ₹5,000: ₹0.50
+        ("5000.50", True),
+        ("9999.50", True),
+        ("10000.50", False),  # from ₹10,000: ₹1
+        ("10001.00", True),
+        ("20000.00", True),  # ₹20,000 itself: still ₹1
+        ("20001.00", False),  # above ₹20,000: ₹5
+        ("20005.00", True),
+    ],
+)
+def test_tick_by_price_band_at_the_edges(price: str, ok: bool) -> None:
+    rej = tick_refusal(price)
+    if ok:
+        assert rej is None
+    else:
+        assert rej is not None and rej.code == "INVALID_PRICE" and rej.field == "limit_price"
+        assert "exchange-rules.md §6" in rej.reason and "tick" in rej.reason
+
+
+def test_tick_bands_by_date() -> None:
+    inst = BANDED.get(SYM)
+    assert inst.tick_for(800_00, dt.date(2025, 4, 15)) == 5
+    assert inst.tick_for(800_00, dt.date(2025, 4, 14)) == 5  # the 2024 table: ₹0.05 above ₹250
+    assert inst.tick_for(3000_00, dt.date(2025, 4, 14)) == 5
+    assert inst.tick_for(3000_00, dt.date(2025, 4, 15)) == 10  # the 15 Apr 2025 revision
+    assert inst.tick_for(100_00, dt.date(2024, 6, 10)) == 1
+    assert inst.tick_for(100_00, dt.date(2024, 6, 9)) == 1  # before any table: the finest step
+    assert tick_refusal("3000.05", at(2025, 4, 14, 11, 0)) is None  # ₹0.05 was still the tick
+    assert tick_refusal("3000.05", at(2025, 4, 15, 11, 0)) is not None
+
+
+def test_without_bands_one_tick_as_before() -> None:
+    plain = InstrumentRegistry()
+    assert plain.get(SYM).tick_for(100_00) == 5 and plain.get(SYM).tick_bands is None
+    with pytest.raises(OrderRejected) as info:
+        OrderRequest.parse(SYM, "BUY", 1, "LIMIT", limit_price="249.99", instruments=plain)
+    assert "₹0.05 tick" in info.value.reason
+
+
+def test_modify_checks_the_band_tick_too() -> None:
+    when = at(2026, 3, 4, 11, 0)
+    eng = LiveTradingEngine(
+        Decimal("100000000"), LivePriceStream(), clock=VirtualClock(when), instruments=BANDED
+    )
+    quote(eng, when, "3000.00", "3000.10")
+    order = eng.place(
+        OrderRequest.parse(SYM, "BUY", 1, "LIMIT", limit_price="2990.00", instruments=BANDED)
+    )
+    with pytest.raises(OrderRejected) as info:
+        eng.modify(order.order_id, limit_price="2990.05")
+    assert info.value.code == "INVALID_PRICE" and "₹0.10 tick" in info.value.reason
+    assert order.limit_paise == 2990_00

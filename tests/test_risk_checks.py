@@ -38,6 +38,7 @@ NAMES = {
     "check_quote_present",
     "check_feed_alive",
     "check_quote_fresh",
+    "check_tick",
     "check_price_band",
     "check_bracket_sides",
     "check_quantity",

@@ -28,6 +28,7 @@ from livetrade.risk import (
     check_size,
     first_rejection,
     reference_price,
+    tick_rejection,
 )
 
 log = logging.getLogger("livetrade.engine")
@@ -256,7 +257,9 @@ class Trading(Matching):
         price = limit or trigger or order.limit_paise or order.trigger_paise or 0
         check_size(self.limits, qty, qty * price)  # the per-order caps still hold
         moved = (("limit_price", limit), ("trigger_price", trigger))
-        band = band_rejection(self.band_source, order.symbol, moved)
+        band = tick_rejection(inst, moved, self.clock.now_ns()) or band_rejection(
+            self.band_source, order.symbol, moved
+        )
         if band is not None:  # a new price must stay inside today's circuit limits too
             raise band
         now = self.clock.now_ns()
