@@ -84,7 +84,8 @@ def test_a_held_limit_amo_rests_after_the_open_and_a_stop_waits_for_its_trigger(
 
 def test_a_held_amo_can_be_cancelled_and_never_reaches_the_market() -> None:
     eng = desk(at(2026, 3, 4, 20, 0))
-    order = amo(eng)
+    order = eng.submit(SYM, "BUY", 10, amo=True)  # the same through submit
+    assert order.status is OrderStatus.PENDING
     eng.cancel(order.order_id)
     assert order.status is OrderStatus.CANCELLED
     quote(eng, at(2026, 3, 5, 9, 15), "802.00", "802.10")

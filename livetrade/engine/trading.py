@@ -57,12 +57,14 @@ class Trading(Matching):
         tag: str | None = None,
         source: str = "api",
         origin: str = "",
+        amo: bool = False,
     ) -> Order:
         """Parse user input into an :class:`~livetrade.request.OrderRequest` and
         :meth:`place` it. Raises ``OrderRejected``; a rejection changes nothing.
 
         ``stop_loss``/``take_profit`` attach a one-cancels-other bracket to the position this
-        order opens or adds to, sized to the filled quantity.
+        order opens or adds to, sized to the filled quantity. ``amo=True``: an after-market
+        order, held until the next open where the calendar allows it (``risk.check_amo``).
         """
         try:
             self._check_armed()
@@ -70,7 +72,7 @@ class Trading(Matching):
                 symbol, side, quantity, kind, product=product, limit_price=limit_price,
                 trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit,
                 tag=tag, source=source, default_product=self.default_product,
-                instruments=self.instruments,
+                instruments=self.instruments, amo=amo,
             )  # fmt: skip
         except OrderRejected as rej:
             self._refused(rej, self.clock.now_ns())
