@@ -272,7 +272,7 @@ class Matching(EngineState):
         if not taker and cap is not None and not _beyond(side, cap, touch):
             return False  # resting, and the touch has not moved through its price: no book read
         wanted = order.quantity - order.filled_quantity
-        tick = self.instruments.get(order.symbol).tick_paise
+        tick = self.instruments.get(order.symbol).tick_for(touch)  # slippage: the band's tick
         levels = self._levels(order, bid, ask, last)
         book = cast("list[tuple[int, int]]", levels)  # [price, qty] lists unpack the same
         fills = broker.depth_fills(side, book, wanted, touch, cap, tick, taker)
