@@ -39,7 +39,8 @@ from livetrade.model import (
     transition,
 )
 from livetrade.money import Charges, from_paise, to_paise
-from livetrade.risk import amo_release, protected_price
+from livetrade.risk import protected_price
+from livetrade.session_rules import amo_release
 
 if TYPE_CHECKING:
     from livetrade.request import OrderRequest
