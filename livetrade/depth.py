@@ -39,6 +39,7 @@ __all__ = [
     "Depth",
     "DepthStore",
     "depth_frame",
+    "simulated_book",
     "simulated_levels",
 ]
 
@@ -154,6 +155,46 @@ class DepthStore:
         return f"DepthStore({len(self._books)} symbols)"
 
 
+_HASHERS: dict[int, hashlib.blake2b] = {}  # seed -> keyed blake2b state, copied per read
+_QTY_DRAW: Final = tuple(1 + b % 60 for b in range(256))  # a draw byte -> lots at a level
+
+
+def _draw(seed: int, symbol: str, bid: int, ask: int, ts_ns: int) -> bytes:
+    hasher = _HASHERS.get(seed)
+    if hasher is None:
+        if len(_HASHERS) >= 64:
+            _HASHERS.clear()
+        hasher = _HASHERS[seed] = hashlib.blake2b(digest_size=30, key=str(seed).encode()[:64])
+    hasher = hasher.copy()
+    hasher.update(f"{symbol}:{ts_ns}:{bid}:{ask}".encode())
+    return hasher.digest()
+
+
+def simulated_book(
+    seed: int, symbol: str, bid: int, ask: int, ts_ns: int, *, tick: int = TICK, lot: int = 5
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """The ``(price, quantity)`` levels of :func:`simulated_levels` as ``(bids, asks)``, best
+    first, without the order counts or the 30-value record: what a paper fill walks
+    (``fills="depth"``), built on every tick that fills, so kept lean. The same book as
+    ``book_from_record(simulated_levels(...))`` (tests check it)."""
+    d = _draw(seed, symbol, bid, ask, ts_ns)
+    qty = _QTY_DRAW
+    bids: list[tuple[int, int]] = []
+    price = bid
+    for i in range(LEVELS):
+        if price <= 0:
+            break
+        bids.append((price, qty[d[10 + i]] * lot))
+        price -= tick << (d[i] & 1)
+    asks: list[tuple[int, int]] = []
+    price = ask
+    for i in range(LEVELS, 2 * LEVELS):
+        if price:  # the record's rule: an empty price is no level
+            asks.append((price, qty[d[10 + i]] * lot))
+        price += tick << (d[i] & 1)
+    return bids, asks
+
+
 def simulated_levels(
     seed: int,
     symbol: str,
@@ -171,33 +212,35 @@ def simulated_levels(
     ``(seed, symbol, ts_ns, bid, ask)``. ``top_sizes`` fixes the best bid/ask quantities (the
     quote's bid/ask sizes). A derivative passes its tick and lot size."""
     # one keyed hash gives every draw (a seeded Random and 30 randint calls cost ~20 µs a read,
-    # which a depth-walking fill pays on every tick that fills)
-    draw = hashlib.blake2b(
-        f"{symbol}:{ts_ns}:{bid}:{ask}".encode(), digest_size=30, key=str(seed).encode()[:64]
-    ).digest()
-    values = [0] * DEPTH_WIDTH
-    price = bid
-    for i in range(LEVELS):
-        if price <= 0:
-            break
-        values[i] = price
-        price -= tick * (1 + (draw[i] & 1))
-    price = ask
-    for i in range(LEVELS):
-        values[5 + i] = price
-        price += tick * (1 + (draw[5 + i] & 1))
+    # which a depth-walking fill pays on every tick that fills); the keyed state is made once
+    # per seed and copied (a keyed blake2b costs more to set up than to run)
+    d = _draw(seed, symbol, bid, ask, ts_ns)
+    b1 = bid - (tick << (d[0] & 1))  # each level one or two ticks further out
+    b2 = b1 - (tick << (d[1] & 1))
+    b3 = b2 - (tick << (d[2] & 1))
+    b4 = b3 - (tick << (d[3] & 1))
+    a1 = ask + (tick << (d[5] & 1))
+    a2 = a1 + (tick << (d[6] & 1))
+    a3 = a2 + (tick << (d[7] & 1))
+    a4 = a3 + (tick << (d[8] & 1))
+    prices = [bid, b1, b2, b3, b4, ask, a1, a2, a3, a4]
+    if b4 <= 0:  # bids stop before zero
+        for i in range(LEVELS):
+            if prices[i] <= 0:
+                prices[i:LEVELS] = [0] * (LEVELS - i)
+                break
+    qtys = [0] * (2 * LEVELS)
+    counts = [0] * (2 * LEVELS)
     for i in range(2 * LEVELS):
-        if not values[i]:
-            continue
-        qty = (1 + draw[10 + i] % 60) * lot
-        values[10 + i] = qty
-        values[20 + i] = 1 + draw[20 + i] % min(qty, 25)
+        if prices[i]:
+            q = qtys[i] = _QTY_DRAW[d[10 + i]] * lot
+            counts[i] = 1 + d[20 + i] % (q if q < 25 else 25)
     if top_sizes is not None:
-        for i, size in ((0, top_sizes[0]), (5, top_sizes[1])):
-            if values[i] and size > 0:
-                values[10 + i] = size
-                values[20 + i] = min(values[20 + i], size)
-    return tuple(values)
+        for i, size in ((0, top_sizes[0]), (LEVELS, top_sizes[1])):
+            if prices[i] and size > 0:
+                qtys[i] = size
+                counts[i] = min(counts[i], size)
+    return (*prices, *qtys, *counts)
 
 
 def depth_frame(depth: Depth | None) -> pd.DataFrame:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final, Literal
 
 from livetrade.errors import InvalidInput
@@ -22,12 +22,81 @@ from livetrade.money import from_paise
 
 __all__ = [
     "EQUITY_TICK_PAISE",
+    "NSE_CASH_TICKS",
     "Instrument",
     "InstrumentKind",
     "InstrumentRegistry",
+    "TickBands",
+    "TickSchedule",
 ]
 
 EQUITY_TICK_PAISE: Final = 5  # ₹0.05: the tick the original system assumed for every share
+
+
+@dataclass(frozen=True, slots=True)
+class TickBands:
+    """One exchange tick table, in force from ``effective``: ``bands`` are ``(upper, tick)``
+    in paise, ascending; a price below ``upper`` (at or below it where ``inclusive``) takes
+    that tick; the last band (``upper`` None) takes every higher price."""
+
+    effective: date
+    bands: tuple[tuple[int | None, int, bool], ...]  # (upper paise, tick paise, inclusive)
+    source: str
+
+    def band(self, price: int) -> tuple[int, int | None, int]:
+        """``(lower, upper, tick)`` of the band ``price`` (paise) falls in."""
+        lower = 0
+        for upper, tick, inclusive in self.bands:
+            if upper is None or price < upper or (inclusive and price == upper):
+                return lower, upper, tick
+            lower = upper
+        raise AssertionError("the last band has no upper edge")  # pragma: no cover
+
+
+@dataclass(frozen=True, slots=True)
+class TickSchedule:
+    """Tick tables by the date they took effect (exchange parameters move by circular)."""
+
+    tables: tuple[TickBands, ...]  # oldest first
+
+    def on(self, day: date | None) -> TickBands | None:
+        """The table in force on ``day`` (the newest for None); None before the first."""
+        if day is None:
+            return self.tables[-1]
+        found = None
+        for table in self.tables:
+            if table.effective <= day:
+                found = table
+        return found
+
+
+_TICK_FEED = "shared/exchange-rules.md §6"
+NSE_CASH_TICKS: Final = TickSchedule(
+    (
+        TickBands(
+            date(2024, 6, 10),
+            ((250_00, 1, False), (None, 5, False)),
+            f"{_TICK_FEED}: ₹0.01 below ₹250 from 10 Jun 2024, ETFs excluded (Livemint, "
+            "27 May 2024)",
+        ),
+        TickBands(
+            date(2025, 4, 15),
+            (
+                (250_00, 1, False),
+                (1_000_00, 5, False),
+                (5_000_00, 10, False),
+                (10_000_00, 50, False),
+                (20_000_00, 100, True),  # the doc: "> 20,000" takes ₹5
+                (None, 500, False),
+            ),
+            f"{_TICK_FEED}: NSE cash and stock futures from 15 Apr 2025 (Fyers notice, "
+            "17 Mar 2025)",
+        ),
+    )
+)
+"""NSE's cash-market ticks by price (exchange-rules.md §6). A price on a shared edge (₹1,000,
+₹5,000, ₹10,000) takes the higher band's tick, ₹20,000 the ₹1 tick (the doc's "> 20,000").
+NSE sets a stock's band monthly from its last close; here the order's own price picks it."""
 
 
 class InstrumentKind(enum.Enum):
@@ -59,6 +128,8 @@ class Instrument:
     option_type: Literal["CE", "PE"] | None = None
     underlying: str | None = None
     segment: str = "CM"  # Fyers: CM cash, FO equity derivatives, CD currency, COM commodity
+    # the exchange's tick by price (tick_paise is then the finest step any band allows)
+    tick_bands: TickSchedule | None = None
 
     def __post_init__(self) -> None:
         check_symbol(self.symbol)
@@ -74,6 +145,12 @@ class Instrument:
             raise InvalidInput("option_type", "CE or PE for an option, None for anything else")
         if self.kind is InstrumentKind.OPTION and self.strike_paise is None:
             raise InvalidInput("strike_paise", "an option needs a strike")
+        if self.tick_bands is not None and any(
+            tick % self.tick_paise for table in self.tick_bands.tables for _, tick, _ in table.bands
+        ):
+            raise InvalidInput(
+                "tick_paise", "must divide every tick of tick_bands (the finest step)"
+            )
 
     @property
     def exchange(self) -> str:
@@ -88,11 +165,21 @@ class Instrument:
         """The tick as a trader writes it (``₹0.05``), for sentences."""
         return f"₹{from_paise(self.tick_paise)}"
 
+    def tick_for(self, price_paise: int, day: date | None = None) -> int:
+        """The tick (paise) a price must be a multiple of on ``day``: the band's where the
+        exchange sets tick by price (``tick_bands``), else :attr:`tick_paise`."""
+        table = self.tick_bands.on(day) if self.tick_bands is not None else None
+        return self.tick_paise if table is None else table.band(price_paise)[2]
+
     @classmethod
-    def default_for(cls, symbol: str) -> Instrument:
-        """What a symbol nobody registered is: an index if it says so, else a cash equity."""
-        if check_symbol(symbol).upper().endswith("-INDEX"):
+    def default_for(cls, symbol: str, *, tick_by_price: bool = False) -> Instrument:
+        """What a symbol nobody registered is: an index if it says so, else a cash equity
+        (with NSE's price-band ticks if ``tick_by_price``, an NSE or BSE ``-EQ`` symbol)."""
+        upper = check_symbol(symbol).upper()
+        if upper.endswith("-INDEX"):
             return cls(symbol, InstrumentKind.INDEX)
+        if tick_by_price and upper.endswith("-EQ") and upper.split(":", 1)[0] in ("NSE", "BSE"):
+            return cls(symbol, tick_paise=1, tick_bands=NSE_CASH_TICKS)
         return cls(symbol)
 
 
@@ -103,7 +190,10 @@ class InstrumentRegistry:
     remembers it, so :meth:`__iter__` lists what was traded or quoted).
     """
 
-    def __init__(self, instruments: Iterable[Instrument] = ()) -> None:
+    def __init__(
+        self, instruments: Iterable[Instrument] = (), *, tick_by_price: bool = False
+    ) -> None:
+        self.tick_by_price = tick_by_price  # unregistered equities tick by NSE's price bands
         self._by_symbol: dict[str, Instrument] = {}
         for inst in instruments:
             self.register(inst)
@@ -123,7 +213,8 @@ class InstrumentRegistry:
     def get(self, symbol: str) -> Instrument:
         inst = self._by_symbol.get(symbol)
         if inst is None:
-            inst = self._by_symbol[symbol] = Instrument.default_for(symbol)
+            inst = Instrument.default_for(symbol, tick_by_price=self.tick_by_price)
+            self._by_symbol[symbol] = inst
         return inst
 
     def __contains__(self, symbol: object) -> bool:

@@ -142,6 +142,8 @@ def order_to_dict(o: Order) -> dict[str, Any]:
         d["live"] = True
     if o.basket_id is not None:  # one leg of a basket (engine.place_basket)
         d["basket_id"] = o.basket_id
+    if o.release_ns is not None:  # a held AMO: PENDING until its release is journaled
+        d["amo_release_ns"] = o.release_ns
     return d
 
 
@@ -155,7 +157,7 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         quantity=d["quantity"],
         limit_paise=d["limit"],
         trigger_paise=d["trigger"],
-        status=OrderStatus.PENDING if d.get("live") else OrderStatus.OPEN,
+        status=OrderStatus.PENDING if d.get("live") or "amo_release_ns" in d else OrderStatus.OPEN,
         role=Role(d["role"]),
         created_ns=d["created_ns"],
         updated_ns=d["created_ns"],
@@ -166,9 +168,10 @@ def order_from_dict(d: dict[str, Any]) -> Order:
         tag=d["tag"],
         source=d["source"],
         origin=d.get("origin", ""),
-        broker_order_id=None if d.get("live") else d["order_id"],
+        broker_order_id=None if d.get("live") or "amo_release_ns" in d else d["order_id"],
         live=bool(d.get("live")),
         basket_id=d.get("basket_id"),
+        release_ns=d.get("amo_release_ns"),
     )
 
 

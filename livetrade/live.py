@@ -60,7 +60,6 @@ from livetrade.model import (
     OrderKind,
     OrderStatus,
     Product,
-    Role,
     Side,
     datetime_to_ns,
 )
@@ -781,99 +780,4 @@ async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Recon
 
 
 # ------------------------------------------------------------------------------------ shadow
-@dataclass
-class _Pair:
-    live: Order
-    paper: Order | None
-    paper_error: str = ""
-
-
-class Shadow:
-    """A paper engine beside the live one: same quotes, same orders, compared per order.
-
-    Every live entry order (not the bracket legs: the paper engine makes its own) is submitted
-    to ``paper`` with the same arguments the moment the live engine accepts it.
-    """
-
-    def __init__(self, live: LiveTradingEngine, paper: LiveTradingEngine) -> None:
-        if paper.router is not None:
-            raise InvalidInput("paper", "the shadow engine must be a paper engine")
-        self.live = live
-        self.paper = paper
-        self._pairs: dict[str, _Pair] = {}
-        live.add_listener(self._on_live)
-
-    def _on_live(self, event: EngineEvent) -> None:
-        order = event.order
-        if (
-            event.kind != "order_accepted"
-            or order is None
-            or not order.live
-            or order.role is not Role.ENTRY
-            or order.order_id in self._pairs
-        ):
-            return
-        pair = _Pair(order, None)
-        self._pairs[order.order_id] = pair
-        try:
-            pair.paper = self.paper.submit(
-                order.symbol,
-                order.side,
-                order.quantity,
-                order.kind,
-                product=order.product,
-                limit_price=order.limit_price,
-                trigger_price=order.trigger_price,
-                stop_loss=order.stop_loss_price,
-                take_profit=order.take_profit_price,
-                tag=order.tag,
-                source=f"shadow of {order.order_id}",
-            )
-        except OrderRejected as rej:
-            pair.paper_error = f"{rej.code}: {rej.reason}"
-
-    def frame(self) -> pd.DataFrame:
-        """One row per live entry order: live and paper average prices, slippage (rupees per
-        share and in total, positive = live did worse) and time from order to last fill."""
-        import pandas as pd
-
-        last_fill: dict[str, int] = {}
-        for engine in (self.live, self.paper):
-            for f in engine.fills:
-                last_fill[f.order_id] = max(f.ts_ns, last_fill.get(f.order_id, 0))
-        rows = []
-        for pair in self._pairs.values():
-            lo, po = pair.live, pair.paper
-            sign = 1 if lo.side is Side.BUY else -1
-            lp = lo.fill_paise if lo.filled_quantity else None
-            pp = po.fill_paise if po is not None and po.filled_quantity else None
-            slip = None if lp is None or pp is None else sign * (lp - pp)
-            both = min(lo.filled_quantity, po.filled_quantity if po is not None else 0)
-            rows.append(
-                {
-                    "order_id": lo.order_id,
-                    "broker_order_id": lo.broker_order_id,
-                    "symbol": lo.symbol,
-                    "side": lo.side.name,
-                    "kind": lo.kind.value,
-                    "quantity": lo.quantity,
-                    "live_status": lo.status.value,
-                    "live_filled": lo.filled_quantity,
-                    "live_price": None if lp is None else from_paise(lp),
-                    "paper_status": po.status.value if po is not None else "REJECTED",
-                    "paper_filled": po.filled_quantity if po is not None else 0,
-                    "paper_price": None if pp is None else from_paise(pp),
-                    "slippage": None if slip is None else from_paise(slip),
-                    "slippage_total": None if slip is None else from_paise(slip * both),
-                    "live_fill_s": _fill_seconds(lo, last_fill),
-                    "paper_fill_s": _fill_seconds(po, last_fill) if po is not None else None,
-                    "paper_note": pair.paper_error,
-                }
-            )
-        return pd.DataFrame(rows)
-
-
-def _fill_seconds(order: Order, last_fill: dict[str, int]) -> float | None:
-    """Seconds from creation to the last fill (None until it has filled)."""
-    ts = last_fill.get(order.order_id)
-    return None if ts is None else (ts - order.created_ns) / 1e9
+from livetrade.shadow import Shadow  # noqa: E402  (its own module; still livetrade.live.Shadow)

@@ -365,6 +365,28 @@ class MarketHours:
             f"{_RULES} §2 / pandas-market-calendars",
         )
 
+    def next_taking(
+        self,
+        exchange: str,
+        at: dt.datetime | int,
+        kind: OrderKind,
+        *,
+        segment: str = "CM",
+        future: bool = False,
+    ) -> dt.datetime | None:
+        """The first window start after ``at`` that takes ``kind`` orders (the sentence of a
+        refusal: "SL orders are next taken Wed 04 Mar 2026 09:15 IST"); None within 60 days."""
+        exchange, segment = _check(exchange, segment)
+        when = _as_ist(at)
+        day = when.date()
+        for _ in range(60):
+            for w in self.windows(exchange, day, segment, future=future):
+                start = dt.datetime.combine(day, w.start, IST)
+                if kind in w.kinds and start > when:
+                    return start
+            day += dt.timedelta(days=1)
+        return None
+
     def _next_open(self, exchange: str, when: dt.datetime, segment: str) -> dt.datetime:
         day = when.date()
         for _ in range(60):

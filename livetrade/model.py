@@ -242,6 +242,8 @@ class Order:
     message: str = ""
     live: bool = False  # routed to a real broker: its fills and states come from there
     basket_id: str | None = None  # placed as one leg of a basket (engine.place_basket)
+    # a held after-market order (PENDING until then): the instant it meets the market (ns)
+    release_ns: int | None = None
 
     @property
     def order_type(self) -> OrderType:

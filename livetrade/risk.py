@@ -20,10 +20,18 @@ from typing import TYPE_CHECKING, Final, Protocol
 from livetrade.errors import InvalidInput, OrderRejected
 from livetrade.model import KillSwitch, OrderKind, Product, Side, ns_to_datetime
 from livetrade.money import ChargesModel, from_paise, round_half_up, to_paise
+from livetrade.session_rules import (
+    check_amo,
+    check_market_open,
+    check_pre_open_market_freeze,
+    check_pre_open_matching,
+    check_pre_open_order_type,
+    check_session_order_type,
+)
 
 if TYPE_CHECKING:
     from livetrade.instruments import Instrument
-    from livetrade.market_hours import MarketHours, MarketStatus
+    from livetrade.market_hours import MarketHours
     from livetrade.request import OrderRequest
 
 MINUTE_NS = 60_000_000_000
@@ -176,7 +184,7 @@ def protected_price(
     circuit limit and rounded to the nearest tick (what Fyers sends to the exchange, FYSUP
     above). Never on the wrong side of the LTP: a band the LTP has left (stale) is ignored,
     and the price stays at least one tick above zero."""
-    tick = inst.tick_paise
+    tick = inst.tick_for(ltp)
     reach = mpp_paise(ltp, inst, pct)
     if side is Side.BUY:
         price = ltp + reach
@@ -207,6 +215,9 @@ class RiskView(Protocol):
 
     @property
     def order_rate(self) -> OrderRateWindow: ...
+
+    @property
+    def live(self) -> bool: ...  # orders go to a real broker
 
     def equity_paise(self) -> int: ...
 
@@ -259,76 +270,6 @@ def check_kill_switch(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     return None
 
 
-def _session(req: OrderRequest, ctx: PreTrade) -> MarketStatus | None:
-    """The exchange session the order meets now, when the engine keeps a calendar and has one
-    for the symbol's exchange and segment (NSE/BSE cash and F&O)."""
-    cal = ctx.view.calendar
-    if cal is None:
-        return None
-    from livetrade.instruments import Instrument, InstrumentKind
-    from livetrade.market_hours import EXCHANGES, SEGMENTS
-
-    inst = req.instrument if req.instrument is not None else Instrument.default_for(req.symbol)
-    if inst.exchange not in EXCHANGES or inst.segment not in SEGMENTS:
-        return None
-    future = inst.kind is InstrumentKind.FUTURE
-    return cal.status(inst.exchange, ctx.now_ns, segment=inst.segment, future=future)
-
-
-def check_amo(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """After-market orders (Fyers ``offlineOrder``): since 1 Apr 2026 Fyers is read as refusing
-    them through the API (exchange-rules.md §1, OFB; unconfirmed), so they are off unless the
-    calendar allows them; holding one until the open is not implemented yet."""
-    if not req.amo:
-        return None
-    cal = ctx.view.calendar
-    if cal is None or not cal.allow_amo:
-        return OrderRejected(
-            "AMO_NOT_ALLOWED",
-            "After-market orders (Fyers offlineOrder) are off: since 1 Apr 2026 Fyers is read "
-            "as not accepting them through the API (exchange-rules.md §1, unconfirmed). "
-            "open_session(respect_calendar=MarketHours(allow_amo=True)) turns them on.",
-            "amo",
-        )
-    status = _session(req, ctx)
-    if status is not None and status.state == "open":
-        return OrderRejected(
-            "AMO_NOT_ALLOWED",
-            f"The {status.exchange} market is open: send a regular order, not an after-market one.",
-            "amo",
-        )
-    return OrderRejected(
-        "AMO_NOT_SUPPORTED",
-        "After-market orders are allowed but not yet held here for release at the open "
-        "(09:15 IST, Fyers' Schedule Order); place the order once the market opens.",
-        "amo",
-    )
-
-
-def check_market_open(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """Outside the exchange's order-entry windows (holidays, weekends, before the pre-open,
-    pre-open matching, after the close) nothing is taken; the sentence names the next open."""
-    status = _session(req, ctx)
-    if status is None or status.accepting:
-        return None
-    return OrderRejected("MARKET_CLOSED", status.closed_sentence(), None)
-
-
-def check_session_order_type(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """The pre-open takes limit and market orders only, and from 7 Sep 2026 limit orders only
-    in its last minutes (exchange-rules.md §1, CMTR74969)."""
-    status = _session(req, ctx)
-    if status is None or not status.accepting or req.kind in status.order_kinds:
-        return None
-    kinds = " and ".join(sorted(k.value for k in status.order_kinds))
-    return OrderRejected(
-        "SESSION_ORDER_TYPE",
-        f"The {status.session} ({status.at:%H:%M} IST) takes {kinds} orders only, not "
-        f"{req.kind.value} ({status.source}).",
-        "kind",
-    )
-
-
 def check_quote_present(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     if ctx.top is None:
         return OrderRejected(
@@ -338,9 +279,10 @@ def check_quote_present(req: OrderRequest, ctx: PreTrade) -> OrderRejected | Non
 
 
 def check_feed_alive(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
-    """A feed down for longer than ``max_feed_down_s`` makes every quote stale at once."""
+    """A feed down for longer than ``max_feed_down_s`` makes every quote stale at once (a held
+    after-market order trades at the open, not on this quote)."""
     down, limits = ctx.view.feed_down_since_ns, ctx.view.limits
-    if down is not None and ctx.now_ns - down > limits.max_feed_down_ns:
+    if down is not None and not req.amo and ctx.now_ns - down > limits.max_feed_down_ns:
         return OrderRejected(
             "STALE_QUOTE",
             f"The market-data feed has been down for {(ctx.now_ns - down) / 1e9:.0f} s "
@@ -354,7 +296,7 @@ def check_feed_alive(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
 def check_quote_fresh(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
     assert ctx.top is not None  # check_quote_present ran first
     age, limits = ctx.now_ns - ctx.top[3], ctx.view.limits
-    if age > limits.max_quote_age_ns:
+    if age > limits.max_quote_age_ns and not req.amo:  # an AMO trades at the open
         return OrderRejected(
             "STALE_QUOTE",
             f"The last quote for {req.symbol} is {age / 1e9:.0f} s old "
@@ -386,6 +328,51 @@ def band_rejection(
                 field,
             )
     return None
+
+
+def tick_rejection(
+    inst: Instrument, prices: Iterable[tuple[str, int | None]], now_ns: int
+) -> OrderRejected | None:
+    """``INVALID_PRICE`` for the first of ``prices`` (field, paise) off the tick the exchange
+    sets for that price on that day (``Instrument.tick_for``; NSE ticks by price band,
+    exchange-rules.md §6). Without tick bands parsing has already checked the one tick."""
+    bands = inst.tick_bands
+    if bands is None:
+        return None
+    table = bands.on(ns_to_datetime(now_ns).date())
+    if table is None:
+        return None
+    for field, price in prices:
+        if price is None:
+            continue
+        lower, upper, tick = table.band(price)
+        if price % tick:
+            span = f"₹{from_paise(upper)}" if upper is not None else "up"
+            return OrderRejected(
+                "INVALID_PRICE",
+                f"{field} ₹{from_paise(price)} is not a multiple of the ₹{from_paise(tick)} tick "
+                f"{inst.symbol} takes at prices from ₹{from_paise(lower)} to {span} "
+                f"({table.source}).",
+                field,
+            )
+    return None
+
+
+def check_tick(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
+    """Every price on the tick of its price band (NSE cash, exchange-rules.md §6), where the
+    instrument has tick bands (``InstrumentRegistry(tick_by_price=True)``)."""
+    if req.instrument is None:
+        return None
+    return tick_rejection(
+        req.instrument,
+        (
+            ("limit_price", req.limit_paise),
+            ("trigger_price", req.trigger_paise),
+            ("stop_loss_price", req.stop_loss_paise),
+            ("take_profit_price", req.take_profit_paise),
+        ),
+        ctx.now_ns,
+    )
 
 
 def check_price_band(req: OrderRequest, ctx: PreTrade) -> OrderRejected | None:
@@ -569,8 +556,12 @@ Check = Callable[["OrderRequest", PreTrade], OrderRejected | None]
 
 PRE_TRADE_CHECKS: Final[tuple[Check, ...]] = (
     check_kill_switch,
+    check_tick,
     check_amo,
+    check_pre_open_matching,
     check_market_open,
+    check_pre_open_order_type,
+    check_pre_open_market_freeze,
     check_session_order_type,
     check_quote_present,
     check_feed_alive,

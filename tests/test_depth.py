@@ -13,11 +13,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import livetrade as lt
+from livetrade.brokers.paper import book_from_record
 from livetrade.depth import (
     DEPTH_WIDTH,
     DepthStore,
     depth_frame,
     depth_from_values,
+    simulated_book,
     simulated_levels,
 )
 from livetrade.errors import InvalidInput
@@ -215,3 +217,48 @@ async def test_fyers_feed_with_depth_against_the_fake() -> None:
             assert "dp|nse_cm|1594" in conn.subscribed
         finally:
             await s.close()
+
+
+# ---- the simulated book, fast and unchanged (#17 item 4) ------------------------------------
+
+
+def test_simulated_levels_are_the_records_they_always_were() -> None:
+    """Pinned records from before the speed-up (the fake Fyers server, the hub and a session
+    must keep agreeing, and a journal's paper fills must replay the same)."""
+    assert simulated_levels(7, "NSE:SBIN-EQ", 80000, 80005, 1_750_000_000_000_000_000) == (
+        80000, 79995, 79990, 79980, 79975, 80005, 80010, 80015, 80025, 80030,
+        20, 115, 85, 295, 220, 95, 75, 260, 115, 290,
+        4, 23, 23, 3, 9, 19, 12, 1, 11, 9,
+    )  # fmt: skip
+    fut = simulated_levels(
+        3, "NSE:NIFTY26SEPFUT", 2_500_000, 2_500_010, 42, (130, 65), tick=10, lot=65
+    )
+    assert fut == (
+        2500000, 2499980, 2499960, 2499940, 2499920, 2500010, 2500030, 2500050, 2500070,
+        2500090, 130, 3380, 585, 650, 2405, 65, 1430, 3770, 1300, 1365,
+        23, 15, 18, 17, 1, 4, 8, 19, 21, 19,
+    )  # fmt: skip
+    assert simulated_levels(1, "NSE:PENNY-EQ", 6, 0, 5, tick=1) == (
+        6, 4, 3, 2, 0, 0, 1, 2, 3, 5, 285, 95, 300, 215, 0, 0, 105, 220, 55, 125,
+        15, 3, 4, 25, 0, 0, 14, 20, 19, 16,
+    )  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.integers(0, 100),
+    bid=st.integers(-10, 10_000_000),
+    spread=st.integers(-20, 500),
+    ts=st.integers(0, 1 << 62),
+    tick=st.sampled_from([1, 5, 10, 20]),
+    lot=st.sampled_from([1, 5, 15, 65]),
+)
+def test_simulated_book_is_the_records_levels(
+    seed: int, bid: int, spread: int, ts: int, tick: int, lot: int
+) -> None:
+    """What fills="depth" walks is exactly the record's levels (prices and sizes)."""
+    ask = max(bid + spread, 0)
+    record = simulated_levels(seed, "NSE:X-EQ", bid, ask, ts, tick=tick, lot=lot)
+    assert simulated_book(seed, "NSE:X-EQ", bid, ask, ts, tick=tick, lot=lot) == (
+        book_from_record(record)
+    )

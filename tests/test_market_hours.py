@@ -188,9 +188,10 @@ def test_after_market_orders_are_off_by_default() -> None:
     rej = rejection(engine_at(at(2026, 3, 4, 16, 30)), amo=True)
     assert rej.code == "AMO_NOT_ALLOWED" and rej.field == "amo"
     allowed = MarketHours(allow_amo=True)
-    assert rejection(engine_at(at(2026, 3, 4, 16, 30), allowed), amo=True).code == (
-        "AMO_NOT_SUPPORTED"
-    )
+    held = engine_at(at(2026, 3, 4, 16, 30), allowed).place(
+        OrderRequest.parse(SYM, "BUY", 1, "LIMIT", limit_price="799.00", amo=True)
+    )  # allowed: held until the open (tests/test_exchange_rules.py), no longer refused
+    assert held.status is OrderStatus.PENDING and held.release_ns is not None
     assert rejection(engine_at(at(2026, 3, 4, 11), allowed), amo=True).code == "AMO_NOT_ALLOWED"
     with pytest.raises(OrderRejected) as info:
         OrderRequest.parse(SYM, "BUY", 1, amo="yes")

@@ -124,9 +124,9 @@ class PaperBroker:
                 return out
             # a level is no better than the touch (depth may lag the quote)
             if buy:
-                through = sum(q for p, q in levels if max(p, touch) < limit)
+                through = sum(q for p, q in levels if p < limit) if touch < limit else 0
             else:
-                through = sum(q for p, q in levels if min(p, touch) > limit)
+                through = sum(q for p, q in levels if p > limit) if touch > limit else 0
             take = min(left, through)
             return [(limit, take)] if take > 0 else out
         slip = self.slippage_ticks * tick

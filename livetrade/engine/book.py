@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from livetrade.engine.matching import Matching
 
 
+_OPEN = OrderStatus.OPEN
+_PENDING = OrderStatus.PENDING
 _NEVER_HIGH = 1 << 62
 _NEVER_LOW = -1
 _NON_DIGITS = re.compile(r"\D")
@@ -134,8 +136,8 @@ class _Book:
     def refresh(self) -> None:
         """Drop dead heap tops (cancelled/filled, lazily deleted) and recompute the levels."""
         for heap in (self.ss, self.bs, self.sl, self.bl):
-            while heap and heap[0][2].status is not OrderStatus.OPEN:
-                heapq.heappop(heap)
+            while heap and (st := heap[0][2].status) is not _OPEN and st is not _PENDING:
+                heapq.heappop(heap)  # PENDING: a held after-market order (matching._hold)
         self.ss_lvl = -self.ss[0][0] if self.ss else _NEVER_LOW
         self.bs_lvl = self.bs[0][0] if self.bs else _NEVER_HIGH
         self.sl_lvl = self.sl[0][0] if self.sl else _NEVER_HIGH

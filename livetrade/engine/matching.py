@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import heapq
 import logging
+from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING, cast
 
 from livetrade.brokers.paper import PaperBroker
 from livetrade.engine.book import _Book, _Lots
 from livetrade.engine.events import ChargesRefund, EngineEvent
 from livetrade.engine.state import EngineState
 from livetrade.errors import InvalidInput
+from livetrade.market_hours import fmt_ist
 from livetrade.model import (
     ExecutedOrder,
     Fill,
@@ -31,17 +34,27 @@ from livetrade.model import (
     Product,
     Role,
     Side,
+    datetime_to_ns,
     ns_to_datetime,
     transition,
 )
 from livetrade.money import Charges, from_paise, to_paise
 from livetrade.risk import protected_price
+from livetrade.session_rules import amo_release
+
+if TYPE_CHECKING:
+    from livetrade.request import OrderRequest
 
 log = logging.getLogger("livetrade.engine")
 
 
 class Matching(EngineState):
     """The hot path and the books: quotes meet resting triggers, fills become positions."""
+
+    # the IST day (epoch ns, [lo, hi)) ``check_daily_loss`` last recorded: within it and with
+    # no loss limit, a fill need not total the P&L
+    _day_lo_ns = 0
+    _day_hi_ns = -1
 
     def on_quote(self, symbol: str, bid: int, ask: int, last: int, ts_ns: int) -> None:
         """Fire every resting order this tick (paise) crosses. The stream does this check inline
@@ -62,16 +75,22 @@ class Matching(EngineState):
 
     def _match_tick(self, symbol: str, b: _Book, bid: int, ask: int, last: int, ts_ns: int) -> None:
         unmarketable: list[Order] = []  # crossed, but the broker's price model says not yet
+        # fills="depth": once a resting limit gets nothing this tick (the touch is not through
+        # it, or the liquidity through it is taken), no worse-priced one can: those stay put
+        dry_sl, dry_bl = _DRY_NONE_SELL, _DRY_NONE_BUY
         while True:
             b.refresh()
+            resting = 0  # the heap a resting limit came from: 1 sell, -1 buy
             if b.ss and last <= b.ss_lvl:
                 order = heapq.heappop(b.ss)[2]
             elif b.bs and last >= b.bs_lvl:
                 order = heapq.heappop(b.bs)[2]
-            elif b.sl and bid >= b.sl_lvl:
+            elif b.sl and bid >= b.sl_lvl and b.sl_lvl < dry_sl:
                 order = heapq.heappop(b.sl)[2]
-            elif b.bl and ask <= b.bl_lvl:
+                resting = 1
+            elif b.bl and ask <= b.bl_lvl and b.bl_lvl > dry_bl:
                 order = heapq.heappop(b.bl)[2]
+                resting = -1
             else:
                 break
             arrives = self._in_flight.get(order.order_id)
@@ -92,8 +111,16 @@ class Matching(EngineState):
                     continue
             elif order.kind in (OrderKind.LIMIT, OrderKind.SL):
                 taker = False
+            before = order.filled_quantity
             if not self._execute(order, bid, ask, last, ts_ns, taker):
                 unmarketable.append(order)
+                if resting and order.filled_quantity == before and self._depth_fills:
+                    lim = order.limit_paise
+                    assert lim is not None
+                    if resting > 0:  # its heap level (see _rest): nothing at or above it
+                        dry_sl = lim + 1
+                    else:
+                        dry_bl = lim - 1
         for order in unmarketable:
             self._rest(order, b)
 
@@ -104,12 +131,45 @@ class Matching(EngineState):
 
     def _arrive(self, order: Order, bid: int, ask: int, last: int, ts_ns: int) -> bool:
         """A delayed order reaches the exchange on this tick: a market order fills now (or is
-        cancelled), a limit takes what it can; ``False``: the limit's rest rests."""
+        cancelled), a limit takes what it can; ``False``: the limit's rest rests. A held
+        after-market order is released first; its stop (SL, SL-M) starts resting."""
+        if order.release_ns is not None and order.status is OrderStatus.PENDING:
+            self._release(order, ts_ns)
+            if order.kind in (OrderKind.SL, OrderKind.SL_M):
+                return False
         if order.kind is not OrderKind.MARKET:
             return self._execute(order, bid, ask, last, ts_ns)
         if not self._execute(order, bid, ask, last, ts_ns):
             self._cancel(order, ts_ns, "no executable price for a market order")
         return True
+
+    # ---- after-market orders: held until the open, released by the first tick at or past it
+    def _accept_amo(self, order: Order, req: OrderRequest, now: int) -> None:
+        """Accept ``order`` (it passed ``check_amo``) as held: PENDING, journaled with the
+        instant it is released (the next normal-market open), waiting in its symbol's book
+        like an order still on its way (``_in_flight``), so the tick path releases it."""
+        opens = amo_release(req, self, now)
+        assert opens is not None  # check_amo passed
+        order.release_ns = datetime_to_ns(opens)
+        order.message = (
+            f"after-market order: held until {fmt_ist(opens)}, when it is sent to the market"
+        )
+        self._orders[order.order_id] = order
+        self._rate.record(now)
+        self._emit(EngineEvent("order_accepted", now, order=order))
+        self._hold(order, order.release_ns)
+
+    def _hold(self, order: Order, release_ns: int) -> None:
+        self._in_flight[order.order_id] = release_ns
+        self._rest(order, self._book(order.symbol))
+
+    def _release(self, order: Order, ts_ns: int) -> None:
+        """The open: the held order becomes a working one (journaled as routed to itself)."""
+        transition(order, OrderStatus.OPEN)
+        order.broker_order_id = order.order_id
+        order.message = f"after-market order released at {fmt_ist(ns_to_datetime(ts_ns))}"
+        order.updated_ns = ts_ns
+        self._emit(EngineEvent("order_routed", ts_ns, order=order, message=order.order_id))
 
     @property
     def _depth_fills(self) -> bool:
@@ -169,7 +229,8 @@ class Matching(EngineState):
     def _levels(self, order: Order, bid: int, ask: int, last: int) -> list[list[int]]:
         """The opposite side of the book, best first, as ``[price paise, quantity]``: the depth
         source's five levels, else (no source, no depth for the symbol) the touch alone with
-        room for the whole order. Within one tick the same list is handed out (and consumed)."""
+        room for the whole order. Within one tick the same list is handed out (and consumed);
+        outside a tick (an order as it is placed) a fresh one, which nothing else shares."""
         key = (order.symbol, order.side)
         cache = self._tick_depth
         if cache is not None and key in cache:
@@ -205,30 +266,40 @@ class Matching(EngineState):
         price reaches us). A market order's rest is cancelled; a limit's rests."""
         broker = self.broker
         assert isinstance(broker, PaperBroker)
-        touch = ask if order.side is Side.BUY else bid
-        touch = touch if touch > 0 else last
-        if not taker and cap is not None and not _beyond(order.side, cap, touch):
+        side = order.side
+        touch = ask if side is Side.BUY else bid
+        if touch <= 0:
+            touch = last
+        if not taker and cap is not None and not _beyond(side, cap, touch):
             return False  # resting, and the touch has not moved through its price: no book read
         wanted = order.quantity - order.filled_quantity
-        tick = self.instruments.get(order.symbol).tick_paise
+        tick = self.instruments.get(order.symbol).tick_for(touch)  # slippage: the band's tick
         levels = self._levels(order, bid, ask, last)
-        fills = broker.depth_fills(
-            order.side, [(p, q) for p, q in levels], wanted, touch, cap, tick, taker
-        )
-        taken = sum(q for _, q in fills)
-        for level in levels:  # what these fills took is gone for the rest of this tick
-            if taken <= 0:
-                break
-            used = min(level[1], taken)
-            level[1] -= used
-            taken -= used
+        book = cast("list[tuple[int, int]]", levels)  # [price, qty] lists unpack the same
+        fills = broker.depth_fills(side, book, wanted, touch, cap, tick, taker)
+        if not fills:
+            return order.kind is OrderKind.MARKET and self._depth_short(order, wanted, cap, ts_ns)
+        if self._tick_depth is not None:  # what these fills took is gone for the tick's rest
+            taken = 0
+            for _, qty in fills:
+                taken += qty
+            for level in levels:
+                if level[1] >= taken:
+                    level[1] -= taken
+                    break
+                taken -= level[1]
+                level[1] = 0
         for price, qty in fills:
             self._fill(order, qty, price, ts_ns)
             if not order.is_open:
                 return True
-        left = order.quantity - order.filled_quantity
         if order.kind is not OrderKind.MARKET:
             return False
+        return self._depth_short(order, wanted, cap, ts_ns)
+
+    def _depth_short(self, order: Order, wanted: int, cap: int | None, ts_ns: int) -> bool:
+        """A market order the five levels could not fill: its rest is cancelled."""
+        left = order.quantity - order.filled_quantity
         within = f"within the protected price ₹{from_paise(cap)}" if cap is not None else ""
         self._cancel(
             order,
@@ -262,10 +333,13 @@ class Matching(EngineState):
         else:
             lim = order.limit_paise
             assert lim is not None
+            # fills="depth" fills a resting limit only once the touch is strictly through its
+            # price (``_walk``): it waits one paisa inside, so a touch at the price never fires
+            through = 1 if self._depth_fills else 0
             if order.side is Side.SELL:
-                heapq.heappush(b.sl, (lim, seq, order))
+                heapq.heappush(b.sl, (lim + through, seq, order))
             else:
-                heapq.heappush(b.bl, (-lim, seq, order))
+                heapq.heappush(b.bl, (through - lim, seq, order))
         b.refresh()
 
     def _fill(
@@ -507,7 +581,10 @@ class Matching(EngineState):
         for o in self._orders.values():
             if (
                 o.symbol == b.symbol
-                and o.status is OrderStatus.OPEN
+                and (
+                    o.status is OrderStatus.OPEN
+                    or (o.status is OrderStatus.PENDING and o.release_ns is not None)
+                )
                 and not o.live
                 and (o.kind is not OrderKind.MARKET or o.order_id in self._in_flight)
             ):
@@ -545,7 +622,14 @@ class Matching(EngineState):
         checks after every fill; the session also checks once a second as prices move."""
         limit = self.limits.daily_loss_limit
         now = self.clock.now_ns()
-        day = ns_to_datetime(now).date()
+        if limit is None and self._day_lo_ns <= now < self._day_hi_ns:
+            return False  # no limit, same day: nothing to record (a fill's hot path)
+        when = ns_to_datetime(now)
+        day = when.date()
+        if day != self._day or not self._day_lo_ns <= now < self._day_hi_ns:
+            midnight = datetime.combine(day, time(0), when.tzinfo)
+            self._day_lo_ns = datetime_to_ns(midnight)
+            self._day_hi_ns = datetime_to_ns(midnight + timedelta(days=1))
         total = self.pnl_paise()["total"]
         if day != self._day:
             self._day, self._day_base = day, total
@@ -575,6 +659,10 @@ class Matching(EngineState):
         if lots is not None:
             lots.charges -= total
         self._refunds.append(refund)
+
+
+_DRY_NONE_SELL = 1 << 63  # above every sell-limit level: none is dry
+_DRY_NONE_BUY = -(1 << 63)
 
 
 def _beyond(side: Side, price: int, cap: int) -> bool:

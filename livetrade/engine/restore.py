@@ -88,7 +88,9 @@ class Restore(BrokerReports):
         for order in self._orders.values():
             if order.live:
                 continue
-            if order.is_open and order.kind is not OrderKind.MARKET:
+            if order.status is OrderStatus.PENDING and order.release_ns is not None:
+                self._hold(order, order.release_ns)  # an AMO not yet released: held again
+            elif order.is_open and order.kind is not OrderKind.MARKET:
                 self._rest(order, self._book(order.symbol))
             elif order.is_open:  # a market order never outlives its call: it was not acked
                 transition(order, OrderStatus.CANCELLED)

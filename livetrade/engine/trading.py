@@ -28,6 +28,7 @@ from livetrade.risk import (
     check_size,
     first_rejection,
     reference_price,
+    tick_rejection,
 )
 
 log = logging.getLogger("livetrade.engine")
@@ -56,12 +57,14 @@ class Trading(Matching):
         tag: str | None = None,
         source: str = "api",
         origin: str = "",
+        amo: bool = False,
     ) -> Order:
         """Parse user input into an :class:`~livetrade.request.OrderRequest` and
         :meth:`place` it. Raises ``OrderRejected``; a rejection changes nothing.
 
         ``stop_loss``/``take_profit`` attach a one-cancels-other bracket to the position this
-        order opens or adds to, sized to the filled quantity.
+        order opens or adds to, sized to the filled quantity. ``amo=True``: an after-market
+        order, held until the next open where the calendar allows it (``risk.check_amo``).
         """
         try:
             self._check_armed()
@@ -69,7 +72,7 @@ class Trading(Matching):
                 symbol, side, quantity, kind, product=product, limit_price=limit_price,
                 trigger_price=trigger_price, stop_loss=stop_loss, take_profit=take_profit,
                 tag=tag, source=source, default_product=self.default_product,
-                instruments=self.instruments,
+                instruments=self.instruments, amo=amo,
             )  # fmt: skip
         except OrderRejected as rej:
             self._refused(rej, self.clock.now_ns())
@@ -107,6 +110,10 @@ class Trading(Matching):
             source=req.source,
             origin=origin,
         )
+        if req.amo:  # passed check_amo: held until the open (livetrade.engine.matching)
+            self._accept_amo(order, req, now)
+            self._flush()
+            return order
         self._accept(order, now)
         top = self.price_stream.top(req.symbol)
         assert top is not None  # check_quote_present passed
@@ -252,7 +259,9 @@ class Trading(Matching):
         price = limit or trigger or order.limit_paise or order.trigger_paise or 0
         check_size(self.limits, qty, qty * price)  # the per-order caps still hold
         moved = (("limit_price", limit), ("trigger_price", trigger))
-        band = band_rejection(self.band_source, order.symbol, moved)
+        band = tick_rejection(inst, moved, self.clock.now_ns()) or band_rejection(
+            self.band_source, order.symbol, moved
+        )
         if band is not None:  # a new price must stay inside today's circuit limits too
             raise band
         now = self.clock.now_ns()
