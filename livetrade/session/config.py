@@ -77,6 +77,7 @@ class SessionConfig:
     order_updates: str = "socket"
     respect_calendar: bool | MarketHours = False
     derivatives: bool = False
+    tick_by_price: bool = False
 
     def __post_init__(self) -> None:
         feed, broker, live = self.feed, self.broker, self.live

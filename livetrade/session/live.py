@@ -222,6 +222,13 @@ class Live(Orders):
             raise LiveTradeError("no shadow engine: open the live session with shadow=True")
         return self.shadow.frame()
 
+    def shadow_summary(self) -> dict[str, Any]:
+        """Shadow mode in one line per figure: mean and median slippage (paise and ticks) of
+        the paper fill model against Fyers' fills, fill ratio, orders compared, paper refusals."""
+        if self.shadow is None:
+            raise LiveTradeError("no shadow engine: open the live session with shadow=True")
+        return self.shadow.summary()
+
     def rate_stats(self) -> GovernorStats | None:
         """Today's Fyers REST budget of a live session's app: requests, orders, 429 minutes and
         the governor's warnings (``livetrade.governor``); ``None`` without a Fyers client."""

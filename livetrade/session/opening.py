@@ -73,6 +73,7 @@ async def open_session(
     order_updates: str = "socket",
     respect_calendar: bool | MarketHours = False,
     derivatives: bool = False,
+    tick_by_price: bool = False,
     config: SessionConfig | None = None,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
@@ -123,6 +124,10 @@ async def open_session(
     ``derivatives=True`` (simulated market only) lists NIFTY futures and weekly/monthly options
     on ``NSE:NIFTY50-INDEX`` with Fyers' tickers, priced from the index (Black-76 with a smile,
     cost of carry) and quoted with it: ``session.derivatives`` (livetrade.feeds.sim_derivatives).
+
+    ``tick_by_price=True``: cash equities take NSE's tick size by price band (₹0.01 below
+    ₹250 ... ₹5 above ₹20,000, dated; exchange-rules.md §6) instead of a flat ₹0.05, so a
+    limit price off its band's tick is refused (``livetrade.instruments``).
 
     ``config=SessionConfig(...)`` gives every setting at once (``session.config``); keywords
     left at their defaults keep the config's values, any other keyword replaces one. Every

@@ -38,16 +38,19 @@ class Orders(SessionCore):
         take_profit: object = None,
         tag: str | None = None,
         slice: bool = False,
+        amo: bool = False,
     ) -> Order:
         """Place a buy; returns the ``Order`` (filled, or resting). Raises ``OrderRejected``.
         ``quantity`` in units (shares; for F&O a multiple of the lot) or ``lots=`` whole lots
         (``lots=2`` of a NIFTY option is 130 units): exactly one of them. ``slice=True``: above
         the contract's freeze quantity the order is cut into legal slices and the parent is
         returned (its slices: :meth:`children`); without it such an order is refused.
+        ``amo=True``: an after-market order, held and sent at the next open (needs
+        ``respect_calendar=MarketHours(allow_amo=True)``; paper only).
         Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
         return await self._routed(self._submit(
             symbol, Side.BUY, self._units(symbol, quantity, lots), order_type, limit_price,
-            trigger_price, product, stop_loss, take_profit, tag, slice,
+            trigger_price, product, stop_loss, take_profit, tag, slice, amo,
         ))  # fmt: skip
 
     async def sell(
@@ -64,12 +67,13 @@ class Orders(SessionCore):
         take_profit: object = None,
         tag: str | None = None,
         slice: bool = False,
+        amo: bool = False,
     ) -> Order:
         """Place a sell (an INTRADAY or MARGIN sell beyond the position opens a short);
-        ``quantity`` or ``lots=`` and ``slice=`` as for :meth:`buy`."""
+        ``quantity`` or ``lots=``, ``slice=`` and ``amo=`` as for :meth:`buy`."""
         return await self._routed(self._submit(
             symbol, Side.SELL, self._units(symbol, quantity, lots), order_type, limit_price,
-            trigger_price, product, stop_loss, take_profit, tag, slice,
+            trigger_price, product, stop_loss, take_profit, tag, slice, amo,
         ))  # fmt: skip
 
     def _units(self, symbol: str, quantity: int | None, lots: int | None) -> int:
@@ -108,6 +112,7 @@ class Orders(SessionCore):
         take_profit: object,
         tag: str | None,
         slice: bool = False,
+        amo: bool = False,
     ) -> Order:
         self._check_open()
         return self.engine.submit(
@@ -124,6 +129,7 @@ class Orders(SessionCore):
             source="notebook",
             origin=cell_origin(),
             slice=slice,
+            amo=amo,
         )
 
     async def place_basket(

@@ -23,15 +23,16 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
-from livetrade.brokers.paper import Book, PaperBroker, book_from_depth, book_from_record
+from livetrade.brokers.paper import Book, PaperBroker, book_from_depth
 from livetrade.clock import Clock, VirtualClock, WallClock
-from livetrade.depth import simulated_levels
+from livetrade.depth import simulated_book
 from livetrade.engine import EngineEvent, LiveTradingEngine
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, SessionClosed
 from livetrade.events import Event
 from livetrade.feeds.replay import ReplayFeed
 from livetrade.feeds.simulated import SimulatedMarket
 from livetrade.history import MarketData
+from livetrade.instruments import InstrumentRegistry
 from livetrade.journal import Journal, restore
 from livetrade.market_hours import MarketHours, default_hours
 from livetrade.marketview import MarketView
@@ -101,11 +102,12 @@ class SessionState:
         self.engine = LiveTradingEngine(
             wallet_balance,
             self.stream,
-            broker=self._paper_broker(latency=True),
+            broker=self._paper_broker(),
             charges=charges,
             limits=config.limits,
             clock=self.clock,
             default_product=config.product,
+            instruments=InstrumentRegistry(tick_by_price=config.tick_by_price),
         )
         self.error_event = Event("error")
         self.quote_event = Event("quote", self._report)
@@ -225,13 +227,12 @@ class SessionState:
             return from_paise(config["wallet_paise"])
         return wallet
 
-    def _paper_broker(self, *, latency: bool) -> PaperBroker:
+    def _paper_broker(self) -> PaperBroker:
+        """The session's fill model; the shadow engine gets the same one (latency included),
+        so its report measures that model against Fyers' fills."""
         c = self.config
         return PaperBroker(
-            c.slippage_bps,
-            fills=c.fills,
-            slippage_ticks=c.slippage_ticks,
-            latency_ms=c.latency_ms if latency else 0,  # the shadow engine never had latency
+            c.slippage_bps, fills=c.fills, slippage_ticks=c.slippage_ticks, latency_ms=c.latency_ms
         )
 
     def _wire_live(
@@ -261,7 +262,7 @@ class SessionState:
                 LiveTradingEngine(
                     from_paise(self.engine.initial_paise),
                     self.stream,
-                    broker=self._paper_broker(latency=False),
+                    broker=self._paper_broker(),
                     charges=type(charges)(),
                     clock=self.clock,
                     default_product=self.config.product,
@@ -325,7 +326,7 @@ class SessionState:
             if top is None or symbol.upper().endswith("-INDEX"):
                 return None
             bid, ask, _, ts_ns = top
-            return book_from_record(simulated_levels(market.seed, symbol, bid, ask, ts_ns))
+            return simulated_book(market.seed, symbol, bid, ask, ts_ns)
         try:
             depth = self.market_view.depth(symbol)
         except InvalidInput:
