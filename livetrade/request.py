@@ -10,7 +10,7 @@ the clock): the checks that do are in :mod:`livetrade.risk`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 from livetrade.errors import InvalidInput, OrderRejected
 from livetrade.instruments import (
@@ -19,7 +19,7 @@ from livetrade.instruments import (
     InstrumentKind,
     InstrumentRegistry,
 )
-from livetrade.model import OrderKind, Product, Side, check_symbol
+from livetrade.model import Order, OrderKind, Product, Side, check_symbol
 from livetrade.money import from_paise, to_paise
 
 __all__ = [
@@ -291,3 +291,25 @@ class OrderRequest:
             inst.symbol, side_, quantity_, kind_, product_, limit, trigger, stop, target, tag,
             source, inst, amo, slice,
         )  # fmt: skip
+
+    def order(self, order_id: str, now_ns: int, origin: str = "", **fields: Any) -> Order:
+        """The engine's :class:`~livetrade.model.Order` for this request, created at
+        ``now_ns`` (``fields``: anything else the caller sets, e.g. a status)."""
+        return Order(
+            order_id=order_id,
+            symbol=self.symbol,
+            side=self.side,
+            kind=self.kind,
+            product=self.product,
+            quantity=self.quantity,
+            limit_paise=self.limit_paise,
+            trigger_paise=self.trigger_paise,
+            stop_loss_paise=self.stop_loss_paise,
+            take_profit_paise=self.take_profit_paise,
+            created_ns=now_ns,
+            updated_ns=now_ns,
+            tag=self.tag,
+            source=self.source,
+            origin=origin,
+            **fields,
+        )

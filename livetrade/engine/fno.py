@@ -123,23 +123,8 @@ class Derivatives(Views):
         if rejection is not None:  # nothing placed: refused like any order
             self._refused(rejection, now)
             raise rejection
-        parent = Order(
-            order_id=f"{self._id_prefix}{self._seq + 1:07d}-S",  # the first child's id, + "-S"
-            symbol=req.symbol,
-            side=req.side,
-            kind=req.kind,
-            product=req.product,
-            quantity=req.quantity,
-            limit_paise=req.limit_paise,
-            trigger_paise=req.trigger_paise,
-            stop_loss_paise=req.stop_loss_paise,
-            take_profit_paise=req.take_profit_paise,
-            status=OrderStatus.OPEN,
-            created_ns=now,
-            updated_ns=now,
-            tag=req.tag,
-            source=req.source,
-            origin=origin,
+        parent = req.order(  # the first child's id, + "-S"
+            f"{self._id_prefix}{self._seq + 1:07d}-S", now, origin, status=OrderStatus.OPEN
         )
         self._parents[parent.order_id] = parent
         why = f"sliced into {len(sizes)}: {', '.join(map(str, sizes))}"

@@ -93,23 +93,7 @@ class Trading(Matching):
         except OrderRejected as rej:
             self._refused(rej, now)
             raise
-        order = Order(
-            order_id=self._next_id(),
-            symbol=req.symbol,
-            side=req.side,
-            kind=req.kind,
-            product=req.product,
-            quantity=req.quantity,
-            limit_paise=req.limit_paise,
-            trigger_paise=req.trigger_paise,
-            stop_loss_paise=req.stop_loss_paise,
-            take_profit_paise=req.take_profit_paise,
-            created_ns=now,
-            updated_ns=now,
-            tag=req.tag,
-            source=req.source,
-            origin=origin,
-        )
+        order = req.order(self._next_id(), now, origin)
         if req.amo:  # passed check_amo: held until the open (livetrade.engine.matching)
             self._accept_amo(order, req, now)
             self._flush()
