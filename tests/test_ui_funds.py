@@ -98,7 +98,7 @@ async def test_ticket_shows_the_margin_the_sale_blocks_and_funds_follow(
     w = what_if(session, t)
     assert w.ok and w.margin is not None and w.available is not None, w.text
     assert not w.short_of_funds and "lt-margin-ok" in w.html()
-    assert "margin ₹" in w.text and "available after ₹" in w.text
+    assert "margin ₹" in w.text and "funds needed ₹" in w.html() and "cash after" not in w.text
     funds = session.engine.funds_paise()
     assert w.available == funds["available_cash"] and funds["margin_blocked"] == 0
     assert submit(session, t).ok

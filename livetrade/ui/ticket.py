@@ -98,9 +98,12 @@ class WhatIf:
         out = f'<span class="{cls}">{html.escape(self.text)}</span>'
         if self.margin is not None and self.available is not None:
             warn = "lt-margin-short" if self.short_of_funds else "lt-margin-ok"
-            line = f"needs {inr(self.margin)} of {inr(self.available)} available"
+            line = f"funds needed {inr(self.margin)} of {inr(self.available)} available"
             if self.short_of_funds:
-                line = f"⚠ {line}: more than the available funds, the order will be refused"
+                line = (
+                    f"⚠ needs {inr(self.margin)}, only {inr(self.available)} available: "
+                    "the order will be refused"
+                )
             out += f'<div class="lt-margin-line {warn}">{html.escape(line)}</div>'
         return out
 
@@ -269,11 +272,9 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
     else:
         parts = [f"{verb} {qty} {t.symbol} ≈ {inr(fill)} ({basis}) = {inr(notional)}"]
     parts.append(f"charges {inr(charges)}")
-    if fno is None:
+    if fno is None:  # F&O: the margin line below says what is needed of what is available
         parts.append(f"cash after {inr(cash_after)}")
-    else:  # a future's notional never leaves the account: what is left to trade with
-        received = notional if t.option and not buy else 0
-        parts.append(f"available after {inr(fno[2] - fno[1] + received)}")
+
     if sl is not None:
         parts.append(f"at Stop-loss {inr(sl)}: {inr(at_sl, sign=True)}")
     if tp is not None:
