@@ -98,19 +98,38 @@ def _d1_d2(
 
 
 def _price(
-    calls: npt.NDArray[np.bool_],
+    calls: npt.NDArray[np.bool_] | bool,
     f: FloatArray,
     k: FloatArray,
     t: FloatArray,
     r: FloatArray,
     sigma: FloatArray,
 ) -> FloatArray:
+    """Calls where ``calls``; a plain ``bool`` (one flag for the whole chain) prices that side
+    only: half the normal CDFs, and no ``where`` over both (the same values either way)."""
     d1, d2, _ = _d1_d2(f, k, t, sigma)
     df = np.exp(-r * t)
+    if calls is True:
+        call: FloatArray = df * (f * ndtr(d1) - k * ndtr(d2))
+        return call
+    if calls is False:
+        put: FloatArray = df * (k * ndtr(-d2) - f * ndtr(-d1))
+        return put
     call = df * (f * ndtr(d1) - k * ndtr(d2))
     put = df * (k * ndtr(-d2) - f * ndtr(-d1))
     out: FloatArray = np.where(calls, call, put)
     return out
+
+
+def _one_flag(flag: Any) -> bool | None:
+    """True/False for a plain-string call/put flag, None for anything else."""
+    if isinstance(flag, str):
+        word = flag.strip().lower()
+        if word in ("c", "call", "ce"):
+            return True
+        if word in ("p", "put", "pe"):
+            return False
+    return None
 
 
 @overload
@@ -126,7 +145,8 @@ def black76(
 ) -> Any:
     """Black-76 price of a European option on the forward (discounted at ``r`` for ``t``)."""
     scalar, (f, k, tt, rr, s) = _inputs(forward, strike, t, r, sigma)
-    calls = _flags(flag, f.shape)
+    one = _one_flag(flag)
+    calls = _flags(flag, f.shape) if one is None else one
     return _out(_price(calls, f, k, tt, rr, s), scalar and np.ndim(flag) == 0)
 
 

@@ -93,6 +93,13 @@ def test_trading_from_the_chain_in_chromium(chain_lab: Lab) -> None:
             assert f"{strike}PE" in whatif.inner_text() and "premium ₹" in whatif.inner_text()
             page.locator(".lt-lot-info", has_text="lot size 65").wait_for()
             assert page.locator(".lt-qty-input label").inner_text() == "Lots"
+            # the margin the sale blocks, beside the premium, against the funds available
+            margin_line = page.locator(".lt-whatif .lt-margin-line.lt-margin-ok")
+            margin_line.wait_for()
+            assert "funds needed ₹" in margin_line.inner_text()
+            assert "available" in margin_line.inner_text() and "margin ₹" in whatif.inner_text()
+            assert page.locator(".lt-status .lt-margin").inner_text() == "margin used ₹0.00"
+            assert page.evaluate(OVERFLOW) == []
             # the ticket scrolled into view: the chain sits below the fold at 1280x800
             page.wait_for_function(ON_SCREEN, arg=".lt-ticket button.lt-sell")
             page.screenshot(path=str(ARTIFACTS / "chain-ticket-1280x800.png"))
@@ -101,6 +108,23 @@ def test_trading_from_the_chain_in_chromium(chain_lab: Lab) -> None:
             result = page.locator(".lt-result .lt-ok")
             result.wait_for()
             assert "Sold 65 NSE:NIFTY" in result.inner_text()
+            # funds follow: margin blocked and the premium received in the status line
+            page.locator(".lt-status .lt-premium", has_text="premium received ₹").wait_for()
+            page.wait_for_function(
+                """() => { const m = document.querySelector('.lt-status .lt-margin');
+                   return m && /margin used ₹[1-9]/.test(m.textContent); }"""
+            )
+            assert page.evaluate(OVERFLOW) == []
+            page.locator(".lt-status").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "chain-funds-1280x800.png"))
+            # twenty lots would need more than the account has: the ticket says so first
+            page.locator(".lt-qty-input input").fill("20")
+            short = page.locator(".lt-whatif .lt-margin-line.lt-margin-short")
+            short.wait_for()
+            assert "the order will be refused" in short.inner_text()
+            page.locator(".lt-ticket").scroll_into_view_if_needed()
+            page.screenshot(path=str(ARTIFACTS / "chain-margin-short-1280x800.png"))
+            page.locator(".lt-qty-input input").fill("1")
 
             # the position: lots, days to expiry, Greeks, and the net Greeks in the summary
             row = page.locator(".lt-positions-table tbody tr", has_text=f"{strike}PE")

@@ -140,30 +140,78 @@ def future_tick(index_paise: int) -> int:
 class Smile:
     """The implied volatility of a strike: ``atm + skew·x + curvature·x²`` with
     ``x = ln(K/F)/√T`` (moneyness in standard deviations of a unit-vol move, so one smile fits
-    weekly and monthly expiries), never below ``floor``.
+    weekly and monthly expiries) between ``-put_wing`` and ``call_wing``; beyond them each wing
+    goes on with the same slope and flattens (an exponential of length ``wing_width`` in
+    ``x``), so the volatility stays bounded; never below ``floor``.
 
     Our choices, not sourced: ``atm`` 13% is where India VIX (NIFTY's 30-day implied vol) has
     mostly traded in calm years; the negative ``skew`` makes puts dearer than calls, the usual
-    shape of an index smile; ``curvature`` lifts both wings."""
+    shape of an index smile; ``curvature`` lifts both wings.
+
+    Why the wings flatten where they do: call prices are non-increasing and convex in the
+    strike (no calendar-free arbitrage) exactly when Durrleman's condition holds, which in
+    ``x`` reads ``(1 − x·σ'/σ)² + σ·σ'' − T·σ²·σ'²/4 ≥ 0``. A quadratic in ``x`` grows faster
+    than ``|x|`` past ``x²·curvature = atm`` (``x·σ'/σ > 1``); from there it can never level
+    off without breaking the condition, and left unbounded its ``T`` term wins: on a weekly
+    expiry ~2,500 points out the vol passed 200% and far calls rose with the strike. Leaving
+    the quadratic while ``x·σ'/σ`` is still ≤ 0.65 and flattening over ``wing_width`` keeps
+    the condition above 0.15 for every ``T`` up to half a year (``tests/test_smile_arbitrage
+    .py`` checks the prices themselves): the vol tends to ≈ 49% on the put side and ≈ 23% on
+    the call side, and the listed strikes near the money keep the quadratic's vols."""
 
     atm: float = 0.13
     skew: float = -0.20
     curvature: float = 0.50
     floor: float = 0.05
+    put_wing: float = 0.20
+    call_wing: float = 0.35
+    wing_width: float = 0.75
 
     def __post_init__(self) -> None:
         if not 0 < self.atm < 5 or not 0 < self.floor <= self.atm:
             raise InvalidInput("smile", "atm must be in (0, 5) and floor in (0, atm]")
+        if not (self.put_wing >= 0 and self.call_wing >= 0 and self.wing_width > 0):
+            raise InvalidInput("smile", "put_wing, call_wing ≥ 0 and wing_width > 0")
 
     def vol(self, strike: Floats, forward: Floats, t: Floats) -> Floats:
         """The smile's volatility per strike (arrays of the same shape; ``t`` in years)."""
         x = np.log(strike / forward) / np.sqrt(np.maximum(t, 1e-6))
-        out: Floats = np.maximum(self.atm + self.skew * x + self.curvature * x * x, self.floor)
+        lo, hi, width = self.put_wing, self.call_wing, self.wing_width
+        xc = np.clip(x, -lo, hi)
+        core = self.atm + self.skew * xc + self.curvature * xc * xc
+        # outward slope at each edge, and how far past it (0 inside)
+        up = x > hi
+        slope = np.where(
+            up, self.skew + 2 * self.curvature * hi, 2 * self.curvature * lo - self.skew
+        )
+        past = np.where(up, x - hi, -x - lo)
+        wing = slope * width * -np.expm1(-np.maximum(past, 0.0) / width)
+        out: Floats = np.maximum(core + wing, self.floor)
         return out
 
 
 Floats = npt.NDArray[np.float64]
+Bools = npt.NDArray[np.bool_]
 Kind = Literal["FUT", "CE", "PE"]
+
+
+def smile_prices(
+    smile: Smile, forward: Floats, strike: Floats, t: Floats, rate: float, calls: Bools
+) -> Floats:
+    """Option prices per strike (same units as ``forward``): calls at Black-76 with the
+    smile's volatility (intrinsic value at expiry, ``t`` ≤ 0), puts from put-call parity, an
+    identity of Black-76 at the strike's one volatility (pricing both sides costs twice and a
+    per-strike flag array on every tick). What the simulated chain quotes around."""
+    vol = smile.vol(strike, forward, t)
+    call = np.maximum(forward - strike, 0.0)  # at expiry: intrinsic value
+    live = t > 0
+    if live.all():
+        call = np.asarray(black76("c", forward, strike, t, rate, vol), np.float64)
+    elif live.any():
+        call[live] = black76("c", forward[live], strike[live], t[live], rate, vol[live])
+    put = call - np.exp(-rate * t) * (forward - strike)
+    out: Floats = np.where(calls, call, put)
+    return out
 
 
 def future_symbol(expiry: date) -> str:
@@ -238,6 +286,7 @@ class SimDerivatives:
         self._oi = np.zeros(0, np.int64)  # units, per contract (grows with listings)
         self._oi_open = np.zeros(0, np.int64)  # at the day's first quote
         self._oi_weight = np.zeros(0, np.float64)  # the listing profile, 1 at the money
+        self._oi_rate = self._oi_close = np.zeros(0, np.float64)  # Poisson rates, per quote
         self.list_contracts(now_ns, strikes=strikes, weeklies=weeklies, futures=futures)
         market.derived.append(self._on_step)
 
@@ -327,6 +376,8 @@ class SimDerivatives:
         self._oi = np.concatenate([self._oi, oi])
         self._oi_open = np.concatenate([self._oi_open, oi])
         self._oi_weight = np.concatenate([self._oi_weight, weight])
+        self._oi_rate = self._oi_weight * 2.0  # opening lots a quote (see _grow_oi)
+        self._oi_close = self._oi_rate * 0.4
 
     def _contract(
         self,
@@ -368,6 +419,8 @@ class SimDerivatives:
         self._spread = np.where(self._is_opt, opt, fut).astype(np.int64)
         self._lot = np.array([c.lot_size for c in cs], np.int64)
         self._volume = np.zeros(len(cs), np.int64)
+        self._half_spread = self._spread // 2
+        self._first_expiry_ns = int(self._expiry_ns.min()) if cs else 0
 
     # ------------------------------------------------------------------ reading
     @property
@@ -399,18 +452,9 @@ class SimDerivatives:
         price = forward.copy()
         idx = self._opt_idx
         if idx.size:
-            k, f, tt = self._opt_strike, forward[idx], t[idx]
-            vol = self.smile.vol(k, f, tt)
-            call = np.maximum(f - k, 0.0)  # at expiry: intrinsic value
-            live = tt > 0
-            if live.all():
-                call = np.asarray(black76("c", f, k, tt, self.rate, vol), np.float64)
-            elif live.any():
-                call[live] = black76("c", f[live], k[live], tt[live], self.rate, vol[live])
-            # puts from put-call parity, an identity of Black-76 at the strike's one volatility
-            # (pricing both sides costs twice and a per-strike flag array on every tick)
-            put = call - np.exp(-self.rate * tt) * (f - k)
-            price[idx] = np.where(self._opt_call, call, put)
+            price[idx] = smile_prices(
+                self.smile, forward[idx], self._opt_strike, t[idx], self.rate, self._opt_call
+            )
         return forward, price
 
     # ------------------------------------------------------------------ quoting
@@ -432,34 +476,30 @@ class SimDerivatives:
         _, price = self.theoretical(ts_ns)
         tick, spread = self._tick, self._spread
         mid = np.rint(price / tick).astype(np.int64)
-        bid_t = np.maximum(mid - spread // 2, 1)
+        bid_t = np.maximum(mid - self._half_spread, 1)
         bid = bid_t * tick
         ask = bid + spread * tick
         rng = self._rng
         n = len(self._contracts)
         last = np.where(rng.integers(0, 2, n) == 1, ask, bid)
         self._volume += self._lot * rng.integers(0, 4, n)
-        live = (self._expiry_ns > ts_ns).tolist()
         push = self.market.stream.push
-        for sym, b, a, lt, v, ok in zip(
-            self._symbols,
-            bid.tolist(),
-            ask.tolist(),
-            last.tolist(),
-            self._volume.tolist(),
-            live,
-            strict=True,
-        ):
-            if ok:
-                push(sym, b, a, lt, v, ts_ns)
+        columns = [bid, ask, last, self._volume]
+        symbols = self._symbols
+        if ts_ns >= self._first_expiry_ns:  # some contract expired: quote the others only
+            alive = np.flatnonzero(self._expiry_ns > ts_ns)
+            columns = [c[alive] for c in columns]
+            symbols = [symbols[i] for i in alive.tolist()]
+        b, a, lt, v = (c.tolist() for c in columns)
+        for i, sym in enumerate(symbols):
+            push(sym, b[i], a[i], lt[i], v[i], ts_ns)
 
     def _grow_oi(self, ts_ns: int) -> None:
         """New positions open faster than old ones close (Poisson lots each way, the opening
         rate 2 lots a quote at the money, the closing rate 40% of it): OI drifts up through
         the day, most near the money; it never goes below zero and stops at expiry."""
-        rate = self._oi_weight * 2.0
         rng = self._oi_rng
-        step = (rng.poisson(rate) - rng.poisson(rate * 0.4)) * self._lot
+        step = (rng.poisson(self._oi_rate) - rng.poisson(self._oi_close)) * self._lot
         step[self._expiry_ns <= ts_ns] = 0
         np.maximum(self._oi + step, 0, out=self._oi)
 

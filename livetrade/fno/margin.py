@@ -31,7 +31,14 @@ from livetrade.errors import InvalidInput
 from livetrade.instruments import Instrument, InstrumentKind
 from livetrade.money import round_half_up
 
-__all__ = ["MarginParams", "contract_margin", "intrinsic_paise", "is_derivative"]
+__all__ = [
+    "MarginParams",
+    "OrderMargin",
+    "contract_margin",
+    "intrinsic_paise",
+    "is_derivative",
+    "order_requirement",
+]
 
 
 @dataclass(frozen=True)
@@ -104,3 +111,43 @@ def contract_margin(
     if index and today is not None and inst.expiry is not None and inst.expiry.date() == today:
         rate += Decimal(params.expiry_day_elm)
     return round_half_up(units * (loss + Decimal(spot) * rate))
+
+
+@dataclass(frozen=True, slots=True)
+class OrderMargin:
+    """What one order needs (paise): the premium of an option bought and the change of its
+    position's margin (negative when the order closes a short and releases margin)."""
+
+    premium: int
+    margin: int
+
+    @property
+    def total(self) -> int:
+        """Premium plus margin change, never below zero (a release frees, it does not pay)."""
+        return max(0, self.premium + self.margin)
+
+
+def order_requirement(
+    inst: Instrument,
+    signed_qty: int,
+    position_qty: int,
+    price_paise: int,
+    mark_paise: int,
+    underlying_paise: int | None,
+    params: MarginParams,
+    today: date | None = None,
+) -> OrderMargin:
+    """The premium and margin change of an order of ``signed_qty`` units (buy > 0) on a
+    position of ``position_qty``: the engine's pre-trade check (``FundsMixin``) less the
+    charges, so the ticket can show it before the click. The premium is at ``price_paise``
+    (the expected fill), the margin at ``mark_paise`` (the last price), as the check does."""
+    if not is_derivative(inst):
+        return OrderMargin(0, 0)
+    premium = (
+        signed_qty * price_paise if inst.kind is InstrumentKind.OPTION and signed_qty > 0 else 0
+    )
+    before = contract_margin(inst, position_qty, mark_paise, underlying_paise, params, today)
+    after = contract_margin(
+        inst, position_qty + signed_qty, mark_paise, underlying_paise, params, today
+    )
+    return OrderMargin(premium, after - before)

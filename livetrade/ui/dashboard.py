@@ -105,6 +105,8 @@ CSS = """<style>
 .livetrade-dashboard .lt-warn { color: #9a6700; }
 .livetrade-dashboard .lt-muted { color: #6e7781; }
 .livetrade-dashboard .lt-whatif-bad { color: #9a6700; }
+.livetrade-dashboard .lt-margin-ok { color: #57606a; }
+.livetrade-dashboard .lt-margin-short { color: #cf222e; font-weight: 600; }
 .livetrade-dashboard .lt-status-text .widget-html-content { white-space: normal;
   line-height: 1.6; flex: 1 1 0%; min-width: 0; height: auto; }
 .livetrade-dashboard .lt-status-text { height: auto; flex: 1 1 420px; min-width: 0; }

@@ -133,6 +133,7 @@ class PositionsView:
     net: int  # realized - charges + unrealized
     greeks: tuple[tuple[str, float, float, float, float], ...] = ()
     """Per underlying with F&O positions: (underlying, delta, gamma, theta, vega)."""
+    margin: int = 0  # blocked by the open positions (engine.funds(): F&O and intraday)
 
     @property
     def fno(self) -> bool:
@@ -181,6 +182,8 @@ class PositionsView:
             f"{inr(self.unrealized, sign=True)} · charges {inr(self.charges)} · "
             f"net {inr(self.net, sign=True)}"
         )
+        if self.margin:
+            text += f" · margin blocked {inr(self.margin)}"
         greeks = self.greeks_summary
         return f"{text} — Greeks {greeks}" if greeks else text
 
@@ -249,9 +252,10 @@ def positions_view(session: Session) -> PositionsView:
         )
     t = engine.pnl_paise()
     greeks = tuple((u, v[0], v[1], v[2], v[3]) for u, v in sorted(totals.items()))
+    margin = engine.funds_paise(premiums=False)["margin_blocked"] if rows else 0
     return PositionsView(
         tuple(rows), t["gross_realized"], t["unrealized"], t["charges"], t["total"],
-        greeks,
+        greeks, margin,
     )  # fmt: skip
 
 

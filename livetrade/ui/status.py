@@ -78,10 +78,17 @@ class StatusView:
     pnl_pct: str
     cash_paise: int = 0
     margin_used_paise: int = 0
+    funds_available_paise: int | None = None
+    """``engine.funds()``'s available cash (None: equity less the margin held)."""
+    premium_paid_paise: int = 0
+    premium_received_paise: int = 0
 
     @property
     def available_paise(self) -> int:
-        """What new intraday orders may still use: equity less the margin held."""
+        """What new orders may still use: the funds page's available cash (cash, futures and
+        intraday notional marked to market, less every margin blocked)."""
+        if self.funds_available_paise is not None:
+            return self.funds_available_paise
         return self.equity_paise - self.margin_used_paise
 
     @property
@@ -124,13 +131,24 @@ class StatusView:
         )  # fmt: skip
 
     @property
+    def premium_text(self) -> str:
+        """Option premium paid and received today ("" with no option traded)."""
+        parts = []
+        if self.premium_paid_paise:
+            parts.append(f"paid {inr(self.premium_paid_paise)}")
+        if self.premium_received_paise:
+            parts.append(f"received {inr(self.premium_received_paise)}")
+        return f"premium {' / '.join(parts)}" if parts else ""
+
+    @property
     def money_items(self) -> list[str]:
-        return [
+        items = [
             f"MTM {inr(self.pnl_paise, sign=True)} ({self.pnl_pct})",
             f"cash {inr(self.cash_paise)}",
             f"margin used {inr(self.margin_used_paise)}",
             f"available {inr(self.available_paise)}",
         ]
+        return items + ([self.premium_text] if self.premium_text else [])
 
 
 def feed_name(session: Session) -> str:
@@ -170,6 +188,7 @@ def status_view(session: Session, activity: FeedActivity, now: float) -> StatusV
     """The status bar for ``session``; ``now`` is on the same clock as ``activity``."""
     engine = session.engine
     p = engine.pnl_paise()
+    funds = engine.funds_paise()
     state, age = feed_state(session, activity, now)
     return StatusView(
         mode=session.mode,
@@ -184,8 +203,11 @@ def status_view(session: Session, activity: FeedActivity, now: float) -> StatusV
         pnl_paise=p["total"],
         pnl_pct=pct(p["total"], engine.initial_paise),
         cash_paise=p["cash"],
-        # the engine's own figure for its margin check (no public accessor yet)
-        margin_used_paise=engine.used_margin_paise(),
+        # engine.funds(): F&O (SPAN + exposure) and intraday margin, as its checks use them
+        margin_used_paise=funds["margin_blocked"],
+        funds_available_paise=funds["available_cash"],
+        premium_paid_paise=funds["premium_paid"],
+        premium_received_paise=funds["premium_received"],
     )
 
 
@@ -225,7 +247,8 @@ def status_html(view: StatusView) -> str:
     }.get(view.kill_switch, "lt-err")
     pnl_cls = "lt-pos" if view.pnl_paise > 0 else ("lt-neg" if view.pnl_paise < 0 else "")
     e = html.escape
-    mtm, cash, used, avail = view.money_items
+    mtm, cash, used, avail = view.money_items[:4]
+    premium = view.premium_text
     items = [
         badge,
         f'<span class="lt-feed {feed_cls}" data-state="{e(view.feed_state)}">'
@@ -235,6 +258,7 @@ def status_html(view: StatusView) -> str:
         f'<span class="lt-cash">{e(cash)}</span>',
         f'<span class="lt-margin">{e(used)}</span>',
         f'<span class="lt-available">{e(avail)}</span>',
+        *([f'<span class="lt-premium">{e(premium)}</span>'] if premium else []),
         f'<span class="lt-kill {ks_cls}" data-state="{e(view.kill_switch)}">'
         f"{e(view.trading)}</span>",
     ]

@@ -89,10 +89,23 @@ class WhatIf:
     cash_after: int | None = None
     at_stop_loss: int | None = None
     at_take_profit: int | None = None
+    margin: int | None = None  # F&O: what the order blocks (premium + margin change)
+    available: int | None = None  # F&O: funds available before the order
+    short_of_funds: bool = False
 
     def html(self) -> str:
         cls = "lt-whatif-ok" if self.ok else "lt-whatif-bad"
-        return f'<span class="{cls}">{html.escape(self.text)}</span>'
+        out = f'<span class="{cls}">{html.escape(self.text)}</span>'
+        if self.margin is not None and self.available is not None:
+            warn = "lt-margin-short" if self.short_of_funds else "lt-margin-ok"
+            line = f"funds needed {inr(self.margin)} of {inr(self.available)} available"
+            if self.short_of_funds:
+                line = (
+                    f"⚠ needs {inr(self.margin)}, only {inr(self.available)} available: "
+                    "the order will be refused"
+                )
+            out += f'<div class="lt-margin-line {warn}">{html.escape(line)}</div>'
+        return out
 
 
 class _Bad(Exception):
@@ -167,6 +180,30 @@ def what_if(session: Session, t: TicketInput) -> WhatIf:
         return WhatIf(False, str(bad))
 
 
+def _fno_need(
+    session: Session, t: TicketInput, qty: int, fill: int, last: int, charges: int
+) -> tuple[int, int, int] | None:
+    """F&O: (margin change, premium + margin + charges needed, available), the figures the
+    engine's margin check will compare on the click; None for a share."""
+    from livetrade.fno.margin import is_derivative, order_requirement
+
+    engine = session.engine
+    inst = engine.instruments.get(t.symbol)
+    if not is_derivative(inst):
+        return None
+    held = sum(
+        p.quantity for p in engine.positions() if p.symbol == t.symbol and p.product is t.product
+    )
+    signed = qty if t.side is Side.BUY else -qty
+    under = engine.price_stream.last_paise(inst.underlying) if inst.underlying else None
+    day = ns_to_datetime(session.clock.now_ns()).date()
+    req = order_requirement(
+        inst, signed, held, fill, last or fill, under, engine.margin_params, day
+    )
+    available = engine.funds_paise(premiums=False)["available_cash"]
+    return req.margin, max(0, req.premium + req.margin + charges), available
+
+
 def _what_if(session: Session, t: TicketInput) -> WhatIf:
     engine = session.engine
     parsed = _parse(t)
@@ -219,6 +256,7 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
 
     at_sl, at_tp = round_trip(sl), round_trip(tp)
     verb = "Buy" if buy else "Sell"
+    fno = _fno_need(session, t, qty, fill, last, charges)
     if t.lot_size > 1:  # F&O: lots, the lot size, and the premium (or value) in rupees
         lots = qty // t.lot_size
         what = "premium" if t.option else "value"
@@ -226,12 +264,17 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
             f"{verb} {lots} lot{'s' if lots != 1 else ''} × {t.lot_size} = {qty} {t.symbol}"
             f" ≈ {inr(fill)} ({basis}) · {what} {inr(notional)}"
         ]
+        if fno is not None:
+            change = fno[0]
+            parts.append(
+                f"margin {inr(change)}" if change >= 0 else f"margin released {inr(-change)}"
+            )
     else:
         parts = [f"{verb} {qty} {t.symbol} ≈ {inr(fill)} ({basis}) = {inr(notional)}"]
-    parts += [
-        f"charges {inr(charges)}",
-        f"cash after {inr(cash_after)}",
-    ]
+    parts.append(f"charges {inr(charges)}")
+    if fno is None:  # F&O: the margin line below says what is needed of what is available
+        parts.append(f"cash after {inr(cash_after)}")
+
     if sl is not None:
         parts.append(f"at Stop-loss {inr(sl)}: {inr(at_sl, sign=True)}")
     if tp is not None:
@@ -241,7 +284,13 @@ def _what_if(session: Session, t: TicketInput) -> WhatIf:
         text += " (net of charges)"
     if delivery and buy and cash_after < 0:
         text += " · more than the free cash"
-    return WhatIf(True, text, fill, basis, notional, charges, cash_after, at_sl, at_tp)
+    if fno is None:
+        return WhatIf(True, text, fill, basis, notional, charges, cash_after, at_sl, at_tp)
+    _, need, available = fno
+    return WhatIf(
+        True, text, fill, basis, notional, charges, cash_after, at_sl, at_tp,
+        need, available, need > available,
+    )  # fmt: skip
 
 
 def describe(order: Order) -> tuple[bool, str]:
