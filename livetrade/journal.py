@@ -13,6 +13,11 @@ it, so an altered, removed or reordered row, a row that does not decode or resto
 or truncated file all raise ``JournalCorrupt`` naming the file, the row and the reason. The
 journal is ``NAME.sqlite`` plus ``NAME.sqlite-wal`` (the newest commits): ``Journal.backup``
 copies both through SQLite's backup API; ``check`` verifies a journal read-only.
+
+This module is the store: the file, its schema and lock, the hash chain, verify and backup. The
+row format is ``livetrade.journal_rows``, the errors ``livetrade.journal_errors``, recovery
+``livetrade.journal_restore`` and replay ``livetrade.journal_replay``; every name is still
+importable from here.
 """
 
 from __future__ import annotations
@@ -25,30 +30,54 @@ import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from livetrade.engine import ChargesRefund, EngineEvent, LiveTradingEngine
-from livetrade.engine.events import Conversion
-from livetrade.errors import LiveTradeError
-from livetrade.model import (
-    Fill,
-    IllegalTransition,
-    KillSwitch,
-    Order,
-    OrderKind,
-    OrderStatus,
-    Product,
-    Role,
-    Side,
-    ns_to_datetime,
+from livetrade.engine import EngineEvent, LiveTradingEngine
+from livetrade.journal_errors import (
+    _MOVE_ASIDE,
+    JournalCorrupt,
+    JournalError,
+    JournalLocked,
+    JournalTooNew,
 )
-from livetrade.money import Charges, from_paise
-from livetrade.request import OrderRequest
+from livetrade.journal_replay import ReplayReport, replay
+from livetrade.journal_restore import restore
+from livetrade.journal_rows import (
+    _KINDS,
+    Record,
+    event_data,
+    fill_from_dict,
+    fill_to_dict,
+    order_from_dict,
+    order_to_dict,
+)
+from livetrade.model import ns_to_datetime
+from livetrade.money import from_paise
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = [  # what ``from livetrade.journal import ...`` has always offered
+    "SCHEMA_VERSION",
+    "Journal",
+    "JournalCorrupt",
+    "JournalError",
+    "JournalLocked",
+    "JournalSummary",
+    "JournalTooNew",
+    "Record",
+    "ReplayReport",
+    "check",
+    "default_dir",
+    "fill_from_dict",
+    "fill_to_dict",
+    "order_from_dict",
+    "order_to_dict",
+    "replay",
+    "restore",
+]
 
 SCHEMA_VERSION = 2
 
@@ -74,39 +103,6 @@ MIGRATIONS: list[list[str]] = [
     ],
 ]
 
-# Derived facts (positions) are not journaled: they are rebuilt from fills.
-_KINDS = {
-    "order_accepted",
-    "order_rejected",
-    "order_triggered",
-    "order_cancelled",
-    "order_modified",
-    "order_routed",
-    "order_sliced",
-    "fill",
-    "charges_refunded",
-    "kill_switch",
-    "position_converted",
-}
-
-
-class JournalError(LiveTradeError):
-    """The journal cannot be used; the message says why and what to do."""
-
-
-class JournalLocked(JournalError):
-    """Another session (or process) has this journal open."""
-
-
-class JournalCorrupt(JournalError, ValueError):
-    """The file is not a readable livetrade journal: empty, truncated, or a row that does not
-    decode, does not restore or does not match its hash. The message names the file, the row
-    (``seq``) and the reason."""
-
-
-class JournalTooNew(JournalError):
-    """The journal was written by a newer livetrade (its schema version is higher)."""
-
 
 def default_dir() -> Path:
     """``$LIVETRADE_DATA_DIR``, else the XDG data dir (``~/.local/share/livetrade``)."""
@@ -115,107 +111,6 @@ def default_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "livetrade"
-
-
-# ---------------------------------------------------------------- (de)serialization
-def order_to_dict(o: Order) -> dict[str, Any]:
-    d = {
-        "order_id": o.order_id,
-        "symbol": o.symbol,
-        "side": o.side.name,
-        "kind": o.kind.value,
-        "product": o.product.value,
-        "quantity": o.quantity,
-        "limit": o.limit_paise,
-        "trigger": o.trigger_paise,
-        "role": o.role.value,
-        "stop_loss": o.stop_loss_paise,
-        "take_profit": o.take_profit_paise,
-        "parent_id": o.parent_id,
-        "oco_id": o.oco_id,
-        "tag": o.tag,
-        "source": o.source,
-        "origin": o.origin,
-        "created_ns": o.created_ns,
-    }
-    if o.live:  # sent to a broker: PENDING until its acknowledgement is journaled
-        d["live"] = True
-    if o.basket_id is not None:  # one leg of a basket (engine.place_basket)
-        d["basket_id"] = o.basket_id
-    if o.release_ns is not None:  # a held AMO: PENDING until its release is journaled
-        d["amo_release_ns"] = o.release_ns
-    return d
-
-
-def order_from_dict(d: dict[str, Any]) -> Order:
-    return Order(
-        order_id=d["order_id"],
-        symbol=d["symbol"],
-        side=Side[d["side"]],
-        kind=OrderKind(d["kind"]),
-        product=Product(d["product"]),
-        quantity=d["quantity"],
-        limit_paise=d["limit"],
-        trigger_paise=d["trigger"],
-        status=OrderStatus.PENDING if d.get("live") or "amo_release_ns" in d else OrderStatus.OPEN,
-        role=Role(d["role"]),
-        created_ns=d["created_ns"],
-        updated_ns=d["created_ns"],
-        stop_loss_paise=d["stop_loss"],
-        take_profit_paise=d["take_profit"],
-        parent_id=d["parent_id"],
-        oco_id=d["oco_id"],
-        tag=d["tag"],
-        source=d["source"],
-        origin=d.get("origin", ""),
-        broker_order_id=None if d.get("live") or "amo_release_ns" in d else d["order_id"],
-        live=bool(d.get("live")),
-        basket_id=d.get("basket_id"),
-        release_ns=d.get("amo_release_ns"),
-    )
-
-
-def fill_to_dict(f: Fill) -> dict[str, Any]:
-    c = f.charges
-    return {
-        "fill_id": f.fill_id,
-        "order_id": f.order_id,
-        "symbol": f.symbol,
-        "side": f.side.name,
-        "quantity": f.quantity,
-        "price": f.price_paise,
-        "ts_ns": f.ts_ns,
-        "product": f.product.value,
-        "role": f.role.value,
-        "charges": [c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp],
-        **({"trade_id": f.trade_id} if f.trade_id is not None else {}),
-    }
-
-
-def fill_from_dict(d: dict[str, Any]) -> Fill:
-    return Fill(
-        fill_id=d["fill_id"],
-        order_id=d["order_id"],
-        symbol=d["symbol"],
-        side=Side[d["side"]],
-        quantity=d["quantity"],
-        price_paise=d["price"],
-        ts_ns=d["ts_ns"],
-        product=Product(d["product"]),
-        role=Role(d["role"]),
-        charges=Charges(*d["charges"]),
-        trade_id=d.get("trade_id"),
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Record:
-    """One journal row."""
-
-    seq: int
-    ts_ns: int
-    kind: str
-    data: dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,7 +140,6 @@ class JournalSummary:
 
 
 _WAL = "-wal"
-_MOVE_ASIDE = "Move it aside (or restore a backup) to start again; it is never overwritten."
 
 
 def _row_hash(prev: str, seq: int, ts_ns: int, kind: bytes, data: bytes) -> str:
@@ -479,37 +373,7 @@ class Journal:
     def record(self, event: EngineEvent) -> None:
         if event.kind not in _KINDS:
             return
-        data: dict[str, Any]
-        if event.kind == "fill":
-            assert event.fill is not None
-            data = fill_to_dict(event.fill)
-        elif event.kind == "charges_refunded":
-            assert event.fill is not None and event.charges is not None
-            c = event.charges
-            data = {
-                "fill_id": event.fill.fill_id,
-                "symbol": event.fill.symbol,
-                "product": event.fill.product.value,
-                "message": event.message,
-                "charges": [c.brokerage, c.stt, c.exchange, c.ipft, c.sebi, c.stamp, c.gst, c.dp],
-            }
-        elif event.kind in ("order_accepted", "order_sliced"):
-            assert event.order is not None
-            data = order_to_dict(event.order)
-        elif event.kind == "position_converted":
-            assert event.conversion is not None
-            data = _conversion_to_dict(event.conversion)
-        elif event.kind in ("order_rejected", "kill_switch"):
-            data = {"code": event.code, "message": event.message}
-            if event.order is not None:  # a live order the broker refused
-                data["order_id"] = event.order.order_id
-        else:
-            assert event.order is not None
-            data = {"order_id": event.order.order_id, "message": event.message}
-            if event.kind == "order_modified":
-                data["quantity"] = event.order.quantity
-                data["limit"] = event.order.limit_paise
-                data["trigger"] = event.order.trigger_paise
+        data = event_data(event)
         symbol = event.fill.symbol if event.fill else (event.order.symbol if event.order else None)
         if symbol is not None and self._engine is not None:
             top = self._engine.price_stream.top(symbol)
@@ -788,200 +652,3 @@ def check(path: str | Path) -> JournalSummary:
     A journal held by a running session raises ``JournalLocked``."""
     with Journal(path, read_only=True) as journal:
         return journal.verify()
-
-
-def restore(
-    engine: LiveTradingEngine,
-    records: Iterator[Record] | list[Record],
-    path: str | Path | None = None,
-) -> int:
-    """Rebuild ``engine`` (fresh, same wallet) from journal records; returns the last time seen.
-
-    Orders come back with their recorded state; fills rebuild positions, cash and charges
-    exactly; open orders go back into the trigger books. A row that does not restore (a field
-    missing or of the wrong type, an order id no order has) raises ``JournalCorrupt`` naming
-    ``path`` and the row, never the bare ``KeyError`` or ``ValueError`` behind it.
-    """
-    where = f"journal {path}" if path is not None else "the journal"
-    last_ts, seq = 0, 0
-    for r in records:
-        last_ts, seq = max(last_ts, r.ts_ns), r.seq
-        try:
-            _restore_one(engine, r)
-        except _DOES_NOT_RESTORE as exc:
-            raise JournalCorrupt(
-                f"{where}: row seq {r.seq} ({r.kind}) does not restore: {_why(exc)}. {_MOVE_ASIDE}"
-            ) from None
-    try:
-        engine.finish_restore()
-    except _DOES_NOT_RESTORE as exc:
-        raise JournalCorrupt(
-            f"{where}: the orders up to row seq {seq} do not restore: {_why(exc)}. {_MOVE_ASIDE}"
-        ) from None
-    return last_ts
-
-
-# What a damaged row can make restore raise; an order moved between states the table does not
-# allow (IllegalTransition, e.g. a cancel after the fill) is a damaged journal too.
-_DOES_NOT_RESTORE = (KeyError, ValueError, TypeError, IndexError, AttributeError, IllegalTransition)
-
-
-def _why(exc: BaseException) -> str:
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]!r} (a field is missing, or an order id no order has)"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _restore_one(engine: LiveTradingEngine, r: Record) -> None:
-    d = r.data
-    if r.kind == "order_accepted":
-        engine.restore_order(order_from_dict(d))
-    elif r.kind == "order_sliced":  # a parent of slices (livetrade.engine.fno)
-        engine.restore_parent(order_from_dict(d))
-    elif r.kind == "fill":
-        engine.restore_fill(fill_from_dict(d))
-    elif r.kind == "charges_refunded":
-        back = Charges(*d["charges"])
-        product = Product(d["product"])
-        engine.restore_refund(ChargesRefund(d["fill_id"], d["symbol"], product, r.ts_ns, back))
-    elif r.kind in ("order_triggered", "order_cancelled", "order_modified", "order_routed") or (
-        r.kind == "order_rejected" and "order_id" in d
-    ):
-        engine.restore_change(
-            d["order_id"],
-            r.kind,
-            r.ts_ns,
-            d.get("quantity"),
-            d.get("message", ""),
-            d.get("limit"),
-            d.get("trigger"),
-        )
-    elif r.kind == "kill_switch":
-        engine.kill_switch = KillSwitch(d["message"])
-    elif r.kind == "position_converted":
-        engine.restore_conversion(_conversion_from_dict(d, r.ts_ns))
-
-
-@dataclass
-class ReplayReport:
-    """What a replay reproduced. ``mismatches`` lists every difference, in words."""
-
-    fills_expected: int
-    fills_replayed: int
-    pnl_expected: dict[str, int]
-    pnl_replayed: dict[str, int]
-    mismatches: list[str] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return not self.mismatches
-
-
-def replay(records: list[Record], engine: LiveTradingEngine) -> ReplayReport:
-    """Re-run the recorded commands and quotes against ``engine`` (fresh, same wallet, on a
-    ``VirtualClock``) and compare its fills and P&L with the journal's."""
-    from livetrade.clock import VirtualClock
-
-    clock = engine.clock
-    if not isinstance(clock, VirtualClock):
-        raise JournalError("replay needs an engine on a VirtualClock")
-    stream = engine.price_stream
-    expected = LiveTradingEngine(from_paise(engine.initial_paise), charges=_fresh_charges(engine))
-    restore(expected, records)
-    mismatches: list[str] = []
-    for r in records:
-        if r.ts_ns > clock.now_ns():
-            clock.set(r.ts_ns)
-        q = r.data.get("quote")
-        if q is not None:
-            sym, bid, ask, last, ts = q
-            if stream.top(sym) != (bid, ask, last, ts):
-                stream.push(sym, bid, ask, last, 0, ts)
-        d = r.data
-        try:
-            if r.kind == "order_accepted" and d["source"] == "expiry":
-                pass  # the replaying engine settles the contract itself as the clock passes
-            elif r.kind == "order_accepted" and d["source"] in ("kill switch", "square-off"):
-                engine.force_close(d["symbol"], Product(d["product"]), d["source"])
-            elif r.kind == "order_accepted" and d["source"] != "bracket":
-                request = OrderRequest(  # the journal holds exact paise: no re-parsing
-                    d["symbol"],
-                    Side[d["side"]],
-                    d["quantity"],
-                    OrderKind(d["kind"]),
-                    Product(d["product"]),
-                    limit_paise=d["limit"],
-                    trigger_paise=d["trigger"],
-                    stop_loss_paise=d["stop_loss"],
-                    take_profit_paise=d["take_profit"],
-                    tag=d["tag"],
-                    source=d["source"],
-                )
-                order = engine.place(request, origin=d.get("origin", ""))
-                if order.order_id != d["order_id"]:
-                    mismatches.append(f"order {d['order_id']} replayed as {order.order_id}")
-            elif r.kind == "order_cancelled" and d.get("message") in (
-                "cancelled by the trader",
-                "cancel all",
-            ):
-                o = engine.order(d["order_id"])
-                if o is not None and o.is_open:
-                    engine.cancel(d["order_id"])
-            elif r.kind == "order_modified" and d.get("message") == "modified by the trader":
-                o = engine.order(d["order_id"])
-                if o is not None and o.is_open:
-                    changes: dict[str, Any] = {}
-                    if d.get("quantity") != o.quantity:
-                        changes["quantity"] = d["quantity"]
-                    if d.get("limit") is not None and d["limit"] != o.limit_paise:
-                        changes["limit_price"] = from_paise(d["limit"])
-                    if d.get("trigger") is not None and d["trigger"] != o.trigger_paise:
-                        changes["trigger_price"] = from_paise(d["trigger"])
-                    if changes:
-                        engine.modify(d["order_id"], **changes)
-            elif r.kind == "kill_switch":
-                engine.set_kill_switch(d["message"])
-            elif r.kind == "position_converted":
-                engine.convert(d["symbol"], abs(d["quantity"]), d["from"], d["to"])
-        except LiveTradeError as exc:
-            mismatches.append(f"seq {r.seq} ({r.kind}) failed on replay: {exc}")
-    want = [(f.fill_id, f.order_id, f.quantity, f.price_paise, f.charges) for f in expected.fills]
-    got = [(f.fill_id, f.order_id, f.quantity, f.price_paise, f.charges) for f in engine.fills]
-    for i, (w, g) in enumerate(zip(want, got, strict=False)):
-        if w != g:
-            mismatches.append(f"fill #{i + 1}: journal {w[:4]} vs replay {g[:4]}")
-    if len(want) != len(got):
-        mismatches.append(f"{len(want)} fills in the journal, {len(got)} on replay")
-    pe, pr = expected.pnl_paise(), engine.pnl_paise()
-    for key in ("cash", "gross_realized", "charges"):
-        if pe[key] != pr[key]:
-            mismatches.append(f"{key}: journal {pe[key]} paise vs replay {pr[key]} paise")
-    return ReplayReport(len(want), len(got), pe, pr, mismatches)
-
-
-def _conversion_to_dict(c: Conversion) -> dict[str, Any]:
-    b, r = c.billed, c.refunded
-    return {
-        "symbol": c.symbol,
-        "quantity": c.quantity,
-        "from": c.from_product.value,
-        "to": c.to_product.value,
-        "billed": [b.brokerage, b.stt, b.exchange, b.ipft, b.sebi, b.stamp, b.gst, b.dp],
-        "refunded": [r.brokerage, r.stt, r.exchange, r.ipft, r.sebi, r.stamp, r.gst, r.dp],
-    }
-
-
-def _conversion_from_dict(d: dict[str, Any], ts_ns: int) -> Conversion:
-    return Conversion(
-        d["symbol"],
-        d["quantity"],
-        Product(d["from"]),
-        Product(d["to"]),
-        ts_ns,
-        Charges(*d["billed"]),
-        Charges(*d["refunded"]),
-    )
-
-
-def _fresh_charges(engine: LiveTradingEngine) -> Any:
-    return type(engine.charges_model)()

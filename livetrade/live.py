@@ -1,4 +1,9 @@
-"""Live trading through Fyers: the router, reconciliation and shadow mode.
+"""Live trading through Fyers: the router that sends a live engine's orders.
+
+Its helpers have their own modules, and every name is still importable from here: read-back
+(``sync``, order-book and tradebook rows) in ``livetrade.live_sync``, :func:`reconcile` in
+``livetrade.live_reconcile``, baskets and conversion in ``livetrade.live_multi``,
+:class:`Shadow` in ``livetrade.shadow``.
 
 The engine stays the one place where positions, cash and charges are kept; in live mode it only
 decides *what* to send. :class:`LiveRouter` is the asyncio shell that sends it:
@@ -37,15 +42,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
-from decimal import Decimal
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from livetrade import live_multi
+from livetrade import live_multi, live_sync
 from livetrade.errors import AuthError, InvalidInput, LiveTradeError, OrderRejected
 from livetrade.events import Event
 from livetrade.fyers.broker import (
-    BrokerHolding,
     BrokerOrder,
     BrokerTrade,
     FyersApiError,
@@ -54,16 +57,20 @@ from livetrade.fyers.broker import (
     client_tag,
 )
 from livetrade.fyers.order_socket import OrderEvent, OrderSocketMessage, TradeEvent
+from livetrade.live_reconcile import (  # noqa: F401  (still importable from here)
+    Reconciliation,
+    _with_holdings,
+    reconcile,
+)
+from livetrade.live_sync import SyncReport
 from livetrade.model import (
     KillSwitch,
     Order,
     OrderKind,
-    OrderStatus,
     Product,
     Side,
-    datetime_to_ns,
 )
-from livetrade.money import from_paise, to_paise
+from livetrade.money import from_paise
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,21 +96,6 @@ class LiveNotArmed(LiveTradeError):
     def __init__(self, message: str, differences: pd.DataFrame | None = None) -> None:
         super().__init__(message)
         self.differences = differences
-
-
-@dataclass
-class SyncReport:
-    """What one :meth:`LiveRouter.sync` changed."""
-
-    acked: int = 0
-    fills: int = 0
-    closed: int = 0
-    rejected: int = 0
-    external_trades: int = 0  # trades of orders that are not ours (placed elsewhere)
-
-    @property
-    def changed(self) -> bool:
-        return bool(self.acked or self.fills or self.closed or self.rejected)
 
 
 _Op = tuple[str, Any]  # ("place", None) | ("cancel", why) | ("modify", quantity)
@@ -497,93 +489,20 @@ class LiveRouter:
             return
         self.engine.broker_modified(order.order_id, quantity, limit, trigger)
 
-    # ---- updates ---------------------------------------------------------------------------
+    # ---- updates (read-back: livetrade.live_sync) -----------------------------------------
     async def sync(self) -> SyncReport:
         """Read the order book and the tradebook once and apply what changed."""
         async with self._sync_lock:
-            return await self._sync()
-
-    async def _sync(self) -> SyncReport:
-        report = SyncReport()
-        book = await self.client.orderbook()
-        trades = await self.client.tradebook()
-        self.polls += 1
-        for row in book:
-            self.apply_order(row, report)
-        for trade in trades:
-            self.apply_trade(trade, report)
-        return report
+            return await live_sync.sync(self)
 
     def apply_order(self, row: BrokerOrder, report: SyncReport | None = None) -> None:
         """One order-book row or order-socket update: adopt it by tag if its answer was lost,
         then close ours if Fyers cancelled, expired or rejected it."""
-        report = report if report is not None else SyncReport()
-        order = self._by_broker.get(row.order_id)
-        if order is None and row.tag is not None and row.tag in self._by_tag:
-            order = self._adopt(row.tag, row.order_id, report)
-        if order is not None:
-            self._settle(order, row, report)
-
-    def _adopt(self, tag: str, broker_id: str, report: SyncReport) -> Order | None:
-        """Fyers shows an order by our tag before (or instead of) its REST answer: it is ours
-        (an answer lost to a timeout, or an update that beat the answer)."""
-        order = self._by_tag.pop(tag, None)
-        if order is None:
-            return None
-        self.uncertain.discard(order.order_id)
-        self._by_broker[broker_id] = order
-        if order.broker_order_id is not None:
-            return order
-        if order.status.is_terminal:
-            order.broker_order_id = broker_id
-        else:
-            self.engine.broker_ack(order.order_id, broker_id)
-        report.acked += 1
-        if order.order_id in self._cancelling:
-            self._cancelling.discard(order.order_id)
-            self.cancel(order, "cancel requested while its answer was lost")
-        return order
-
-    def _settle(self, order: Order, row: BrokerOrder, report: SyncReport) -> None:
-        if order.status.is_terminal:
-            self._pending_close.pop(order.order_id, None)
-            return
-        if row.status is OrderStatus.REJECTED and order.filled_quantity == 0:
-            self.engine.broker_rejected(
-                order.order_id, "BROKER_REJECTED", row.message or "rejected by Fyers"
-            )
-            report.rejected += 1
-        elif row.status is OrderStatus.CANCELLED:
-            if order.filled_quantity >= min(row.filled_quantity, order.quantity):
-                self._pending_close.pop(order.order_id, None)
-                why = row.message or f"{row.fyers_status.name.lower()} at Fyers"
-                self.engine.broker_closed(order.order_id, why)
-                report.closed += 1
-            else:  # its last fills are not in yet (the tradebook can lag the order book)
-                self._pending_close[order.order_id] = row
+        live_sync.apply_order(self, row, report)
 
     def apply_trade(self, trade: BrokerTrade, report: SyncReport | None = None) -> None:
         """One tradebook row or order-socket trade: booked once, by trade number."""
-        report = report if report is not None else SyncReport()
-        if trade.trade_id in self._seen_trades:
-            return
-        order = self._by_broker.get(trade.order_id)
-        if order is None and trade.tag is not None and trade.tag in self._by_tag:
-            order = self._adopt(trade.tag, trade.order_id, report)
-        if order is None:
-            report.external_trades += 1
-            return
-        self._seen_trades.add(trade.trade_id)
-        engine = self.engine
-        ts = datetime_to_ns(trade.traded_at) if trade.traded_at else engine.clock.now_ns()
-        ts = max(ts, order.created_ns)  # Fyers' times are whole seconds: never before the order
-        engine.broker_fill(
-            order.order_id, trade.quantity, to_paise(trade.price), ts, trade.trade_id
-        )
-        report.fills += 1
-        row = self._pending_close.get(order.order_id)
-        if row is not None:
-            self._settle(order, row, report)
+        live_sync.apply_trade(self, trade, report)
 
     def on_socket(self, event: OrderSocketMessage) -> None:
         """An order-socket update (the socket is the fast path; polling the safety net)."""
@@ -642,141 +561,6 @@ class LiveRouter:
             await asyncio.gather(poller, return_exceptions=True)
         if self._chains:
             await asyncio.wait(list(self._chains.values()), timeout=self.client.timeout * 2)
-
-
-# ------------------------------------------------------------------------------- reconciliation
-@dataclass
-class Reconciliation:
-    """Our book against Fyers'. ``frame`` has one row per compared item; ``blocking`` rows
-    (positions and working orders that differ) keep live trading disarmed until resolved or
-    accepted. Funds rows are information: the two margin models differ."""
-
-    frame: pd.DataFrame
-    broker_positions: dict[tuple[str, str], tuple[int, Decimal]] = field(default_factory=dict)
-    broker_orders: list[BrokerOrder] = field(default_factory=list)
-    broker_holdings: list[BrokerHolding] = field(default_factory=list)
-
-    @property
-    def differences(self) -> pd.DataFrame:
-        return self.frame[self.frame["blocking"]].reset_index(drop=True)
-
-    @property
-    def ok(self) -> bool:
-        return not bool(self.frame["blocking"].any())
-
-    def _repr_html_(self) -> str:
-        head = "in step with Fyers" if self.ok else f"{len(self.differences)} differences"
-        return f"<b>Reconciliation: {head}</b>" + str(self.frame.to_html(index=False))
-
-
-_COLUMNS = ["item", "key", "ours", "broker", "difference", "blocking", "note"]
-
-
-def _with_holdings(
-    broker_pos: dict[tuple[str, str], tuple[int, Decimal]], holdings: list[BrokerHolding]
-) -> dict[str, int]:
-    """Fold demat holdings into the CNC positions: Fyers' positions are today's trades only,
-    so a CNC position carried from an earlier day is in the holdings (``quantity`` as of the
-    morning; today's sells are in the CNC position's net, so ``remainingQuantity`` would count
-    them twice). The average is the holdings' cost, weighted with today's buys. Returns the
-    demat quantity per symbol (for the notes)."""
-    demat: dict[str, int] = {}
-    cost: dict[str, Decimal] = {}
-    for h in holdings:
-        if h.quantity > 0:
-            demat[h.symbol] = demat.get(h.symbol, 0) + h.quantity
-            cost[h.symbol] = cost.get(h.symbol, Decimal(0)) + h.cost_price * h.quantity
-    for symbol, qty in demat.items():
-        today, avg = broker_pos.get((symbol, "CNC"), (0, Decimal(0)))
-        total = qty + today
-        value = cost[symbol] + (avg * today if today > 0 else Decimal(0))
-        held = qty + max(today, 0)
-        broker_pos[(symbol, "CNC")] = (total, (value / held).quantize(Decimal("0.01")))
-    return demat
-
-
-async def reconcile(engine: LiveTradingEngine, client: FyersRestClient) -> Reconciliation:
-    """Compare ``engine``'s positions and working live orders with Fyers' positions (today's
-    trades plus the demat holdings, as CNC), order book and funds (four reads)."""
-    import pandas as pd
-
-    positions = await client.positions()
-    holdings = list((await client.holdings()).holdings)
-    book = await client.orderbook()
-    funds = await client.funds()
-    rows: list[dict[str, Any]] = []
-    broker_pos: dict[tuple[str, str], tuple[int, Decimal]] = {
-        (p.symbol, p.product): (p.net_quantity, p.avg_price) for p in positions.positions
-    }
-    demat = _with_holdings(broker_pos, holdings)
-    ours_pos = {(p.symbol, p.product.value): p for p in engine.positions(include_closed=True)}
-    for key in sorted(set(broker_pos) | set(ours_pos)):
-        mine = ours_pos.get(key)
-        qty = mine.quantity if mine is not None else 0
-        theirs, avg = broker_pos.get(key, (0, Decimal(0)))
-        if qty == 0 and theirs == 0:
-            continue
-        in_demat = demat.get(key[0], 0) if key[1] == "CNC" else 0
-        note = "" if theirs == qty else f"Fyers holds {theirs} at ₹{avg}"
-        if in_demat:
-            note = "; ".join(filter(None, [note, f"{in_demat} of them in demat holdings"]))
-        rows.append(
-            {
-                "item": "position",
-                "key": f"{key[0]} {key[1]}",
-                "ours": qty,
-                "broker": theirs,
-                "difference": theirs - qty,
-                "blocking": theirs != qty,
-                "note": note,
-            }
-        )
-    working = {
-        o.broker_order_id or f"({o.order_id})": o for o in engine.orders if o.live and o.is_open
-    }
-    at_broker = {b.order_id: b for b in book if b.status in (OrderStatus.OPEN, OrderStatus.PENDING)}
-    for bid in sorted(set(working) | set(at_broker)):
-        mine_o = working.get(bid)
-        theirs_o = at_broker.get(bid)
-        left = mine_o.quantity - mine_o.filled_quantity if mine_o is not None else 0
-        left_b = theirs_o.remaining_quantity if theirs_o is not None else 0
-        if mine_o is not None and theirs_o is None:
-            note = (
-                "sent; no answer yet (looking for it by tag)"
-                if mine_o.broker_order_id is None
-                else "working here, not working at Fyers"
-            )
-        elif mine_o is None and theirs_o is not None:
-            note = f"working at Fyers, not ours: {theirs_o.side.name} {theirs_o.symbol}"
-        else:
-            note = "" if left == left_b else "remaining quantity differs"
-        rows.append(
-            {
-                "item": "order",
-                "key": bid,
-                "ours": left,
-                "broker": left_b,
-                "difference": left_b - left,
-                "blocking": bool(note),
-                "note": note,
-            }
-        )
-    available = funds.available_balance
-    ours_cash = from_paise(engine.cash_paise)
-    rows.append(
-        {
-            "item": "funds",
-            "key": "available balance",
-            "ours": ours_cash,
-            "broker": available,
-            "difference": None if available is None else available - ours_cash,
-            "blocking": False,
-            "note": "information: Fyers' figure nets its own margin blocks",
-        }
-    )
-    frame = pd.DataFrame(rows, columns=_COLUMNS)
-    frame["blocking"] = frame["blocking"].astype(bool)
-    return Reconciliation(frame, broker_pos, list(book), holdings)
 
 
 # ------------------------------------------------------------------------------------ shadow
