@@ -95,3 +95,29 @@ def test_replay_rejects_bad_data() -> None:
     )
     with pytest.raises(InvalidInput, match="row 0"):
         ReplayFeed(LivePriceStream(), bad)
+
+
+def test_a_suspended_walk_continues_its_own_path() -> None:
+    """The hub suspends a symbol nobody watches; watched again, its prices are the ones it would
+    have made without the pause, however many steps the others took meanwhile."""
+
+    def sbin_path(pauses: dict[int, int]) -> list[tuple[int, int, int]]:
+        stream = LivePriceStream()
+        seen: list[tuple[int, int, int]] = []
+        stream.add_listener(
+            lambda s, b, a, last, ts: seen.append((b, a, last)) if s == "NSE:SBIN-EQ" else None
+        )
+        market = SimulatedMarket(stream, ["NSE:SBIN-EQ", "NSE:INFY-EQ"], seed=3)
+        for i in range(12):
+            if i in pauses:
+                market.suspend("NSE:SBIN-EQ")
+                for _ in range(pauses[i]):
+                    market.step(0)
+                assert "NSE:SBIN-EQ" not in market.symbols
+                market.add_symbol("NSE:SBIN-EQ", "1.00")  # the held walk, not a new one
+            market.step(0)
+        return seen
+
+    straight = sbin_path({})
+    assert sbin_path({4: 7, 9: 1}) == straight
+    assert len(straight) == 12

@@ -65,6 +65,7 @@ class SimulatedMarket:
         self.daily_volatility = daily_volatility
         self.max_spread_ticks = max(1, max_spread_ticks)
         self._walks: dict[str, _Walk] = {}
+        self._held: dict[str, _Walk] = {}  # suspended walks: kept, not stepped
         self.steps = 0
         self._day_end = -(1 << 62)  # volume is a running total per IST day, as Fyers sends it
         # called with ts_ns after each step's quotes: instruments priced from these walks
@@ -86,6 +87,10 @@ class SimulatedMarket:
         check_symbol(symbol)
         if symbol in self._walks:
             return
+        held = self._held.pop(symbol, None)
+        if held is not None:  # a suspended walk continues where it stopped
+            self._walks[symbol] = held
+            return
         p = to_paise(price, "price")
         if p <= 0 or p % TICK:
             raise InvalidInput("price", "must be positive and a multiple of the ₹0.05 tick")
@@ -94,6 +99,14 @@ class SimulatedMarket:
         self._walks[symbol] = _Walk(
             symbol, rng, p, 0, max(sigma, 0.3), symbol.upper().endswith("-INDEX")
         )
+
+    def suspend(self, symbol: str) -> None:
+        """Stop stepping ``symbol`` but keep its walk: :meth:`add_symbol` brings it back at the
+        same price and the same point of its random sequence, so a symbol nobody watched for a
+        while continues the path it would have had (the hub's released symbols)."""
+        walk = self._walks.pop(symbol, None)
+        if walk is not None:
+            self._held[symbol] = walk
 
     def price_paise(self, symbol: str) -> int:
         """Where ``symbol``'s walk is now (its start price before the first step)."""

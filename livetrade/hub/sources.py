@@ -60,8 +60,9 @@ class SourceState:
 
 class SimSource:
     """The seeded random walk as a hub feed: one market step every ``tick_interval`` seconds of
-    wall time, each quote stamped with the wall clock. Only watched symbols reach the hub; a
-    released symbol's walk is kept, so watching it again continues its path."""
+    wall time, each quote stamped with the wall clock. Only watched symbols are stepped and
+    reach the hub; a released symbol's walk is suspended, so watching it again continues its
+    path exactly (how long nobody watched it does not change the prices)."""
 
     def __init__(self, stream: LivePriceStream, *, seed: int | None, tick_interval: float) -> None:
         if not tick_interval > 0:
@@ -104,6 +105,7 @@ class SimSource:
     async def unwatch(self, symbols: list[str]) -> None:
         for s in symbols:
             self._watched.pop(s, None)
+            self.market.suspend(s)  # its walk waits: watched again, it continues its path
 
     async def close(self) -> None:
         task, self._task = self._task, None
