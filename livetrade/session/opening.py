@@ -73,6 +73,7 @@ async def open_session(
     order_updates: str = "socket",
     respect_calendar: bool | MarketHours = False,
     derivatives: bool = False,
+    margin_check: bool = True,
     config: SessionConfig | None = None,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
@@ -123,6 +124,12 @@ async def open_session(
     ``derivatives=True`` (simulated market only) lists NIFTY futures and weekly/monthly options
     on ``NSE:NIFTY50-INDEX`` with Fyers' tickers, priced from the index (Black-76 with a smile,
     cost of carry) and quoted with it: ``session.derivatives`` (livetrade.feeds.sim_derivatives).
+
+    ``margin_check=True`` (live only): before a futures or options order (or a basket with
+    one) is journaled or sent, Fyers' margin calculator is asked; an order needing more than
+    the available margin is refused (``INSUFFICIENT_MARGIN``, with both figures). A failed
+    margin call does not block the order (Fyers still checks it) and is reported on
+    ``error_event``. ``False`` skips the question.
 
     ``config=SessionConfig(...)`` gives every setting at once (``session.config``); keywords
     left at their defaults keep the config's values, any other keyword replaces one. Every
