@@ -16,11 +16,11 @@ from loopback_guard import loopback_only  # noqa: F401  (autouse fixture)
 from test_live import SBIN, Rig
 
 import livetrade as lt
-from livetrade.errors import FyersApiError, OrderRejected
+from livetrade.errors import FyersApiError, InvalidInput, OrderRejected
 from livetrade.fno.margin import MarginParams
 from livetrade.fyers.margin_call import MARGIN_PATH
 from livetrade.model import OrderStatus
-from livetrade.session import Session
+from livetrade.session import Session, SessionConfig
 
 FUT = "NSE:NIFTY25JUNFUT"  # the simulated derivatives' near future on 2 Jun 2025
 
@@ -155,3 +155,10 @@ async def test_a_basket_is_asked_together_buys_first(rig: MarginRig) -> None:
     assert err.value.reason.startswith("The basket of 2 orders needs ₹")
     assert len(s.engine.orders) == 2 and len(rig.margin_calls()) == 2
     assert len(rig.fake.requests_to("/multi-order/sync", "POST")) == 1  # only the first
+
+
+def test_margin_check_is_a_checked_config_field() -> None:
+    assert SessionConfig().margin_check is True  # on by default (it only acts live)
+    with pytest.raises(InvalidInput) as err:
+        SessionConfig(margin_check="yes")  # type: ignore[arg-type]
+    assert err.value.field == "margin_check"
