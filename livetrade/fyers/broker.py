@@ -42,6 +42,7 @@ from livetrade.fyers.failures import Lost as _Lost
 from livetrade.fyers.failures import NotSent as _NotSent
 from livetrade.fyers.http import HttpFailure, make_seam
 from livetrade.fyers.limits import DEFAULT_LIMITS, RateLimiter, Sleep
+from livetrade.fyers.margin_call import OrderMargin, order_margin
 from livetrade.fyers.option_chain import OptionChain, chain_params, parse_option_chain
 from livetrade.fyers.order_args import (
     MAX_BASKET,
@@ -120,6 +121,7 @@ __all__ = [
     "LegResult",
     "OptionChain",
     "OrderAck",
+    "OrderMargin",
     "Positions",
     "Profile",
     "RateLimited",
@@ -419,6 +421,12 @@ class FyersRestClient:
         params = chain_params(symbol, strikecount, timestamp)
         answer = await self._read(OPTION_CHAIN_PATH, params, base=self.data_url)
         return parse_option_chain(answer, symbol)
+
+    async def order_margin(self, legs: Sequence[BasketLeg | Mapping[str, Any]]) -> OrderMargin:
+        """What 1-10 orders not yet placed need (``POST /multiorder/margin``), in paise; put
+        the buy legs first for the hedge benefit. Bad legs: ``InvalidInput`` naming
+        ``legs[i].<field>``; refusals ``FyersApiError``. Nothing is placed."""
+        return await order_margin(self, legs)
 
     async def order(self, order_id: str) -> BrokerOrder | None:
         """One order by Fyers id, or None if the order book does not have it."""

@@ -78,6 +78,7 @@ class SessionConfig:
     respect_calendar: bool | MarketHours = False
     derivatives: bool = False
     tick_by_price: bool = False
+    margin_check: bool = True
 
     def __post_init__(self) -> None:
         feed, broker, live = self.feed, self.broker, self.live
@@ -111,6 +112,8 @@ class SessionConfig:
             raise InvalidInput("replay", "feed='replay' needs replay=<DataFrame or CSV path>")
         if self.derivatives and feed != "sim":
             raise InvalidInput("derivatives", "simulated derivatives need feed='sim'")
+        if not isinstance(self.margin_check, bool):
+            raise InvalidInput("margin_check", "must be True or False")
 
     # ------------------------------------------------------------------ derived settings
     @property

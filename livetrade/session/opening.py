@@ -74,6 +74,7 @@ async def open_session(
     respect_calendar: bool | MarketHours = False,
     derivatives: bool = False,
     tick_by_price: bool = False,
+    margin_check: bool = True,
     config: SessionConfig | None = None,
 ) -> Session:
     """Open (or reopen) the session ``name`` in the running event loop.
@@ -128,6 +129,12 @@ async def open_session(
     ``tick_by_price=True``: cash equities take NSE's tick size by price band (₹0.01 below
     ₹250 ... ₹5 above ₹20,000, dated; exchange-rules.md §6) instead of a flat ₹0.05, so a
     limit price off its band's tick is refused (``livetrade.instruments``).
+
+    ``margin_check=True`` (live only): before a futures or options order (or a basket with
+    one) is journaled or sent, Fyers' margin calculator is asked; an order needing more than
+    the available margin is refused (``INSUFFICIENT_MARGIN``, with both figures). A failed
+    margin call does not block the order (Fyers still checks it) and is reported on
+    ``error_event``. ``False`` skips the question.
 
     ``config=SessionConfig(...)`` gives every setting at once (``session.config``); keywords
     left at their defaults keep the config's values, any other keyword replaces one. Every

@@ -16,6 +16,7 @@ from livetrade.errors import InvalidInput, LiveTradeError, OrderRejected
 from livetrade.model import KillSwitch, Order, OrderKind, OrderStatus, Product, Side
 from livetrade.request import OrderRequest
 from livetrade.session.core import SessionCore
+from livetrade.session.margin_check import check_margin, margin_request
 
 if TYPE_CHECKING:
     from livetrade.engine import BasketResult, Conversion
@@ -48,8 +49,12 @@ class Orders(SessionCore):
         ``amo=True``: an after-market order, held and sent at the next open (needs
         ``respect_calendar=MarketHours(allow_amo=True)``; paper only).
         Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
+        units = self._units(symbol, quantity, lots)
+        await check_margin(self, margin_request(
+            self, symbol, Side.BUY, units, order_type, limit_price, trigger_price, product, slice
+        ))  # fmt: skip
         return await self._routed(self._submit(
-            symbol, Side.BUY, self._units(symbol, quantity, lots), order_type, limit_price,
+            symbol, Side.BUY, units, order_type, limit_price,
             trigger_price, product, stop_loss, take_profit, tag, slice, amo,
         ))  # fmt: skip
 
@@ -71,8 +76,12 @@ class Orders(SessionCore):
     ) -> Order:
         """Place a sell (an INTRADAY or MARGIN sell beyond the position opens a short);
         ``quantity`` or ``lots=``, ``slice=`` and ``amo=`` as for :meth:`buy`."""
+        units = self._units(symbol, quantity, lots)
+        await check_margin(self, margin_request(
+            self, symbol, Side.SELL, units, order_type, limit_price, trigger_price, product, slice
+        ))  # fmt: skip
         return await self._routed(self._submit(
-            symbol, Side.SELL, self._units(symbol, quantity, lots), order_type, limit_price,
+            symbol, Side.SELL, units, order_type, limit_price,
             trigger_price, product, stop_loss, take_profit, tag, slice, amo,
         ))  # fmt: skip
 
@@ -152,6 +161,7 @@ class Orders(SessionCore):
             instruments=self.engine.instruments,
             source="notebook",
         )
+        await check_margin(self, requests)  # live F&O: Fyers' margin first
         result = self.engine.place_basket(requests, origin=cell_origin(), unwind=unwind)
         if self.router is not None:
             for order in result.orders:

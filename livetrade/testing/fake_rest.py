@@ -17,10 +17,11 @@ What it does (spec 3.1-3.6, checked against the docs and the SDK in
 single-use), ``logout`` (the token stops working), ``profile``, ``funds``, ``holdings``,
 ``positions`` (GET; DELETE exits positions; POST converts them), ``tradebook``, ``orders``
 (``?id=``, ``?order_tag=``), ``orders/sync`` POST/PATCH/DELETE (``isSliceOrder`` above
-``freeze_qty``) and ``multi-order/sync`` baskets, with Fyers' envelopes and codes (-300
-unknown symbol, -50 with the documented stop-price rules...). Market orders fill at the price
-you set (a mapping or a callable), limits rest until the price crosses, SL/SL-M trigger on the
-price, ``max_fill_qty`` makes partial fills, ``fill()`` fills by hand. Order, trade and
+``freeze_qty``) and ``multi-order/sync`` baskets, the ``multiorder/margin`` calculator
+(:mod:`~livetrade.testing.fake_margin`), with Fyers' envelopes and codes (-300 unknown symbol,
+-50 with the documented stop-price rules...). Market orders fill at the price you set (a
+mapping or a callable), limits rest until the price crosses, SL/SL-M trigger on the price,
+``max_fill_qty`` makes partial fills, ``fill()`` fills by hand. Order, trade and
 position updates go to :attr:`FakeFyersRest.listeners` (the order socket).
 Buys are margin-checked against the funds and CNC sells against holdings (rejections land in the
 book as status 5, as Fyers does). Faults for tests: :meth:`reject_next`, :meth:`drop_next` (the
@@ -41,7 +42,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from livetrade.testing.fake_orders import _Orders
+from livetrade.testing.fake_margin import _Margin
 
 # re-exported: the names this module had before it was split (tests import them from here)
 from livetrade.testing.fake_rest_types import BASE_PATH as BASE_PATH
@@ -77,7 +78,7 @@ __all__ = [
 ]
 
 
-class FakeFyersRest(_Orders):
+class FakeFyersRest(_Margin):
     """The fake (see the module docstring). Thread-safe: one lock around every call.
 
     ``prices``: symbol → rupees, or a callable returning the price (``None``: unknown symbol).
@@ -239,6 +240,7 @@ class FakeFyersRest(_Orders):
             ("DELETE", "/multi-order/sync"): lambda: self._basket(body, self._cancel),
             ("DELETE", "/positions"): lambda: self._exit_positions(body, now),
             ("POST", "/positions"): lambda: self._convert(body),
+            ("POST", "/multiorder/margin"): lambda: self._order_margin(body),
             ("POST", "/logout"): lambda: self._logout(headers),
         }
         handler = handlers.get((method, route))

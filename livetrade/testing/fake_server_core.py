@@ -24,6 +24,7 @@ from livetrade.feeds.sim_history import SimHistory
 from livetrade.feeds.simulated import DEFAULT_SYMBOLS, SimulatedMarket
 from livetrade.fyers.credentials import FyersConfig
 from livetrade.fyers.symbols import mint_fake_token, parse_symbol, split_access_token, topic_for
+from livetrade.instruments import Instrument
 from livetrade.money import from_paise, to_paise
 from livetrade.testing.fake_data import DepthTopic, FakeMarketData, ist_date
 from livetrade.testing.fake_fno import FakeContracts
@@ -145,6 +146,7 @@ class _ServerCore:
         """The trading REST API (``/api/v3`` on the REST port): orders fill at the simulated
         last traded prices. Use it for fault injection and to inspect the book."""
         self.orders.accept_token(self._jwt)
+        self.orders.instrument_of = self._contract  # the margin calculator's contracts
         self.order_connections: list[OrderSocketConnection] = []
         self.orders.listeners.append(self._publish_order_update)
         self.fno: FakeContracts | None = None
@@ -203,6 +205,11 @@ class _ServerCore:
     def _contract_spec(self, symbol: str) -> ContractSpec | None:
         """The trading API's view of a listed derivative (lot, tick, freeze...)."""
         return None if self.fno is None else self.fno.spec(symbol)
+
+    def _contract(self, symbol: str) -> Instrument | None:
+        """A listed derivative's contract (expiry, strike, underlying) for margin figures."""
+        c = None if self.fno is None else self.fno.contracts.get(symbol)
+        return None if c is None else c.instrument
 
     def _catch_up(self, inst: _Instrument) -> None:
         """Apply an unwatched derivative's latest row now that someone reads it."""
