@@ -204,7 +204,7 @@ write(
         md(
             "## The smile\n\n"
             "Implied volatility by strike: puts below the money are dearer than calls above it (the skew of an "
-            "index), and both wings lift. Calls and puts of one strike agree, as put-call parity says they must."
+            "index), and both wings lift. Calls and puts of one strike agree (to the rounding of their quotes), as put-call parity says they must."
         ),
         code(
             "smile = go.Figure()\n"
