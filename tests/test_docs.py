@@ -50,6 +50,8 @@ def test_the_notebook_set_is_the_documented_one() -> None:
         "05-rest-api.ipynb",
         "06-replay-and-journal.ipynb",
         "07-candles-history-depth.ipynb",
+        "08-futures-and-options.ipynb",
+        "09-option-chain.ipynb",
     ]
     for name in names:
         assert f"notebooks/{name}" in README, f"README does not link {name}"
