@@ -446,3 +446,19 @@ async def test_a_session_settles_the_weekly_at_expiry_and_reopens_the_same(
         assert _held(again.engine) == held
     finally:
         await again.close()
+
+
+def test_settlement_takes_the_close_when_the_next_tick_is_the_next_morning() -> None:
+    """The index stops at 15:30 and the weekly expires at 15:40: the first tick after the expiry
+    is the next open's, yet the settlement price is the last one up to the expiry."""
+    eng, stream, clock = make()
+    eng.submit(CALL, Side.BUY, 65, product="MARGIN")
+    stream.push(INDEX, 2_425_000, 2_425_000, 2_425_000, 0, EXPIRY_NS - 600 * SEC)  # the close
+    assert eng.positions() != []
+    morning = EXPIRY_NS + 17 * 3600 * SEC + 35 * 60 * SEC
+    clock.set(morning)
+    stream.push(INDEX, 2_500_000, 2_500_000, 2_500_000, 0, morning)  # gapped up overnight
+    settled = [f for f in eng.fills if eng.order(f.order_id).source == "expiry"]
+    assert [(f.symbol, f.price_paise, f.ts_ns) for f in settled] == [(CALL, 25_000, morning)]
+    assert eng.positions() == []
+    identity(eng)

@@ -10,14 +10,16 @@ read from its children (:meth:`Derivatives.sliced`). Without ``slice`` the order
 
 **Expiry.** Once a tick's time reaches a contract's expiry (the master's epoch: 15:30 IST, 15:40
 from 3 Aug 2026), paper positions in it settle against the final settlement price, the
-underlying's last price (fno.md §2: index F&O settle in cash against the closing index value):
-options at intrinsic value (out of the money: zero), futures at the settlement price. Each
-settlement is an order (``source="expiry"``) and a fill, journaled like any other; a long
-option settled in the money pays STT on its intrinsic value (``charge_exercise``), nothing else
-is billed (fno.md has no source for other settlement charges). Resting orders on the contract
-are cancelled, its margin is released with the position, and a ``contract_expired`` event names
-it (``message``) so a session can drop it from its watch list. Live engines never settle:
-Fyers does, and reconciliation follows.
+underlying's last price at or before the expiry moment (fno.md §2: index F&O settle in cash
+against the closing index value; when the first tick after the expiry comes only at the next
+open, the settlement still takes the close, at that tick's time): options at intrinsic value
+(out of the money: zero), futures at the settlement price. Each settlement is an order
+(``source="expiry"``) and a fill, journaled like any other; a long option settled in the money
+pays STT on its intrinsic value (``charge_exercise``), nothing else is billed (fno.md has no
+source for other settlement charges). Resting orders on the contract are cancelled, its margin
+is released with the position, and a ``contract_expired`` event names it (``message``) so a
+session can drop it from its watch list. Live engines never settle: Fyers does, and
+reconciliation follows.
 """
 
 from __future__ import annotations
@@ -67,6 +69,9 @@ class Derivatives(Views):
         self._slicing: str | None = None  # while placing a parent's children: its id
         self._expiry_gate = _NEVER  # the earliest expiry of a contract with orders/positions
         self._watched: set[str] = set()  # underlyings whose ticks settle expiries
+        # each watched underlying's last price at or before the next expiry: the settlement
+        # price, even when the first tick after it comes later (the next morning, after a close)
+        self._at_expiry: dict[str, int] = {}
 
     # ------------------------------------------------------------------ slicing
     def submit(
@@ -205,8 +210,13 @@ class Derivatives(Views):
 
     def _on_underlying(self, quote: PriceQuote) -> None:
         top = self.price_stream.top(quote.symbol)
-        if top is not None and top[3] >= self._expiry_gate:  # one comparison until an expiry
-            self.settle_expired(top[3])
+        if top is None:
+            return
+        if top[3] <= self._expiry_gate:  # the price at the expiry is the last one up to it
+            self._at_expiry[quote.symbol] = top[2]
+            if top[3] < self._expiry_gate:
+                return
+        self.settle_expired(top[3])
 
     def detach(self) -> None:
         super().detach()
@@ -242,7 +252,11 @@ class Derivatives(Views):
         out: list[Order] = []
         for symbol in due:
             inst = self.instruments.get(symbol)
-            settle = self.price_stream.last_paise(inst.underlying) if inst.underlying else None
+            settle = None
+            if inst.underlying:
+                settle = self._at_expiry.get(inst.underlying)
+                if settle is None:  # no tick seen before the expiry (restored after it)
+                    settle = self.price_stream.last_paise(inst.underlying)
             if settle is None:
                 log.warning("%s expired but %s has no price: settlement waits", symbol,
                             inst.underlying)  # fmt: skip
