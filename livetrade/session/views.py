@@ -5,6 +5,7 @@ and dashboard served from it. New views belong here."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from livetrade.chain import OIFn
     from livetrade.depth import DayStats, Depth
     from livetrade.engine.funds import Funds
+    from livetrade.instruments import Instrument
     from livetrade.session.opening import Session
     from livetrade.ui.dashboard import Dashboard
 
@@ -75,6 +77,59 @@ class Views(Live):
             expiry=expiry, strikes=strikes, r=DEFAULT_RATE if r is None else r,
             oi=self._open_interest(),
         )  # fmt: skip
+
+    def instruments(
+        self,
+        underlying: str | None = None,
+        expiry: Any = None,
+        kind: Any = None,
+        strike_min: object = None,
+        strike_max: object = None,
+    ) -> pd.DataFrame:
+        """:func:`livetrade.instruments` over what this session trades (its registry: the
+        simulated chain, or the master a Fyers session loaded) at the session's clock."""
+        from livetrade.fno.lookup import instruments
+
+        return instruments(
+            underlying, expiry, kind, strike_min, strike_max, self.engine.instruments,
+            now=self.now,
+        )  # fmt: skip
+
+    def find_option(
+        self,
+        underlying: str,
+        expiry: Any = "next",
+        strike: object = "ATM",
+        kind: str = "CE",
+        *,
+        spot: object = None,
+    ) -> Instrument:
+        """:func:`livetrade.find_option` in this session: its registry, its clock, and for
+        ``strike="ATM"`` the underlying's last price from the stream unless ``spot=`` is given."""
+        from livetrade.fno.lookup import find_option
+
+        if spot is None and isinstance(strike, str) and strike.strip().upper() == "ATM":
+            spot = self._underlying_price(underlying)
+        return find_option(
+            underlying, expiry, strike, kind, spot=spot, registry=self.engine.instruments,
+            now=self.now,
+        )  # fmt: skip
+
+    def find_future(self, underlying: str, expiry: Any = "next") -> Instrument:
+        """:func:`livetrade.find_future` in this session (its registry and clock)."""
+        from livetrade.fno.lookup import find_future
+
+        return find_future(underlying, expiry, registry=self.engine.instruments, now=self.now)
+
+    def _underlying_price(self, underlying: str) -> Decimal | None:
+        """The last price of ``underlying`` ("NIFTY" or its full symbol) from the stream."""
+        name = underlying.strip().upper()
+        for inst in self.engine.instruments:
+            u = inst.underlying
+            if u and (u.upper() == name or u.split(":")[-1].upper().startswith(name)):
+                last = self.stream.last_paise(u)
+                return None if last is None else from_paise(last)
+        return None
 
     def _open_interest(self) -> OIFn | None:
         """Open interest per contract where the feed has it (the simulated derivatives)."""
