@@ -306,3 +306,10 @@ async def test_positions_carry_their_greeks(client: httpx.AsyncClient, session: 
     assert rows[FUT]["delta"] == -65 and rows[SBIN]["delta"] == 3
     assert rows[SBIN]["expiry"] is None and rows[CALL]["expiry"].startswith("2026-12-29T15:40")
     assert 0 < rows[CALL]["delta"] < 130 and rows[CALL]["theta"] < 0
+
+
+async def test_a_wrong_method_names_every_method_of_the_path(client: httpx.AsyncClient) -> None:
+    r = await client.put(f"{PREFIX}/orders/LT0000001-S/slices")
+    refused(r, 405, "METHOD_NOT_ALLOWED", None)
+    assert r.headers["allow"] == "DELETE, GET"
+    assert (await client.put(f"{PREFIX}/funds")).headers["allow"] == "GET"
