@@ -313,3 +313,22 @@ async def test_a_wrong_method_names_every_method_of_the_path(client: httpx.Async
     refused(r, 405, "METHOD_NOT_ALLOWED", None)
     assert r.headers["allow"] == "DELETE, GET"
     assert (await client.put(f"{PREFIX}/funds")).headers["allow"] == "GET"
+
+
+async def test_a_bare_engine_serves_funds_and_conversions() -> None:
+    engine = lt.LiveTradingEngine(Decimal("100000"))
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+        quote = {"symbol": SBIN, "bid_price": 799.95, "ask_price": 800.05, "last_price": 800}
+        assert (await c.post(f"{PREFIX}/update-price", json=quote)).status_code == 200
+        assert (await c.post(f"{PREFIX}/buy", json={"symbol": SBIN, "quantity": 10})).is_success
+        funds = exact(await c.get(f"{PREFIX}/funds"))
+        assert funds["intraday_margin"] > 0 and funds["fno_margin"] == 0
+        to_cnc = {"from_product": "INTRADAY", "to_product": "CNC"}
+        r = await c.post(f"{PREFIX}/convert", json={"symbol": SBIN, "lots": 4} | to_cnc)
+        assert r.status_code == 200 and r.json()["conversion"]["quantity"] == 4, r.text
+        before = snapshot(engine)
+        r = await c.post(f"{PREFIX}/convert", json={"symbol": SBIN} | to_cnc)
+        refused(r, 400, "INVALID_QUANTITY", "quantity")
+        refused(await c.get(f"{PREFIX}/option-chain"), 400, "INVALID_INPUT", "underlying")
+        assert snapshot(engine) == before
