@@ -18,6 +18,18 @@ Endpoints (request and response names are the original's; extra keys are additio
     GET  portfolio | positions | orders[?symbol=] | open-orders | risk-orders | health
     POST update-price      {"symbol", "bid_price", "ask_price", "last_price", "volume"}
 
+F&O additions (``livetrade.api.fno_routes``):
+
+    GET  funds             → cash, margin blocked (F&O, intraday), premium, P&L (session.funds)
+    POST buy, POST sell    + "slice": true → above the freeze, the parent of legal slices
+    GET  orders/{parent_id}/slices, DELETE orders/{parent_id}/slices (cancels what works)
+    POST basket            {"legs": [{"symbol", "side", "quantity" | "lots", "kind", "product",
+                           "limit_price", ...}], "unwind"} → per-leg results; a refused leg
+                           → 400 naming it (``legs[1].quantity``) and nothing placed
+    POST convert           {"symbol", "quantity" | "lots", "from_product", "to_product"}
+    GET  option-chain      ?underlying=&expiry=nearest|next|YYYY-MM-DD&strikes=
+    GET  positions         also carries underlying, expiry, days_to_expiry and net Greeks
+
 Money: every amount is a JSON *number* (clients of the original read numbers). The engine's exact
 ``Decimal`` is turned into the nearest float only when the JSON is written; for an amount with at
 most two decimals below 10^13 rupees the digits printed are exactly the Decimal's (Python prints

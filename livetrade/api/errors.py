@@ -140,7 +140,22 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     codes = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED", 413: "BODY_TOO_LARGE"}
     code = codes.get(exc.status_code, f"HTTP_{exc.status_code}")
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        allow = _allowed(request, (headers or {}).get("Allow"))
+        if allow is not None:
+            headers = (headers or {}) | {"Allow": allow}
     return _failure(exc.status_code, code, str(exc.detail), headers=headers)
+
+
+def _allowed(request: Request, given: str | None) -> str | None:
+    """Every documented method of this path (one path may have a GET and a DELETE route:
+    Starlette's 405 names only the first route's), else what Starlette said."""
+    methods: set[str] = set()
+    path = request.url.path
+    for template, ops in request.app.openapi().get("paths", {}).items():
+        if re.fullmatch(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template)), path):
+            methods |= {m.upper() for m in ops}
+    return ", ".join(sorted(methods)) if methods else given
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -106,6 +106,13 @@ class OrderRequest(_Request):
         | None
     ) = None
     tag: Annotated[str, Field(max_length=64)] | None = None
+    slice: Annotated[
+        bool,
+        Field(
+            strict=True,
+            description="Above the freeze quantity: cut into legal slices (returns the parent)",
+        ),
+    ] = False
 
 
 class CancelRequest(_Request):
@@ -300,6 +307,13 @@ class PositionOut(BaseModel):
     unrealized_pnl: Money
     realized_pnl: Money
     charges: Money
+    underlying: str | None = Field(default=None, description="A share is its own underlying")
+    expiry: datetime | None = Field(default=None, description="F&O: the contract's expiry")
+    days_to_expiry: float | None = None
+    delta: float | None = Field(default=None, description="Net, in units of the underlying")
+    gamma: float | None = None
+    theta: float | None = Field(default=None, description="Net, ₹ a day")
+    vega: float | None = Field(default=None, description="Net, ₹ a volatility point")
 
 
 class PositionsResponse(BaseModel):

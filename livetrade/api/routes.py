@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from livetrade.api.errors import ApiError, _new_app
+from livetrade.api.fno_routes import fno_routes, position_greeks
 
 # FastAPI reads the routes' (string) annotations in this module's globals: import, not TYPE_CHECKING
 from livetrade.api.models import (
@@ -203,6 +204,7 @@ def create_app(
     _view_routes(guarded, served)
     _live_routes(guarded, served)
     _price_routes(guarded, served)
+    fno_routes(guarded, served)
     _health_route(open_router, served)
     app.include_router(guarded)
     app.include_router(open_router)
@@ -229,13 +231,27 @@ def _order_routes(router: APIRouter, ctx: _Served) -> None:
                 tag=body.tag,
                 source="api",
                 origin=_origin(request),
+                slice=body.slice,
             )
-            if order.live and session is not None:  # Fyers' answer (and a market fill)
+            sliced = body.slice and engine.sliced(order.order_id) is not None
+            kids = engine.children(order.order_id) if sliced else []
+            if sliced:  # a sliced parent: its slices are the orders
+                if session is not None and session.router is not None:
+                    for kid in kids:
+                        if kid.live:
+                            await session.router.settled(kid)
+                order = engine.sliced(order.order_id) or order
+            elif order.live and session is not None:  # Fyers' answer (and a market fill)
                 order = await session.settle(order)
-        out = OrderOut.of(order, _sum_charges(fills, order.order_id))
+        ids = {order.order_id, *(k.order_id for k in kids)}
+        charges = [c for i in ids if (c := _sum_charges(fills, i)) is not None]
+        out = OrderOut.of(order, sum(charges[1:], charges[0]) if charges else None)
         if order.status is OrderStatus.CANCELLED:  # accepted, but nothing to execute against
             raise ApiError(409, "NOT_EXECUTED", order.message or "The order did not execute.")
-        return OrderResponse(success=True, message=_order_message(order), order=out)
+        message = _order_message(order)
+        if sliced:
+            message += f" Sliced into {len(kids)} orders (GET orders/{order.order_id}/slices)."
+        return OrderResponse(success=True, message=message, order=out)
 
     @router.post("/buy", summary="Buy (market by default; LIMIT, SL, SL-M with prices)")
     async def buy(body: OrderRequest, request: Request) -> OrderResponse:
@@ -264,8 +280,10 @@ def _view_routes(router: APIRouter, ctx: _Served) -> None:
     async def portfolio() -> PortfolioResponse:
         return PortfolioResponse.model_validate(engine.portfolio_pnl())
 
-    @router.get("/positions", summary="Open positions, netted per symbol")
+    @router.get("/positions", summary="Open positions, netted per symbol, with their Greeks")
     async def positions() -> PositionsResponse:
+        held = engine.get_active_positions().values()
+        greeks = position_greeks(ctx, [(p.symbol, p.quantity) for p in held])
         out = [
             PositionOut(
                 symbol=p.symbol,
@@ -278,8 +296,9 @@ def _view_routes(router: APIRouter, ctx: _Served) -> None:
                 unrealized_pnl=p.unrealized_pnl,
                 realized_pnl=p.realized_pnl,
                 charges=p.charges,
+                **greeks[p.symbol],
             )
-            for p in engine.get_active_positions().values()
+            for p in held
         ]
         return PositionsResponse(positions=out)
 

@@ -300,8 +300,11 @@ class SessionState:
             market = self.market
             if market is not None:  # the simulated market resumes from the last fills
                 for fill in self.engine.fills:
-                    if self.derivatives is not None and fill.symbol in self.derivatives:
-                        continue  # priced from the index, not a walk of its own
+                    if self.derivatives is not None and (
+                        fill.symbol in self.derivatives
+                        or self.engine.instruments.get(fill.symbol).underlying is not None
+                    ):  # priced from the index (or expired), not a walk of its own
+                        continue
                     market.add_symbol(fill.symbol, from_paise(fill.price_paise))
                     market.set_price(fill.symbol, fill.price_paise)
         journal.attach(self.engine)
