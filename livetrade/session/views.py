@@ -260,10 +260,7 @@ class Views(Live):
         now = self.now
         frame = positions_frame(self.engine.positions(include_closed), inst)
         chains = chain_source(inst, self.stream.quote, now, oi=self._open_interest())
-        out = add_position_greeks(frame, inst, chains, now)
-        if "lots" in out.columns:  # lots stays the last column, as before the Greeks came
-            out = out[[c for c in out.columns if c != "lots"] + ["lots"]]
-        return out
+        return add_position_greeks(frame, inst, chains, now)  # lots stays the last column
 
     def pnl_df(self) -> pd.DataFrame:
         """Equity curve: cash, market value, realized (gross), unrealized, charges, net P&L and
