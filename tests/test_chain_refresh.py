@@ -304,3 +304,30 @@ async def test_a_refused_contract_changes_nothing() -> None:
             now_ns=datetime_to_ns(EXP_AT) - 10**12,
         )
     assert len(registry) == 0 and stream.symbols == [] and len(oi) == 0
+
+
+async def test_a_live_session_reads_through_its_own_client(
+    fake: FakeFyersServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s = await lt.open_session(
+        feed="fyers", broker="fyers", live=True, fyers=fake.config, name="chain-refresh-live",
+        journal=False, poll_interval=None, square_off=None, order_updates="poll",
+    )  # fmt: skip
+    try:
+        assert s.router is not None
+        client = s.router.client
+        asked: list[str] = []
+        read = client.option_chain
+
+        async def spy(symbol: str, strikecount: int, timestamp: int | str = "") -> OptionChain:
+            asked.append(symbol)
+            return await read(symbol, strikecount, timestamp)
+
+        monkeypatch.setattr(client, "option_chain", spy)
+        report = await s.refresh_option_chain(NIFTY, strikes=4)
+        assert asked == [NIFTY] and len(report.quoted) == 2 * 7  # 3 strikes each side
+        chain = s.option_chain(NIFTY, strikes=4)
+        assert chain["call_iv"].notna().all() and chain["call_oi"].notna().all()
+        assert (await read(NIFTY, 1)).rows  # the session's client was not closed by it
+    finally:
+        await s.close()
