@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from livetrade.clock import VirtualClock
 from livetrade.engine import LiveTradingEngine
-from livetrade.errors import LiveTradeError
+from livetrade.errors import InvalidInput, LiveTradeError
 from livetrade.fmt import inr
 from livetrade.frames import orders_html, positions_html
 from livetrade.journal import JournalSummary, ReplayReport, replay
@@ -25,8 +25,10 @@ if TYPE_CHECKING:
 
     from livetrade.api import ApiServer
     from livetrade.chain import OIFn
+    from livetrade.chain_refresh import ChainOI, ChainRefresh
     from livetrade.depth import DayStats, Depth
     from livetrade.engine.funds import Funds
+    from livetrade.fyers.broker import FyersRestClient
     from livetrade.instruments import Instrument
     from livetrade.session.opening import Session
     from livetrade.ui.dashboard import Dashboard
@@ -34,6 +36,8 @@ if TYPE_CHECKING:
 
 class Views(Live):
     """One layer of :class:`~livetrade.session.Session` (see ``livetrade.session.state``)."""
+
+    _chain_oi: ChainOI | None = None  # open interest read by refresh_option_chain
 
     # ------------------------------------------------------------------ market views
     def depth(self, symbol: str) -> Depth | None:
@@ -131,9 +135,66 @@ class Views(Live):
                 return None if last is None else from_paise(last)
         return None
 
+    async def refresh_option_chain(
+        self,
+        underlying: str = "NSE:NIFTY50-INDEX",
+        strikes: int = 20,
+        expiry: date | datetime | str | None = None,
+        *,
+        fyers_client: FyersRestClient | None = None,
+    ) -> ChainRefresh:
+        """Fill :meth:`option_chain` from Fyers' option-chain endpoint where the stream does
+        not cover a contract: registers the contracts of that expiry (``strikes`` around the
+        money), pushes a quote for each the stream has nothing fresher for (watched contracts
+        keep their streamed quotes) and keeps the chain's open interest for the view
+        (``livetrade.chain_refresh``). Fyers or hub feeds and live sessions; the client is
+        ``fyers_client``, the live session's, or one built from the session's FyersConfig.
+        A simulated or replayed market is its own whole chain, so it raises."""
+        from livetrade.chain_refresh import ChainOI, refresh_chain
+
+        self._check_open()
+        if self.feed in ("sim", "replay"):
+            raise LiveTradeError(
+                f"refresh_option_chain reads Fyers' chain; this session's {self.feed} market "
+                "quotes its own contracts on every step (open_session(derivatives=True))"
+            )
+        client, own = fyers_client, False
+        if client is None and self.router is not None:
+            client = self.router.client
+        if client is None:
+            client, own = self._chain_client(), True
+        if self._chain_oi is None:
+            self._chain_oi = ChainOI()
+        try:
+            return await refresh_chain(
+                client, self.engine.instruments, self.stream, self._chain_oi,
+                underlying=underlying, strikes=strikes, expiry=expiry,
+                watched=self.source.symbols, now_ns=self.clock.now_ns(),
+            )  # fmt: skip
+        finally:
+            if own:
+                await client.aclose()
+
+    def _chain_client(self) -> FyersRestClient:
+        """A REST client from the session's FyersConfig (the feed's when none was given)."""
+        from livetrade.fyers.broker import FyersRestClient
+
+        cfg = self.config.fyers
+        if cfg is None and self.fyers_feed is not None:
+            cfg = self.fyers_feed.config
+        if cfg is None:
+            raise InvalidInput("fyers_client", "this session has no FyersConfig: pass a client")
+        return FyersRestClient(
+            cfg.access_token, app_id=cfg.app_id, base_url=cfg.api_url, data_url=cfg.rest_url,
+            timeout=cfg.rest_timeout,
+        )  # fmt: skip
+
     def _open_interest(self) -> OIFn | None:
-        """Open interest per contract where the feed has it (the simulated derivatives)."""
-        return self.derivatives.open_interest if self.derivatives is not None else None
+        """Open interest per contract where the feed has it (the simulated derivatives), else
+        what :meth:`refresh_option_chain` last read."""
+        if self.derivatives is not None:
+            return self.derivatives.open_interest
+        return self._chain_oi
 
     def payoff(
         self,
