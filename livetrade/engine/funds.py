@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from livetrade.fno.margin import MarginParams, contract_margin, is_derivative
-from livetrade.instruments import InstrumentKind, InstrumentRegistry
+from livetrade.fno.margin import MarginParams, contract_margin, is_derivative, options_margin
+from livetrade.instruments import Instrument, InstrumentKind, InstrumentRegistry
 from livetrade.model import Fill, Product, Side, ns_to_datetime
 from livetrade.money import ChargesModel, from_paise, round_half_up
 
@@ -80,6 +80,41 @@ class FundsMixin:
         today = ns_to_datetime(self.clock.now_ns()).date()
         return contract_margin(inst, qty, price, under, self.margin_params, today)
 
+    def _option_group(
+        self, inst: Instrument, change: tuple[str, Product, int, int] | None = None
+    ) -> list[tuple[Instrument, int, int]]:
+        """The option positions on ``inst``'s underlying and expiry as ``(instrument, signed
+        units, price now)``; ``change`` = (symbol, product, units, price) puts that position
+        at those units (an order's effect) instead of what it holds."""
+        legs: list[tuple[Instrument, int, int]] = []
+        for (symbol, product), lots in self._positions.items():
+            if change is not None and (symbol, product) == change[:2]:
+                continue
+            if not lots.qty:
+                continue
+            other = self.instruments.get(symbol)
+            if (
+                other.kind is not InstrumentKind.OPTION
+                or other.underlying != inst.underlying
+                or other.expiry != inst.expiry
+            ):
+                continue
+            last = self.price_stream.last_paise(symbol)
+            price = last if last is not None else abs(lots.cost) // abs(lots.qty)
+            legs.append((other, lots.qty, price))
+        if change is not None and change[2]:
+            legs.append((self.instruments.get(change[0]), change[2], change[3]))
+        return legs
+
+    def _group_margin(self, legs: list[tuple[Instrument, int, int]]) -> int:
+        """:func:`~livetrade.fno.margin.options_margin` of one underlying-and-expiry group."""
+        if not legs:
+            return 0
+        under = legs[0][0].underlying
+        spot = self.price_stream.last_paise(under) if under else None
+        today = ns_to_datetime(self.clock.now_ns()).date()
+        return options_margin(legs, spot, self.margin_params, today)
+
     def fno_margin_paise(self) -> int:
         """SPAN + exposure blocked by open futures and short options, at their last prices."""
         return self.funds_paise(premiums=False)["fno_margin"]
@@ -90,6 +125,7 @@ class FundsMixin:
         cash = self.cash_paise
         value = realised = unrealised = fno = intraday = 0
         rate = Decimal(self.limits.intraday_margin)
+        groups: set[tuple[str | None, object, str]] = set()
         for (symbol, product), lots in self._positions.items():
             realised += lots.realized
             qty = lots.qty
@@ -107,10 +143,17 @@ class FundsMixin:
             else:
                 value += mark
             price = abs(mark) // abs(qty)
-            if is_derivative(inst):
+            if inst.kind is InstrumentKind.OPTION:  # priced with its group below (hedges)
+                groups.add((inst.underlying, inst.expiry, symbol))
+            elif is_derivative(inst):
                 fno += self._position_margin(symbol, qty, price)
             elif product is Product.INTRADAY:
                 intraday += round_half_up(Decimal(abs(mark)) * rate)
+        seen: set[tuple[str | None, object]] = set()
+        for underlying, expiry, symbol in sorted(groups, key=lambda g: g[2]):
+            if (underlying, expiry) not in seen:
+                seen.add((underlying, expiry))
+                fno += self._group_margin(self._option_group(self.instruments.get(symbol)))
         paid = received = 0
         for f in self._fills if premiums else ():
             if self.instruments.get(f.symbol).kind is InstrumentKind.OPTION:
@@ -151,8 +194,13 @@ class FundsMixin:
         signed = req.quantity if req.side is Side.BUY else -req.quantity
         last = self.price_stream.last_paise(req.symbol)
         mark = last if last else ref_paise
-        before = self._position_margin(req.symbol, position_qty, mark)
-        after = self._position_margin(req.symbol, position_qty + signed, mark)
+        if inst.kind is InstrumentKind.OPTION:  # with the other legs it may hedge
+            before = self._group_margin(self._option_group(inst))
+            change = (req.symbol, req.product, position_qty + signed, mark)
+            after = self._group_margin(self._option_group(inst, change))
+        else:
+            before = self._position_margin(req.symbol, position_qty, mark)
+            after = self._position_margin(req.symbol, position_qty + signed, mark)
         premium = (
             req.quantity * ref_paise
             if (inst.kind is InstrumentKind.OPTION and req.side is Side.BUY)

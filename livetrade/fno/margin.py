@@ -16,7 +16,14 @@ The rules (``shared/fno.md`` §4, "Paper approximation"), per open position, in 
   (the option valued at its intrinsic value there, minus its price now, never below zero) plus
   exposure on the underlying's notional, plus 2% more on expiry day for short index options
   (NSE Clearing NCL/CMPT/64639, fno.md §4). The volatility scan is not modelled (valuing at
-  intrinsic ignores it), nor are hedge offsets between legs: each position stands alone.
+  intrinsic ignores it);
+* **hedged options** (:func:`options_margin`): the options of one underlying and expiry are
+  also priced together, at the scan's ends and at every strike between them, each short leg
+  losing its intrinsic value less its price and each long leg gaining its intrinsic value (its
+  premium was paid, so it never counts as a loss); the group blocks that worst loss plus the
+  short legs' exposure, when it is less than the legs' own margins added up. A debit spread
+  then blocks only exposure, a credit spread about its width less the credit (fno.md: "no
+  hedge offsets unless both legs are modelled" — here both are). Futures stand alone.
 
 Every rate is a field of :class:`MarginParams` (``engine.margin_params = MarginParams(...)``).
 """
@@ -37,6 +44,7 @@ __all__ = [
     "contract_margin",
     "intrinsic_paise",
     "is_derivative",
+    "options_margin",
     "order_requirement",
 ]
 
@@ -111,6 +119,46 @@ def contract_margin(
     if index and today is not None and inst.expiry is not None and inst.expiry.date() == today:
         rate += Decimal(params.expiry_day_elm)
     return round_half_up(units * (loss + Decimal(spot) * rate))
+
+
+def options_margin(
+    legs: list[tuple[Instrument, int, int]],
+    underlying_paise: int | None,
+    params: MarginParams,
+    today: date | None = None,
+) -> int:
+    """Margin (paise) of the option positions ``legs`` — ``(instrument, signed units, price
+    now)`` of one underlying and expiry — priced together (module docstring): the lesser of
+    their own margins added up and their worst joint loss over the price scan plus the short
+    legs' exposure."""
+    alone = sum(contract_margin(i, q, p, underlying_paise, params, today) for i, q, p in legs)
+    shorts = [(i, q, p) for i, q, p in legs if q < 0]
+    if not shorts or all(q < 0 for _, q, _ in legs):
+        return alone  # nothing hedges anything
+    inst0 = shorts[0][0]
+    index = _on_index(inst0)
+    scan = Decimal(params.index_price_scan if index else params.stock_price_scan)
+    spot = underlying_paise if underlying_paise else inst0.strike_paise or 0
+    down = round_half_up(Decimal(spot) * (1 - scan))
+    up = round_half_up(Decimal(spot) * (1 + scan))
+    points = {down, up} | {
+        i.strike_paise
+        for i, _, _ in legs
+        if i.strike_paise is not None and down < i.strike_paise < up
+    }
+    worst = 0
+    for s in points:
+        loss = 0
+        for inst, qty, price in legs:
+            value = intrinsic_paise(inst, s)
+            loss += -qty * (value - price) if qty < 0 else -qty * value
+        worst = max(worst, loss)
+    rate = Decimal(params.index_exposure if index else params.stock_exposure)
+    expiry = inst0.expiry
+    if index and today is not None and expiry is not None and expiry.date() == today:
+        rate += Decimal(params.expiry_day_elm)
+    exposure = round_half_up(Decimal(spot) * rate * sum(-q for _, q, _ in shorts))
+    return min(alone, worst + exposure)
 
 
 @dataclass(frozen=True, slots=True)
