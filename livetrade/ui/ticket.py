@@ -44,6 +44,10 @@ LABELS = {
 """One name per input: the box's label is the word every sentence about it uses."""
 
 
+PRODUCT_LABELS = {"INTRADAY": "Intraday", "MARGIN": "Margin"}
+"""What the ticket's Product box shows (the value stays Fyers' productType)."""
+
+
 @dataclass(frozen=True, slots=True)
 class TicketInput:
     """What the trader typed. Quantity and prices stay text until used (``int`` works too), so
@@ -406,8 +410,9 @@ class OrderTicket:
             options=[k.value for k in OrderKind], value="MARKET", description="Type",
             style=style, layout=box,
         )  # fmt: skip
-        self.product: Any = w.Dropdown(
-            options=[p.value for p in Product], value=Product.INTRADAY.value,
+        self.product: Any = w.Dropdown(  # "Intraday" fits the half row "INTRADAY" overflowed
+            options=[(PRODUCT_LABELS.get(p.value, p.value), p.value) for p in Product],
+            value=Product.INTRADAY.value,
             description="Product", style=style, layout=box,
         )  # fmt: skip
 
