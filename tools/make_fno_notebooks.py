@@ -3,17 +3,7 @@ with ``jupyter nbconvert --to notebook --execute --inplace
 --ExecutePreprocessor.store_widget_state=False notebooks/NAME.ipynb``, then check them with
 ``pytest --nbval``."""
 
-import nbformat as nbf
-
-md, code = nbf.v4.new_markdown_cell, nbf.v4.new_code_cell
-KERNEL = {"name": "python3", "display_name": "Python 3", "language": "python"}
-
-
-def write(path: str, cells: list) -> None:
-    nb = nbf.v4.new_notebook()
-    nb.cells = cells
-    nb.metadata["kernelspec"] = KERNEL
-    nbf.write(nb, path)
+from nbwrite import code, md, write
 
 
 write(
