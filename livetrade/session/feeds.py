@@ -161,11 +161,46 @@ class ReplaySource(_Stepped):
         return True
 
 
+class _Connection(Protocol):
+    """What the two connected feeds (Fyers, hub) have in common."""
+
+    on_state: Event
+    on_error: Event
+
+    @property
+    def symbols(self) -> list[str]: ...
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def unwatch(self, symbols: list[str]) -> None: ...
+
+
 class _Connected:
-    """A feed with its own connection: quotes arrive by themselves."""
+    """A feed with its own connection: quotes arrive by themselves; starting, stopping,
+    listing and unsubscribing go straight to it."""
 
     name = ""
     live = True
+
+    def __init__(self, feed: _Connection) -> None:
+        self._conn = feed
+        self.on_state = feed.on_state
+        self.on_error = feed.on_error
+
+    @property
+    def symbols(self) -> list[str]:
+        return list(self._conn.symbols)
+
+    async def start(self) -> None:
+        await self._conn.start()
+
+    async def stop(self) -> None:
+        await self._conn.close()
+
+    async def unwatch(self, symbols: list[str]) -> None:
+        await self._conn.unwatch(symbols)
 
     def advance(self, clock: Clock, tick_ns: int, calendar: MarketHours | None) -> bool:
         raise LiveTradeError(f"the {self.name} feed is the market; wait with run_for() instead")
@@ -179,30 +214,16 @@ class FyersSource(_Connected):
     name = "fyers"
 
     def __init__(self, feed: FyersFeed, *, token_loaded: bool) -> None:
+        super().__init__(feed)
         self.feed = feed
         self.token_loaded = token_loaded
-        self.on_state = feed.on_state
-        self.on_error = feed.on_error
-
-    @property
-    def symbols(self) -> list[str]:
-        return list(self.feed.symbols)
 
     @property
     def state(self) -> FeedState:
         return self.feed.state
 
-    async def start(self) -> None:
-        await self.feed.start()
-
-    async def stop(self) -> None:
-        await self.feed.close()
-
     async def watch(self, symbols: list[str], *, depth: bool = False) -> None:
         await self.feed.watch(symbols, depth=depth)
-
-    async def unwatch(self, symbols: list[str]) -> None:
-        await self.feed.unwatch(symbols)
 
     async def reconnect(self, timeout: float | None, access_token: str | None) -> FeedState:
         """A ``failed`` feed starts again with every watched symbol; one reconnecting tries
@@ -224,31 +245,17 @@ class HubSource(_Connected):
     name = "hub"
 
     def __init__(self, feed: HubFeed) -> None:
+        super().__init__(feed)
         self.feed = feed
-        self.on_state = feed.on_state
-        self.on_error = feed.on_error
         self._live_waiters: list[asyncio.Future[None]] = []
         feed.on_state.append(self._wake)
-
-    @property
-    def symbols(self) -> list[str]:
-        return list(self.feed.symbols)
 
     @property
     def state(self) -> HubFeedState:
         return self.feed.state
 
-    async def start(self) -> None:
-        await self.feed.start()
-
-    async def stop(self) -> None:
-        await self.feed.close()
-
     async def watch(self, symbols: list[str], *, depth: bool = False) -> None:
         await self.feed.watch(symbols)  # the hub writes every watched symbol's book anyway
-
-    async def unwatch(self, symbols: list[str]) -> None:
-        await self.feed.unwatch(symbols)
 
     async def reconnect(self, timeout: float | None, access_token: str | None) -> HubFeedState:
         """The hub reconnects by itself: wait until its quotes flow again."""
