@@ -49,14 +49,10 @@ class Orders(SessionCore):
         ``amo=True``: an after-market order, held and sent at the next open (needs
         ``respect_calendar=MarketHours(allow_amo=True)``; paper only).
         Live: returns once Fyers has acknowledged it (a market order's fill is read back)."""
-        units = self._units(symbol, quantity, lots)
-        await check_margin(self, margin_request(
-            self, symbol, Side.BUY, units, order_type, limit_price, trigger_price, product, slice
-        ))  # fmt: skip
-        return await self._routed(self._submit(
-            symbol, Side.BUY, units, order_type, limit_price,
-            trigger_price, product, stop_loss, take_profit, tag, slice, amo,
-        ))  # fmt: skip
+        return await self._order(
+            Side.BUY, symbol, quantity, lots, order_type, limit_price, trigger_price, product,
+            stop_loss, take_profit, tag, slice, amo,
+        )  # fmt: skip
 
     async def sell(
         self,
@@ -76,12 +72,35 @@ class Orders(SessionCore):
     ) -> Order:
         """Place a sell (an INTRADAY or MARGIN sell beyond the position opens a short);
         ``quantity`` or ``lots=``, ``slice=`` and ``amo=`` as for :meth:`buy`."""
+        return await self._order(
+            Side.SELL, symbol, quantity, lots, order_type, limit_price, trigger_price, product,
+            stop_loss, take_profit, tag, slice, amo,
+        )  # fmt: skip
+
+    async def _order(
+        self,
+        side: Side,
+        symbol: str,
+        quantity: int | None,
+        lots: int | None,
+        order_type: OrderKind | str,
+        limit_price: object,
+        trigger_price: object,
+        product: Product | str | None,
+        stop_loss: object,
+        take_profit: object,
+        tag: str | None,
+        slice: bool,
+        amo: bool,
+    ) -> Order:
+        """:meth:`buy` and :meth:`sell`: units from lots, Fyers' margin asked (live F&O),
+        then the engine's one entry point and, live, Fyers' answer."""
         units = self._units(symbol, quantity, lots)
         await check_margin(self, margin_request(
-            self, symbol, Side.SELL, units, order_type, limit_price, trigger_price, product, slice
+            self, symbol, side, units, order_type, limit_price, trigger_price, product, slice
         ))  # fmt: skip
         return await self._routed(self._submit(
-            symbol, Side.SELL, units, order_type, limit_price,
+            symbol, side, units, order_type, limit_price,
             trigger_price, product, stop_loss, take_profit, tag, slice, amo,
         ))  # fmt: skip
 
